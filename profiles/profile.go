@@ -1,0 +1,70 @@
+// Package profiles answers WHO and WHERE: it resolves the active profile
+// (--dev, --profile NAME, CLAWDBOT_PROFILE) once into a Profile that names the
+// state dir, config path, workspace, ports and per-platform service names, and
+// it loads, validates and atomically saves the profile's clawdbot.json.
+//
+// Everything downstream (gateway, supervise, doctor, the CLI) reads paths and
+// ports from a Profile instead of consulting the environment again; the
+// original consulted it in several places and disagreed with itself
+// (supervision spec §1.3).
+package profiles
+
+// DefaultGatewayPort is the gateway port of the default profile.
+const DefaultGatewayPort = 18789
+
+// DevGatewayPort is the gateway port of the dev profile (--dev).
+const DevGatewayPort = 19001
+
+// PortSource says where a Profile's gateway port came from, in precedence order.
+type PortSource string
+
+// Port sources, highest precedence first.
+const (
+	PortFromFlag    PortSource = "flag"    // --port
+	PortFromEnv     PortSource = "env"     // CLAWDBOT_GATEWAY_PORT
+	PortFromConfig  PortSource = "config"  // gateway.port in clawdbot.json
+	PortFromDefault PortSource = "default" // 18789, or 19001 for dev
+)
+
+// ServiceNames are the names the gateway service of a profile has on each
+// platform (supervision spec §2.1), after the CLAWDBOT_LAUNCHD_LABEL,
+// CLAWDBOT_SYSTEMD_UNIT and CLAWDBOT_WINDOWS_TASK_NAME overrides.
+type ServiceNames struct {
+	LaunchdLabel   string // com.clawdbot.gateway, or com.clawdbot.<profile>
+	SystemdUnit    string // clawdbot-gateway.service, or clawdbot-gateway-<profile>.service
+	WindowsService string // Clawdbot Gateway, or Clawdbot Gateway (<profile>)
+}
+
+// Ports are the gateway port and the ports derived from it (spec §1.4).
+type Ports struct {
+	Gateway        int        // the gateway's WebSocket + HTTP port
+	GatewaySource  PortSource // where Gateway came from
+	BrowserControl int        // Gateway + 2
+	Relay          int        // Gateway + 3 (Chrome extension relay CDP)
+	Canvas         int        // Gateway + 4 (standalone canvas host)
+	CDPStart       int        // Gateway + 11: first browser-profile CDP port
+	CDPEnd         int        // Gateway + 110: last browser-profile CDP port
+}
+
+// Profile is one fully resolved clawdbot instance: everything a command needs
+// to know about where this instance lives. Build it with Resolve.
+type Profile struct {
+	// Name is the profile name as given ("" for the default profile). The
+	// name "default" (any case) is normalised to "".
+	Name string
+	// Home is the user's home directory used for every derived path.
+	Home string
+	// StateDir holds config, devices, identity, logs (~/.clawdbot[-<name>]).
+	StateDir string
+	// ConfigPath is the clawdbot.json of this profile.
+	ConfigPath string
+	// Workspace is the agent workspace (~/clawd[-<name>]).
+	Workspace string
+	// Ports are the gateway port and its derived ports.
+	Ports Ports
+	// Services are the per-platform service names of this profile's gateway.
+	Services ServiceNames
+}
+
+// IsDefault reports whether p is the default (unnamed) profile.
+func (p Profile) IsDefault() bool { return p.Name == "" }

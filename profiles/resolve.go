@@ -1,0 +1,180 @@
+package profiles
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Input is what Resolve needs: the global flags, the command's --port, the
+// environment and the home directory. Tests pass a map-backed Getenv.
+type Input struct {
+	ProfileFlag string // --profile NAME ("" if not given)
+	Dev         bool   // --dev
+	PortFlag    int    // the command's --port (0 if not given)
+	Getenv      func(string) string
+	Home        string
+}
+
+var nameRE = regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// ValidName reports whether name is a valid profile name (spec §1.1):
+// letters, digits, "_" and "-", starting with a letter or digit, 1–64 chars.
+func ValidName(name string) bool { return nameRE.MatchString(strings.TrimSpace(name)) }
+
+// ErrDevWithProfile is returned when --dev and --profile name different profiles.
+var ErrDevWithProfile = errors.New("Cannot combine --dev with --profile")
+
+// Resolve turns flags, environment and home into one Profile. The profile
+// comes from --dev / --profile, else CLAWDBOT_PROFILE; unlike the original,
+// an env-only profile moves state dir, config and workspace too (spec §1.3).
+// Explicit CLAWDBOT_STATE_DIR / CLAWDBOT_CONFIG_PATH still win.
+func Resolve(in Input) (Profile, error) {
+	getenv := in.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	name := strings.TrimSpace(in.ProfileFlag)
+	if in.Dev {
+		if name != "" && !strings.EqualFold(name, "dev") {
+			return Profile{}, ErrDevWithProfile
+		}
+		name = "dev"
+	}
+	if name == "" {
+		name = strings.TrimSpace(getenv("CLAWDBOT_PROFILE"))
+	}
+	if name != "" && !ValidName(name) {
+		return Profile{}, fmt.Errorf("invalid profile name %q (use letters, numbers, \"_\", \"-\" only)", name)
+	}
+	if strings.EqualFold(name, "default") {
+		name = ""
+	}
+	home := in.Home
+	if home == "" {
+		home = firstNonEmpty(getenv("HOME"), getenv("USERPROFILE"))
+	}
+	if home == "" {
+		return Profile{}, errors.New("cannot find the home directory: set HOME")
+	}
+	p := Profile{Name: name, Home: home}
+
+	suffix := ""
+	if name != "" {
+		suffix = "-" + name
+	}
+	p.StateDir = filepath.Join(home, ".clawdbot"+suffix)
+	if v := strings.TrimSpace(getenv("CLAWDBOT_STATE_DIR")); v != "" {
+		p.StateDir = expandHome(v, home)
+	}
+	p.ConfigPath = filepath.Join(p.StateDir, "clawdbot.json")
+	if v := strings.TrimSpace(getenv("CLAWDBOT_CONFIG_PATH")); v != "" {
+		p.ConfigPath = expandHome(v, home)
+	}
+	p.Workspace = filepath.Join(home, "clawd"+suffix)
+
+	port, src, err := resolvePort(in, name, getenv, p.ConfigPath)
+	if err != nil {
+		return Profile{}, err
+	}
+	p.Ports = DerivePorts(port, src)
+	p.Services = serviceNames(name, getenv)
+	return p, nil
+}
+
+// resolvePort applies --port > CLAWDBOT_GATEWAY_PORT > gateway.port > default.
+func resolvePort(in Input, name string, getenv func(string) string, configPath string) (int, PortSource, error) {
+	if in.PortFlag != 0 {
+		if !validPort(in.PortFlag) {
+			return 0, "", fmt.Errorf("invalid --port %d (use 1-65535)", in.PortFlag)
+		}
+		return in.PortFlag, PortFromFlag, nil
+	}
+	if v := strings.TrimSpace(getenv("CLAWDBOT_GATEWAY_PORT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || !validPort(n) {
+			return 0, "", fmt.Errorf("invalid CLAWDBOT_GATEWAY_PORT=%q (use 1-65535 or unset it)", v)
+		}
+		return n, PortFromEnv, nil
+	}
+	if n := configuredPort(configPath); n != 0 {
+		return n, PortFromConfig, nil
+	}
+	if strings.EqualFold(name, "dev") {
+		return DevGatewayPort, PortFromDefault, nil
+	}
+	return DefaultGatewayPort, PortFromDefault, nil
+}
+
+// DerivePorts computes the ports derived from a gateway port (spec §1.4);
+// a derived port that would leave 1–65535 falls back to its fixed default.
+func DerivePorts(gateway int, src PortSource) Ports {
+	derive := func(offset, fallback int) int {
+		if n := gateway + offset; validPort(n) {
+			return n
+		}
+		return fallback
+	}
+	return Ports{
+		Gateway:        gateway,
+		GatewaySource:  src,
+		BrowserControl: derive(2, 18791),
+		Relay:          derive(3, 18792),
+		Canvas:         derive(4, 18793),
+		CDPStart:       derive(11, 18800),
+		CDPEnd:         derive(110, 18899),
+	}
+}
+
+func serviceNames(name string, getenv func(string) string) ServiceNames {
+	s := ServiceNames{
+		LaunchdLabel:   "com.clawdbot.gateway",
+		SystemdUnit:    "clawdbot-gateway.service",
+		WindowsService: "Clawdbot Gateway",
+	}
+	if name != "" {
+		s.LaunchdLabel = "com.clawdbot." + name
+		s.SystemdUnit = "clawdbot-gateway-" + name + ".service"
+		s.WindowsService = "Clawdbot Gateway (" + name + ")"
+	}
+	if v := strings.TrimSpace(getenv("CLAWDBOT_LAUNCHD_LABEL")); v != "" {
+		s.LaunchdLabel = v
+	}
+	if v := strings.TrimSpace(getenv("CLAWDBOT_SYSTEMD_UNIT")); v != "" {
+		if !strings.HasSuffix(v, ".service") {
+			v += ".service"
+		}
+		s.SystemdUnit = v
+	}
+	if v := strings.TrimSpace(getenv("CLAWDBOT_WINDOWS_TASK_NAME")); v != "" {
+		s.WindowsService = v
+	}
+	return s
+}
+
+func validPort(n int) bool { return n >= 1 && n <= 65535 }
+
+func expandHome(p, home string) string {
+	if p == "~" {
+		return home
+	}
+	if strings.HasPrefix(p, "~/") || strings.HasPrefix(p, `~\`) {
+		p = filepath.Join(home, p[2:])
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
