@@ -9,6 +9,11 @@
 // (supervision spec §1.3).
 package profiles
 
+import (
+	"path/filepath"
+	"strings"
+)
+
 // DefaultGatewayPort is the gateway port of the default profile.
 const DefaultGatewayPort = 18789
 
@@ -58,8 +63,12 @@ type Profile struct {
 	StateDir string
 	// ConfigPath is the clawdbot.json of this profile.
 	ConfigPath string
-	// Workspace is the agent workspace (~/clawd[-<name>]).
+	// Workspace is the default agent workspace (~/clawd[-<name>]); the
+	// config's agents.defaults.workspace overrides it (see WorkspaceFor).
 	Workspace string
+	// CredentialsDir holds OAuth/channel credentials: CLAWDBOT_OAUTH_DIR,
+	// else <StateDir>/credentials.
+	CredentialsDir string
 	// Ports are the gateway port and its derived ports.
 	Ports Ports
 	// Services are the per-platform service names of this profile's gateway.
@@ -68,3 +77,62 @@ type Profile struct {
 
 // IsDefault reports whether p is the default (unnamed) profile.
 func (p Profile) IsDefault() bool { return p.Name == "" }
+
+// DisplayName is the profile name for messages: "default" for the default
+// profile.
+func (p Profile) DisplayName() string {
+	if p.Name == "" {
+		return "default"
+	}
+	return p.Name
+}
+
+// IsDev reports whether p is the dev profile (--dev or --profile dev).
+func (p Profile) IsDev() bool { return strings.EqualFold(p.Name, "dev") }
+
+// LogDir is where this profile's logs go (<StateDir>/logs); per profile, not
+// a shared /tmp directory (supervision spec §10 item 5).
+func (p Profile) LogDir() string { return filepath.Join(p.StateDir, "logs") }
+
+// IdentityDir holds the gateway's own device identity (<StateDir>/identity).
+func (p Profile) IdentityDir() string { return filepath.Join(p.StateDir, "identity") }
+
+// DevicesDir holds the paired-device store (<StateDir>/devices).
+func (p Profile) DevicesDir() string { return filepath.Join(p.StateDir, "devices") }
+
+// SessionsDir holds the session transcripts of one agent
+// (<StateDir>/agents/<agentID>/sessions); agentID "" means "main".
+func (p Profile) SessionsDir(agentID string) string {
+	if agentID == "" {
+		agentID = "main"
+	}
+	return filepath.Join(p.StateDir, "agents", agentID, "sessions")
+}
+
+// WorkspaceFor returns the agent workspace: the config's
+// agents.defaults.workspace (with ~ expanded) when set, else p.Workspace.
+func (p Profile) WorkspaceFor(cfg *Config) string {
+	if cfg != nil {
+		if w := strings.TrimSpace(cfg.Agents.Defaults.Workspace); w != "" {
+			return expandHome(w, p.Home)
+		}
+	}
+	return p.Workspace
+}
+
+// EnvVars are the KEY=VALUE lines a process (a service, a child gateway)
+// must carry to resolve to this same profile: CLAWDBOT_PROFILE (only for a
+// named profile), CLAWDBOT_STATE_DIR and CLAWDBOT_CONFIG_PATH. The original
+// passed only what the caller happened to have set; we always pass the
+// resolved paths so the child cannot drift to another state dir.
+func (p Profile) EnvVars() []string {
+	var out []string
+	if p.Name != "" {
+		out = append(out, "CLAWDBOT_PROFILE="+p.Name)
+	}
+	return append(out, "CLAWDBOT_STATE_DIR="+p.StateDir, "CLAWDBOT_CONFIG_PATH="+p.ConfigPath)
+}
+
+// Hint formats a printed remediation command for this profile (see
+// FormatHint).
+func (p Profile) Hint(cmd string) string { return FormatHint(p.Name, cmd) }

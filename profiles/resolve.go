@@ -44,11 +44,14 @@ func Resolve(in Input) (Profile, error) {
 		}
 		name = "dev"
 	}
+	if name != "" && !ValidName(name) {
+		return Profile{}, fmt.Errorf("invalid --profile %q (use letters, numbers, \"_\", \"-\" only)", name)
+	}
 	if name == "" {
 		name = strings.TrimSpace(getenv("CLAWDBOT_PROFILE"))
-	}
-	if name != "" && !ValidName(name) {
-		return Profile{}, fmt.Errorf("invalid profile name %q (use letters, numbers, \"_\", \"-\" only)", name)
+		if name != "" && !ValidName(name) {
+			return Profile{}, fmt.Errorf("invalid CLAWDBOT_PROFILE=%q (use letters, numbers, \"_\", \"-\" only, or unset it)", name)
+		}
 	}
 	if strings.EqualFold(name, "default") {
 		name = ""
@@ -75,6 +78,10 @@ func Resolve(in Input) (Profile, error) {
 		p.ConfigPath = expandHome(v, home)
 	}
 	p.Workspace = filepath.Join(home, "clawd"+suffix)
+	p.CredentialsDir = filepath.Join(p.StateDir, "credentials")
+	if v := strings.TrimSpace(getenv("CLAWDBOT_OAUTH_DIR")); v != "" {
+		p.CredentialsDir = expandHome(v, home)
+	}
 
 	port, src, err := resolvePort(in, name, getenv, p.ConfigPath)
 	if err != nil {
@@ -85,7 +92,10 @@ func Resolve(in Input) (Profile, error) {
 	return p, nil
 }
 
-// resolvePort applies --port > CLAWDBOT_GATEWAY_PORT > gateway.port > default.
+// resolvePort applies --port > CLAWDBOT_GATEWAY_PORT > gateway.port > default
+// (19001 for dev, else 18789). The original pre-seeds CLAWDBOT_GATEWAY_PORT=19001
+// for --dev, which silently beats a dev config's gateway.port; here the dev
+// default is only the default, so the file can move it like any profile's.
 func resolvePort(in Input, name string, getenv func(string) string, configPath string) (int, PortSource, error) {
 	if in.PortFlag != 0 {
 		if !validPort(in.PortFlag) {
@@ -100,7 +110,7 @@ func resolvePort(in Input, name string, getenv func(string) string, configPath s
 		}
 		return n, PortFromEnv, nil
 	}
-	if n := configuredPort(configPath); n != 0 {
+	if n := configuredPort(configPath, getenv); n != 0 {
 		return n, PortFromConfig, nil
 	}
 	if strings.EqualFold(name, "dev") {
