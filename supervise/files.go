@@ -1,0 +1,101 @@
+package supervise
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrForeignDefinition is returned when install would overwrite a service
+// file that lacks our marker: someone else wrote it.
+var ErrForeignDefinition = errors.New("existing service definition was not written by clawdbot")
+
+// InstallAction is what install did to the definition on disk.
+type InstallAction string
+
+// Install actions reported by Manager.Install (and `gateway install --json`).
+const (
+	ActionInstalled InstallAction = "installed" // there was no definition
+	ActionUpdated   InstallAction = "updated"   // the definition differed and was rewritten
+	ActionUnchanged InstallAction = "unchanged" // the definition on disk is what we would write
+)
+
+// writeDefinition renders want, compares it with the file on disk and
+// writes it atomically when it differs (or when force is set). It refuses to
+// replace a file without our marker unless force is set.
+func writeDefinition(want Spec, force bool, perm os.FileMode) (action InstallAction, written bool, err error) {
+	body, err := Render(want)
+	if err != nil {
+		return "", false, err
+	}
+	path := want.DefinitionPath()
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		action = ActionInstalled
+	case err != nil:
+		return "", false, fmt.Errorf("read %s: %w", path, err)
+	case bytes.Equal(old, body) && !force:
+		return ActionUnchanged, false, nil
+	case bytes.Equal(old, body):
+		action = ActionUnchanged
+	default:
+		if !force && !hasMarker(want.Platform, old) {
+			return "", false, fmt.Errorf("%w: %s lacks %s=%s; move it away or rerun with --force to replace it",
+				ErrForeignDefinition, path, EnvMarker, MarkerValue)
+		}
+		action = ActionUpdated
+	}
+	if err := WriteFileAtomic(path, body, perm); err != nil {
+		return "", false, err
+	}
+	return action, true, nil
+}
+
+// hasMarker reports whether a definition carries our service marker.
+func hasMarker(pl Platform, body []byte) bool {
+	s, err := Parse(pl, body)
+	return err == nil && s.Env[EnvMarker] == MarkerValue
+}
+
+// WriteFileAtomic writes data to path through a temp file in the same
+// directory, fsync and rename, so a crash leaves the old file or the new
+// one, never half of either. Missing directories are created 0755.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil { // persist the rename
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,396 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kardianos/service"
+)
+
+// fakeRunner records every argv and answers from a script. It stands in for
+// launchctl (no launchd on Linux) and for systemctl where the test is about
+// the exact command sequence; the real systemctl is exercised by
+// TestSystemdSandbox.
+type fakeRunner struct {
+	mu    sync.Mutex
+	calls []string
+	// answer returns the output for an argv; nil means exit 0, no output.
+	answer func(argv string) *Output
+}
+
+func (f *fakeRunner) Run(_ context.Context, name string, args ...string) (Output, error) {
+	argv := strings.Join(append([]string{name}, args...), " ")
+	f.mu.Lock()
+	f.calls = append(f.calls, argv)
+	f.mu.Unlock()
+	if f.answer != nil {
+		if o := f.answer(argv); o != nil {
+			return *o, nil
+		}
+	}
+	return Output{}, nil
+}
+
+func (f *fakeRunner) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// homeSpec is a spec whose HOME (and so its definition path) is a temp dir.
+func homeSpec(t *testing.T, pl Platform, scope Scope) Spec {
+	t.Helper()
+	s := testSpec(t, "dev", pl, scope)
+	home := t.TempDir()
+	s.Env["HOME"] = home
+	s.Env[EnvStateDir] = filepath.Join(home, ".clawdbot-dev")
+	s.StdoutPath = strings.Replace(s.StdoutPath, "/home/alice", home, 1)
+	s.StderrPath = strings.Replace(s.StderrPath, "/home/alice", home, 1)
+	return s
+}
+
+func wantCalls(t *testing.T, step string, got, want []string) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: argv sequence\n got %q\nwant %q", step, got, want)
+	}
+}
+
+func TestSystemdManagerInstallLifecycle(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeRunner{}
+	m := &SystemdManager{Runner: f}
+	s := homeSpec(t, Systemd, ScopeUser)
+	u := "clawdbot-gateway-dev.service"
+	sc := "systemctl --user "
+
+	res, err := m.Install(ctx, s, InstallOptions{})
+	if err != nil || res.Action != ActionInstalled || res.Restarted {
+		t.Fatalf("first install: %+v, %v", res, err)
+	}
+	wantCalls(t, "install", f.take(), []string{sc + "daemon-reload", sc + "enable " + u, sc + "start " + u})
+	fi, err := os.Stat(s.DefinitionPath())
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("unit file: %v, %v (want mode 0644)", fi, err)
+	}
+
+	res, err = m.Install(ctx, s, InstallOptions{})
+	if err != nil || res.Action != ActionUnchanged {
+		t.Fatalf("second install: %+v, %v", res, err)
+	}
+	wantCalls(t, "unchanged", f.take(), []string{sc + "enable " + u, sc + "start " + u})
+
+	s2 := s
+	s2.Args = []string{"gateway", "--port", "19555"}
+	res, err = m.Install(ctx, s2, InstallOptions{})
+	if err != nil || res.Action != ActionUpdated || !res.Restarted {
+		t.Fatalf("changed install: %+v, %v", res, err)
+	}
+	wantCalls(t, "updated", f.take(), []string{sc + "daemon-reload", sc + "enable " + u, sc + "restart " + u})
+
+	res, err = m.Install(ctx, s2, InstallOptions{Force: true})
+	if err != nil || res.Action != ActionUnchanged || !res.Restarted {
+		t.Fatalf("forced install: %+v, %v", res, err)
+	}
+	wantCalls(t, "force", f.take(), []string{sc + "daemon-reload", sc + "enable " + u, sc + "restart " + u})
+
+	for name, fn := range map[string]func(context.Context, Spec) error{"start": m.Start, "stop": m.Stop, "restart": m.Restart} {
+		if err := fn(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		wantCalls(t, name, f.take(), []string{sc + name + " " + u})
+	}
+
+	ur, err := m.Uninstall(ctx, s)
+	if err != nil || !ur.Removed {
+		t.Fatalf("uninstall: %+v, %v", ur, err)
+	}
+	wantCalls(t, "uninstall", f.take(), []string{
+		sc + "show " + u + " --no-pager --property=" + systemdProps,
+		sc + "stop " + u, sc + "disable " + u, sc + "daemon-reload", sc + "reset-failed " + u})
+	if fileExists(s.DefinitionPath()) {
+		t.Error("unit file left after uninstall")
+	}
+}
+
+func TestSystemdManagerSystemScopeHasNoUserFlag(t *testing.T) {
+	f := &fakeRunner{}
+	m := &SystemdManager{Runner: f}
+	s := homeSpec(t, Systemd, ScopeSystem)
+	if err := m.Restart(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "system restart", f.take(), []string{"systemctl restart clawdbot-gateway-dev.service"})
+	if !strings.HasPrefix(s.DefinitionPath(), "/etc/systemd/system/") {
+		t.Errorf("system unit path = %s", s.DefinitionPath())
+	}
+}
+
+func TestInstallRefusesForeignFile(t *testing.T) {
+	f := &fakeRunner{}
+	m := &SystemdManager{Runner: f}
+	s := homeSpec(t, Systemd, ScopeUser)
+	foreign := []byte("[Service]\nExecStart=/usr/bin/other\n")
+	if err := WriteFileAtomic(s.DefinitionPath(), foreign, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Install(context.Background(), s, InstallOptions{})
+	if !errors.Is(err, ErrForeignDefinition) || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("err = %v, want ErrForeignDefinition naming --force", err)
+	}
+	if b, _ := os.ReadFile(s.DefinitionPath()); string(b) != string(foreign) {
+		t.Fatal("foreign unit was modified")
+	}
+	if len(f.take()) != 0 {
+		t.Error("systemctl ran although install refused")
+	}
+	res, err := m.Install(context.Background(), s, InstallOptions{Force: true})
+	if err != nil || res.Action != ActionUpdated {
+		t.Fatalf("forced: %+v, %v", res, err)
+	}
+}
+
+func TestSystemdStatusParsesShow(t *testing.T) {
+	f := &fakeRunner{answer: func(argv string) *Output {
+		return &Output{Stdout: "LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nSubState=running\nMainPID=4242\nNRestarts=2\nExecMainCode=2\nExecMainStatus=9\nFragmentPath=/x\n"}
+	}}
+	m := &SystemdManager{Runner: f}
+	s := homeSpec(t, Systemd, ScopeUser)
+	st, err := m.Status(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nine := 9
+	want := Status{Manager: Systemd, Scope: ScopeUser, Name: s.Name, Path: s.DefinitionPath(), Installed: true, Loaded: true, Enabled: true,
+		Running: true, ActiveState: "active", SubState: "running", PID: 4242, Restarts: 2, LastExitStatus: &nine}
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("status\n got %+v\nwant %+v", st, want)
+	}
+}
+
+func TestSystemdErrorsNameTheFix(t *testing.T) {
+	f := &fakeRunner{answer: func(string) *Output {
+		return &Output{Code: 1, Stderr: "Failed to connect to bus: No medium found"}
+	}}
+	err := (&SystemdManager{Runner: f}).Start(context.Background(), homeSpec(t, Systemd, ScopeUser))
+	if err == nil || !strings.Contains(err.Error(), "systemctl --user start") || !strings.Contains(err.Error(), "XDG_RUNTIME_DIR") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLaunchdManagerSequences(t *testing.T) {
+	ctx := context.Background()
+	loaded := false
+	f := &fakeRunner{}
+	f.answer = func(argv string) *Output {
+		switch {
+		case strings.HasPrefix(argv, "launchctl print"):
+			if !loaded {
+				return &Output{Code: 113, Stderr: "Could not find service \"com.clawdbot.dev\" in domain for uid: 501"}
+			}
+			return &Output{Stdout: "gui/501/com.clawdbot.dev = {\n\tstate = running\n\tpid = 777\n\truns = 3\n\tlast exit code = 0\n\tendpoints = {\n\t\tstate = x\n\t}\n}\n"}
+		case strings.HasPrefix(argv, "launchctl bootstrap"):
+			loaded = true
+		case strings.HasPrefix(argv, "launchctl bootout"):
+			loaded = false
+		}
+		return nil
+	}
+	m := &LaunchdManager{Runner: f, UID: 501}
+	s := homeSpec(t, Launchd, ScopeUser)
+	tgt := "gui/501/com.clawdbot.dev"
+	plist := s.DefinitionPath()
+
+	res, err := m.Install(ctx, s, InstallOptions{})
+	if err != nil || res.Action != ActionInstalled {
+		t.Fatalf("install: %+v %v", res, err)
+	}
+	wantCalls(t, "install", f.take(), []string{"launchctl print " + tgt, "launchctl enable " + tgt, "launchctl bootstrap gui/501 " + plist})
+	if _, err := os.Stat(filepath.Dir(s.StdoutPath)); err != nil {
+		t.Errorf("log dir not created: %v", err)
+	}
+
+	if _, err := m.Install(ctx, s, InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "unchanged", f.take(), []string{"launchctl print " + tgt, "launchctl kickstart " + tgt})
+
+	res, err = m.Install(ctx, s, InstallOptions{Force: true})
+	if err != nil || !res.Restarted {
+		t.Fatalf("force: %+v %v", res, err)
+	}
+	wantCalls(t, "force", f.take(), []string{"launchctl print " + tgt, "launchctl bootout " + tgt, "launchctl enable " + tgt, "launchctl bootstrap gui/501 " + plist})
+
+	if err := m.Stop(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "stop", f.take(), []string{"launchctl disable " + tgt, "launchctl bootout " + tgt})
+
+	// The original's start could not undo its stop (spec §10.2); ours can.
+	if err := m.Start(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "start after stop", f.take(), []string{"launchctl enable " + tgt, "launchctl print " + tgt, "launchctl bootstrap gui/501 " + plist})
+
+	if err := m.Start(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "start while loaded", f.take(), []string{"launchctl enable " + tgt, "launchctl print " + tgt, "launchctl kickstart " + tgt})
+
+	if err := m.Restart(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "restart", f.take(), []string{"launchctl print " + tgt, "launchctl kickstart -k " + tgt})
+
+	st, err := m.Status(ctx, s)
+	if err != nil || !st.Loaded || !st.Running || st.PID != 777 || st.Restarts != 2 || st.ActiveState != "running" ||
+		st.LastExitStatus == nil || *st.LastExitStatus != 0 {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+	f.take()
+
+	ur, err := m.Uninstall(ctx, s)
+	if err != nil || !ur.Removed {
+		t.Fatalf("uninstall: %+v %v", ur, err)
+	}
+	wantCalls(t, "uninstall", f.take(), []string{"launchctl print " + tgt, "launchctl bootout " + tgt})
+	if fileExists(plist) {
+		t.Error("plist left after uninstall")
+	}
+	st, _ = m.Status(ctx, s)
+	if st.Loaded || st.Installed {
+		t.Errorf("status after uninstall: %+v", st)
+	}
+}
+
+func TestLaunchdSystemDomain(t *testing.T) {
+	f := &fakeRunner{}
+	m := &LaunchdManager{Runner: f, UID: 501}
+	s := homeSpec(t, Launchd, ScopeSystem)
+	m.Restart(context.Background(), s)
+	wantCalls(t, "system restart", f.take(), []string{"launchctl print system/com.clawdbot.dev", "launchctl kickstart -k system/com.clawdbot.dev"})
+	if s.DefinitionPath() != "/Library/LaunchDaemons/com.clawdbot.dev.plist" {
+		t.Errorf("daemon path = %s", s.DefinitionPath())
+	}
+}
+
+// fakeWinService stands in for the Windows SCM (none runs here).
+type fakeWinService struct {
+	calls     *[]string
+	installed *bool
+	running   *bool
+	cfg       *service.Config
+}
+
+func (w fakeWinService) rec(s string) { *w.calls = append(*w.calls, s) }
+func (w fakeWinService) Install() error {
+	w.rec("install")
+	*w.installed = true
+	return nil
+}
+func (w fakeWinService) Uninstall() error {
+	w.rec("uninstall")
+	*w.installed = false
+	return nil
+}
+func (w fakeWinService) Start() error   { w.rec("start"); *w.running = true; return nil }
+func (w fakeWinService) Stop() error    { w.rec("stop"); *w.running = false; return nil }
+func (w fakeWinService) Restart() error { w.rec("restart"); return nil }
+func (w fakeWinService) Status() (service.Status, error) {
+	switch {
+	case !*w.installed:
+		return service.StatusUnknown, service.ErrNotInstalled
+	case *w.running:
+		return service.StatusRunning, nil
+	}
+	return service.StatusStopped, nil
+}
+
+func TestWindowsManagerSequences(t *testing.T) {
+	ctx := context.Background()
+	var calls []string
+	var installed, running bool
+	var lastCfg *service.Config
+	m := &WindowsManager{New: func(c *service.Config) (WindowsService, error) {
+		lastCfg = c
+		return fakeWinService{&calls, &installed, &running, c}, nil
+	}}
+	s := homeSpec(t, Windows, ScopeSystem)
+	take := func() []string { c := calls; calls = nil; return c }
+
+	res, err := m.Install(ctx, s, InstallOptions{})
+	if err != nil || res.Action != ActionInstalled {
+		t.Fatalf("install: %+v %v", res, err)
+	}
+	wantCalls(t, "install", take(), []string{"install", "start"})
+	if lastCfg.Name != "Clawdbot Gateway (dev)" || lastCfg.Option[optOnFailure] != "restart" || lastCfg.Option[optOnFailureDelay] != "5s" ||
+		lastCfg.Option[optStartType] != "automatic" || lastCfg.EnvVars[EnvMarker] != MarkerValue {
+		t.Errorf("kardianos config = %+v", lastCfg)
+	}
+
+	if res, _ := m.Install(ctx, s, InstallOptions{}); res.Action != ActionUnchanged {
+		t.Errorf("second install = %s", res.Action)
+	}
+	wantCalls(t, "unchanged", take(), nil)
+
+	s2 := s
+	s2.Args = []string{"gateway", "--port", "19555"}
+	if res, err := m.Install(ctx, s2, InstallOptions{}); err != nil || res.Action != ActionUpdated {
+		t.Fatalf("update: %+v %v", res, err)
+	}
+	wantCalls(t, "updated", take(), []string{"stop", "uninstall", "install", "start"})
+
+	m.Stop(ctx, s)
+	m.Stop(ctx, s)
+	m.Start(ctx, s)
+	m.Restart(ctx, s)
+	wantCalls(t, "controls", take(), []string{"stop", "start", "restart"})
+
+	if ur, err := m.Uninstall(ctx, s); err != nil || !ur.Removed {
+		t.Fatalf("uninstall %+v %v", ur, err)
+	}
+	wantCalls(t, "uninstall", take(), []string{"stop", "uninstall"})
+	if st, _ := m.Status(ctx, s); st.Installed || st.Loaded {
+		t.Errorf("status after uninstall %+v", st)
+	}
+}
+
+func TestWindowsRefusesForeignService(t *testing.T) {
+	installed, running := true, true
+	var calls []string
+	m := &WindowsManager{New: func(c *service.Config) (WindowsService, error) {
+		return fakeWinService{&calls, &installed, &running, c}, nil
+	}}
+	_, err := m.Install(context.Background(), homeSpec(t, Windows, ScopeSystem), InstallOptions{})
+	if !errors.Is(err, ErrForeignDefinition) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLinger(t *testing.T) {
+	f := &fakeRunner{answer: func(argv string) *Output {
+		if strings.Contains(argv, "show-user") {
+			return &Output{Stdout: "no\n"}
+		}
+		return nil
+	}}
+	on, err := LingerEnabled(context.Background(), f, "alice")
+	if err != nil || on {
+		t.Fatalf("linger = %v %v", on, err)
+	}
+	if err := EnableLinger(context.Background(), f, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, "linger", f.take(), []string{"loginctl show-user alice --property=Linger --value", "loginctl enable-linger alice"})
+	if LingerCommand("alice") != "loginctl enable-linger alice" {
+		t.Error(LingerCommand("alice"))
+	}
+}
