@@ -26,23 +26,23 @@ const (
 
 // ClientInfo describes the connecting client.
 type ClientInfo struct {
-	ID              string `json:"id"`
-	DisplayName     string `json:"displayName,omitempty"`
-	Version         string `json:"version"`
-	Platform        string `json:"platform"`
-	DeviceFamily    string `json:"deviceFamily,omitempty"`
-	ModelIdentifier string `json:"modelIdentifier,omitempty"`
-	Mode            string `json:"mode"`
-	InstanceID      string `json:"instanceId,omitempty"`
+	ID              string `json:"id"` // one of ClientIDs (schema: anyOf of consts)
+	DisplayName     string `json:"displayName,omitempty" jsonschema:"minLength=1"`
+	Version         string `json:"version" jsonschema:"minLength=1"`
+	Platform        string `json:"platform" jsonschema:"minLength=1"`
+	DeviceFamily    string `json:"deviceFamily,omitempty" jsonschema:"minLength=1"`
+	ModelIdentifier string `json:"modelIdentifier,omitempty" jsonschema:"minLength=1"`
+	Mode            string `json:"mode"` // one of ClientModes
+	InstanceID      string `json:"instanceId,omitempty" jsonschema:"minLength=1"`
 }
 
 // DeviceAuth is the signed device block of connect params (spec §1.5).
 type DeviceAuth struct {
-	ID        string `json:"id"`
-	PublicKey string `json:"publicKey"`
-	Signature string `json:"signature"`
-	SignedAt  int64  `json:"signedAt"`
-	Nonce     string `json:"nonce,omitempty"`
+	ID        string `json:"id" jsonschema:"minLength=1"`
+	PublicKey string `json:"publicKey" jsonschema:"minLength=1"`
+	Signature string `json:"signature" jsonschema:"minLength=1"`
+	SignedAt  int64  `json:"signedAt" jsonschema:"minimum=0"`
+	Nonce     string `json:"nonce,omitempty" jsonschema:"minLength=1"`
 }
 
 // ConnectAuth carries the shared token/password or a stored device token.
@@ -52,16 +52,19 @@ type ConnectAuth struct {
 }
 
 // ConnectParams are the params of the mandatory first request, connect.
+// Slices and maps use omitzero so an explicit empty list (the CLI always
+// sends "caps":[]) survives a decode/encode round trip, while an absent one
+// stays absent.
 type ConnectParams struct {
-	MinProtocol int             `json:"minProtocol"`
-	MaxProtocol int             `json:"maxProtocol"`
+	MinProtocol int             `json:"minProtocol" jsonschema:"minimum=1"`
+	MaxProtocol int             `json:"maxProtocol" jsonschema:"minimum=1"`
 	Client      ClientInfo      `json:"client"`
-	Caps        []string        `json:"caps,omitempty"`
-	Commands    []string        `json:"commands,omitempty"`
-	Permissions map[string]bool `json:"permissions,omitempty"`
+	Caps        []string        `json:"caps,omitzero" jsonschema:"minLength=1"`
+	Commands    []string        `json:"commands,omitzero" jsonschema:"minLength=1"`
+	Permissions map[string]bool `json:"permissions,omitzero"`
 	PathEnv     string          `json:"pathEnv,omitempty"`
-	Role        string          `json:"role,omitempty"`
-	Scopes      []string        `json:"scopes,omitempty"`
+	Role        string          `json:"role,omitempty" jsonschema:"minLength=1"`
+	Scopes      []string        `json:"scopes,omitzero" jsonschema:"minLength=1"`
 	Device      *DeviceAuth     `json:"device,omitempty"`
 	Auth        *ConnectAuth    `json:"auth,omitempty"`
 	Locale      string          `json:"locale,omitempty"`
@@ -77,7 +80,7 @@ type ConnectChallenge struct {
 
 // HelloOk is the payload of a successful connect response.
 type HelloOk struct {
-	Type          string     `json:"type"` // always "hello-ok"
+	Type          string     `json:"type" jsonschema:"enum=hello-ok"` // always "hello-ok"
 	Protocol      int        `json:"protocol"`
 	Server        ServerInfo `json:"server"`
 	Features      Features   `json:"features"`

@@ -25,16 +25,16 @@ const (
 
 // RequestFrame is a client-to-server request.
 type RequestFrame struct {
-	Type   string          `json:"type"`
-	ID     string          `json:"id"`
-	Method string          `json:"method"`
+	Type   string          `json:"type" jsonschema:"enum=req"`
+	ID     string          `json:"id" jsonschema:"minLength=1"`
+	Method string          `json:"method" jsonschema:"minLength=1"`
 	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // ResponseFrame answers a RequestFrame with the same ID.
 type ResponseFrame struct {
-	Type    string      `json:"type"`
-	ID      string      `json:"id"`
+	Type    string      `json:"type" jsonschema:"enum=res"`
+	ID      string      `json:"id" jsonschema:"minLength=1"`
 	OK      bool        `json:"ok"`
 	Payload any         `json:"payload,omitempty"`
 	Error   *ErrorShape `json:"error,omitempty"`
@@ -43,31 +43,46 @@ type ResponseFrame struct {
 // EventFrame is a server-to-client event. Seq is the process-wide broadcast
 // counter; it is absent on connect.challenge and node-directed frames.
 type EventFrame struct {
-	Type         string        `json:"type"`
-	Event        string        `json:"event"`
+	Type         string        `json:"type" jsonschema:"enum=event"`
+	Event        string        `json:"event" jsonschema:"minLength=1"`
 	Payload      any           `json:"payload,omitempty"`
-	Seq          *int64        `json:"seq,omitempty"`
+	Seq          *int64        `json:"seq,omitempty" jsonschema:"minimum=0"`
 	StateVersion *StateVersion `json:"stateVersion,omitempty"`
 }
 
 // StateVersion is attached to presence and health events; both counters are
 // process-global and start at 1.
 type StateVersion struct {
-	Presence int64 `json:"presence"`
-	Health   int64 `json:"health"`
+	Presence int64 `json:"presence" jsonschema:"minimum=0"`
+	Health   int64 `json:"health" jsonschema:"minimum=0"`
 }
 
 // ErrorShape is the error object of a failed response.
 type ErrorShape struct {
-	Code         string `json:"code"`
-	Message      string `json:"message"`
+	Code         string `json:"code" jsonschema:"minLength=1"`
+	Message      string `json:"message" jsonschema:"minLength=1"`
 	Details      any    `json:"details,omitempty"`
 	Retryable    *bool  `json:"retryable,omitempty"`
-	RetryAfterMs *int64 `json:"retryAfterMs,omitempty"`
+	RetryAfterMs *int64 `json:"retryAfterMs,omitempty" jsonschema:"minimum=0"`
+
+	// cause lets errors.Is see what produced the shape (e.g.
+	// ErrMalformedJSON); it is never sent.
+	cause error
 }
 
 // Error makes an ErrorShape usable as a Go error.
 func (e *ErrorShape) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap exposes the Go error behind the shape, if any.
+func (e *ErrorShape) Unwrap() error { return e.cause }
+
+// NewError builds an ErrorShape with the given code and message.
+func NewError(code, message string) *ErrorShape { return &ErrorShape{Code: code, Message: message} }
+
+// NullPayload makes a ResponseFrame or EventFrame carry an explicit
+// "payload":null (Payload is omitempty, so a nil any is left out). The
+// original answers last-heartbeat with null before the first heartbeat.
+var NullPayload = json.RawMessage("null")
 
 // Error codes (protocol spec §2.1).
 const (

@@ -1,0 +1,261 @@
+package wire
+
+import "encoding/json"
+
+// Method params (protocol spec §3). Every type here is strict: the original
+// rejects unknown properties (additionalProperties:false), and so does our
+// generated schema. Field order follows the original schema, because the
+// order of validation messages depends on it. Optional numbers and booleans
+// are pointers so an explicit 0/false is kept apart from "absent".
+
+// EmptyParams are the params of methods that take none but still reject
+// unknown properties (node.list, node.pair.list, config.get, …).
+type EmptyParams struct{}
+
+// HealthParams are the params of health; the original does not
+// schema-validate them (params:[] is accepted), so neither do we.
+type HealthParams struct {
+	Probe *bool `json:"probe,omitempty"`
+}
+
+// SystemEventParams are the params of system-event. The original checks
+// only that text is non-empty after trimming ("text required"), so this type
+// is not schema-validated; the handler checks text.
+type SystemEventParams struct {
+	Text             string   `json:"text"`
+	DeviceID         string   `json:"deviceId,omitempty"`
+	InstanceID       string   `json:"instanceId,omitempty"`
+	Host             string   `json:"host,omitempty"`
+	IP               string   `json:"ip,omitempty"`
+	Mode             string   `json:"mode,omitempty"`
+	Version          string   `json:"version,omitempty"`
+	Platform         string   `json:"platform,omitempty"`
+	DeviceFamily     string   `json:"deviceFamily,omitempty"`
+	ModelIdentifier  string   `json:"modelIdentifier,omitempty"`
+	LastInputSeconds *float64 `json:"lastInputSeconds,omitempty"`
+	Reason           string   `json:"reason,omitempty"`
+	Roles            []string `json:"roles,omitzero"`
+	Scopes           []string `json:"scopes,omitzero"`
+	Tags             []string `json:"tags,omitzero"`
+}
+
+// SetHeartbeatsParams are the params of set-heartbeats.
+type SetHeartbeatsParams struct {
+	Enabled bool `json:"enabled"`
+}
+
+// SendParams are the params of send.
+type SendParams struct {
+	To             string   `json:"to" jsonschema:"minLength=1"`
+	Message        string   `json:"message" jsonschema:"minLength=1"`
+	MediaURL       string   `json:"mediaUrl,omitempty"`
+	MediaURLs      []string `json:"mediaUrls,omitzero"`
+	GifPlayback    *bool    `json:"gifPlayback,omitempty"`
+	Channel        string   `json:"channel,omitempty"`
+	AccountID      string   `json:"accountId,omitempty"`
+	SessionKey     string   `json:"sessionKey,omitempty"`
+	IdempotencyKey string   `json:"idempotencyKey" jsonschema:"minLength=1"`
+}
+
+// AgentParams are the params of agent (two-stage, spec §5).
+type AgentParams struct {
+	Message           string            `json:"message" jsonschema:"minLength=1"`
+	AgentID           string            `json:"agentId,omitempty" jsonschema:"minLength=1"`
+	To                string            `json:"to,omitempty"`
+	ReplyTo           string            `json:"replyTo,omitempty"`
+	SessionID         string            `json:"sessionId,omitempty"`
+	SessionKey        string            `json:"sessionKey,omitempty"`
+	Thinking          string            `json:"thinking,omitempty"`
+	Deliver           *bool             `json:"deliver,omitempty"`
+	Attachments       []json.RawMessage `json:"attachments,omitzero"`
+	Channel           string            `json:"channel,omitempty"`
+	ReplyChannel      string            `json:"replyChannel,omitempty"`
+	AccountID         string            `json:"accountId,omitempty"`
+	ReplyAccountID    string            `json:"replyAccountId,omitempty"`
+	ThreadID          string            `json:"threadId,omitempty"`
+	GroupID           string            `json:"groupId,omitempty"`
+	GroupChannel      string            `json:"groupChannel,omitempty"`
+	GroupSpace        string            `json:"groupSpace,omitempty"`
+	Timeout           *int64            `json:"timeout,omitempty" jsonschema:"minimum=0"` // seconds
+	Lane              string            `json:"lane,omitempty"`
+	ExtraSystemPrompt string            `json:"extraSystemPrompt,omitempty"`
+	IdempotencyKey    string            `json:"idempotencyKey" jsonschema:"minLength=1"`
+	Label             string            `json:"label,omitempty" jsonschema:"minLength=1,maxLength=64"`
+	SpawnedBy         string            `json:"spawnedBy,omitempty"`
+}
+
+// Attachment is the documented shape of one agent/chat.send attachment;
+// params keep attachments raw because the schema accepts any value there.
+type Attachment struct {
+	Type     string `json:"type,omitempty"`
+	MimeType string `json:"mimeType,omitempty"`
+	FileName string `json:"fileName,omitempty"`
+	Content  string `json:"content"` // base64
+}
+
+// AgentWaitParams are the params of agent.wait.
+type AgentWaitParams struct {
+	RunID     string `json:"runId" jsonschema:"minLength=1"`
+	TimeoutMs *int64 `json:"timeoutMs,omitempty" jsonschema:"minimum=0"`
+}
+
+// AgentIdentityParams are the params of agent.identity.get.
+type AgentIdentityParams struct {
+	AgentID    string `json:"agentId,omitempty" jsonschema:"minLength=1"`
+	SessionKey string `json:"sessionKey,omitempty"`
+}
+
+// WakeParams are the params of wake.
+type WakeParams struct {
+	Mode string `json:"mode" jsonschema:"enum=now,enum=next-heartbeat"`
+	Text string `json:"text" jsonschema:"minLength=1"`
+}
+
+// ChatHistoryParams are the params of chat.history.
+type ChatHistoryParams struct {
+	SessionKey string `json:"sessionKey" jsonschema:"minLength=1"`
+	Limit      *int64 `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000"`
+}
+
+// ChatSendParams are the params of chat.send.
+type ChatSendParams struct {
+	SessionKey     string            `json:"sessionKey" jsonschema:"minLength=1"`
+	Message        string            `json:"message" jsonschema:"minLength=1"`
+	Thinking       string            `json:"thinking,omitempty"`
+	Deliver        *bool             `json:"deliver,omitempty"`
+	Attachments    []json.RawMessage `json:"attachments,omitzero"`
+	TimeoutMs      *int64            `json:"timeoutMs,omitempty" jsonschema:"minimum=0"`
+	IdempotencyKey string            `json:"idempotencyKey" jsonschema:"minLength=1"`
+}
+
+// ChatAbortParams are the params of chat.abort.
+type ChatAbortParams struct {
+	SessionKey string `json:"sessionKey" jsonschema:"minLength=1"`
+	RunID      string `json:"runId,omitempty" jsonschema:"minLength=1"`
+}
+
+// NodeDescribeParams are the params of node.describe.
+type NodeDescribeParams struct {
+	NodeID string `json:"nodeId" jsonschema:"minLength=1"`
+}
+
+// NodeInvokeParams are the params of node.invoke.
+type NodeInvokeParams struct {
+	NodeID         string          `json:"nodeId" jsonschema:"minLength=1"`
+	Command        string          `json:"command" jsonschema:"minLength=1"`
+	Params         json.RawMessage `json:"params,omitempty"`
+	TimeoutMs      *int64          `json:"timeoutMs,omitempty" jsonschema:"minimum=0"`
+	IdempotencyKey string          `json:"idempotencyKey" jsonschema:"minLength=1"`
+}
+
+// NodeInvokeError is the error a node reports in node.invoke.result.
+type NodeInvokeError struct {
+	Code    string `json:"code,omitempty" jsonschema:"minLength=1"`
+	Message string `json:"message,omitempty" jsonschema:"minLength=1"`
+}
+
+// NodeInvokeResultParams are the params of node.invoke.result (node role).
+// The original strips payloadJSON:null and error:null before validating;
+// the gateway should call StripNulls on the params first (see
+// ValidateParams, which does it for this method).
+type NodeInvokeResultParams struct {
+	ID          string           `json:"id" jsonschema:"minLength=1"`
+	NodeID      string           `json:"nodeId" jsonschema:"minLength=1"`
+	OK          bool             `json:"ok"`
+	Payload     json.RawMessage  `json:"payload,omitempty"`
+	PayloadJSON *string          `json:"payloadJSON,omitempty"`
+	Error       *NodeInvokeError `json:"error,omitempty"`
+}
+
+// NodeEventParams are the params of node.event (node role).
+type NodeEventParams struct {
+	Event       string          `json:"event" jsonschema:"minLength=1"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+	PayloadJSON *string         `json:"payloadJSON,omitempty"`
+}
+
+// NodePairRequestParams are the params of node.pair.request.
+type NodePairRequestParams struct {
+	NodeID          string   `json:"nodeId" jsonschema:"minLength=1"`
+	DisplayName     string   `json:"displayName,omitempty" jsonschema:"minLength=1"`
+	Platform        string   `json:"platform,omitempty" jsonschema:"minLength=1"`
+	Version         string   `json:"version,omitempty" jsonschema:"minLength=1"`
+	CoreVersion     string   `json:"coreVersion,omitempty" jsonschema:"minLength=1"`
+	UIVersion       string   `json:"uiVersion,omitempty" jsonschema:"minLength=1"`
+	DeviceFamily    string   `json:"deviceFamily,omitempty" jsonschema:"minLength=1"`
+	ModelIdentifier string   `json:"modelIdentifier,omitempty" jsonschema:"minLength=1"`
+	Caps            []string `json:"caps,omitzero" jsonschema:"minLength=1"`
+	Commands        []string `json:"commands,omitzero" jsonschema:"minLength=1"`
+	RemoteIP        string   `json:"remoteIp,omitempty" jsonschema:"minLength=1"`
+	Silent          *bool    `json:"silent,omitempty"`
+}
+
+// RequestIDParams are the params of node.pair.approve/reject and
+// device.pair.approve/reject.
+type RequestIDParams struct {
+	RequestID string `json:"requestId" jsonschema:"minLength=1"`
+}
+
+// NodePairVerifyParams are the params of node.pair.verify.
+type NodePairVerifyParams struct {
+	NodeID string `json:"nodeId" jsonschema:"minLength=1"`
+	Token  string `json:"token" jsonschema:"minLength=1"`
+}
+
+// NodeRenameParams are the params of node.rename.
+type NodeRenameParams struct {
+	NodeID      string `json:"nodeId" jsonschema:"minLength=1"`
+	DisplayName string `json:"displayName" jsonschema:"minLength=1"`
+}
+
+// DeviceTokenRotateParams are the params of device.token.rotate.
+type DeviceTokenRotateParams struct {
+	DeviceID string   `json:"deviceId" jsonschema:"minLength=1"`
+	Role     string   `json:"role" jsonschema:"minLength=1"`
+	Scopes   []string `json:"scopes,omitzero" jsonschema:"minLength=1"`
+}
+
+// DeviceTokenRevokeParams are the params of device.token.revoke.
+type DeviceTokenRevokeParams struct {
+	DeviceID string `json:"deviceId" jsonschema:"minLength=1"`
+	Role     string `json:"role" jsonschema:"minLength=1"`
+}
+
+// LogsTailParams are the params of logs.tail.
+type LogsTailParams struct {
+	Cursor   *int64 `json:"cursor,omitempty" jsonschema:"minimum=0"`
+	Limit    *int64 `json:"limit,omitempty" jsonschema:"minimum=1,maximum=5000"`
+	MaxBytes *int64 `json:"maxBytes,omitempty" jsonschema:"minimum=1,maximum=1000000"`
+}
+
+// ConfigSetParams are the params of config.set.
+type ConfigSetParams struct {
+	Raw      string `json:"raw" jsonschema:"minLength=1"`
+	BaseHash string `json:"baseHash,omitempty" jsonschema:"minLength=1"`
+}
+
+// ConfigApplyParams are the params of config.apply and config.patch.
+type ConfigApplyParams struct {
+	Raw            string `json:"raw" jsonschema:"minLength=1"`
+	BaseHash       string `json:"baseHash,omitempty" jsonschema:"minLength=1"`
+	SessionKey     string `json:"sessionKey,omitempty"`
+	Note           string `json:"note,omitempty"`
+	RestartDelayMs *int64 `json:"restartDelayMs,omitempty" jsonschema:"minimum=0"`
+}
+
+// TalkModeParams are the params of talk.mode.
+type TalkModeParams struct {
+	Enabled bool   `json:"enabled"`
+	Phase   string `json:"phase,omitempty"`
+}
+
+// ChannelsStatusParams are the params of channels.status.
+type ChannelsStatusParams struct {
+	Probe     *bool  `json:"probe,omitempty"`
+	TimeoutMs *int64 `json:"timeoutMs,omitempty" jsonschema:"minimum=0"`
+}
+
+// CronListParams are the params of cron.list.
+type CronListParams struct {
+	IncludeDisabled *bool `json:"includeDisabled,omitempty"`
+}

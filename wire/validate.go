@@ -1,0 +1,259 @@
+package wire
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// schemaFS holds the generated schema files (go generate ./wire).
+//
+//go:embed schema/*.json
+var schemaFS embed.FS
+
+// SchemaFS exposes the embedded schema files (schema/<Type>.json).
+func SchemaFS() embed.FS { return schemaFS }
+
+// ErrMalformedJSON marks a frame that is not JSON at all. Before the
+// handshake the gateway closes 1000 without a response; after it the frame
+// is ignored (spec §2.2), so callers test for it with errors.Is.
+var ErrMalformedJSON = errors.New("malformed JSON")
+
+type compiled struct {
+	sch  *jsonschema.Schema
+	node *snode
+}
+
+var (
+	schemasOnce sync.Once
+	schemas     map[string]*compiled // by type name
+	schemasErr  error
+)
+
+// loadSchemas compiles every embedded schema once: with santhosh-tekuri for
+// the verdict and into an snode tree for AJV-compatible messages.
+func loadSchemas() (map[string]*compiled, error) {
+	schemasOnce.Do(func() {
+		entries, err := schemaFS.ReadDir("schema")
+		if err != nil {
+			schemasErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		raw := map[string][]byte{}
+		for _, e := range entries {
+			name := strings.TrimSuffix(e.Name(), ".json")
+			data, err := schemaFS.ReadFile(path.Join("schema", e.Name()))
+			if err != nil {
+				schemasErr = err
+				return
+			}
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err != nil {
+				schemasErr = fmt.Errorf("schema %s: %w", e.Name(), err)
+				return
+			}
+			if err := c.AddResource(schemaURL(name), doc); err != nil {
+				schemasErr = fmt.Errorf("schema %s: %w", e.Name(), err)
+				return
+			}
+			raw[name] = data
+		}
+		out := make(map[string]*compiled, len(raw))
+		for name, data := range raw {
+			sch, err := c.Compile(schemaURL(name))
+			if err != nil {
+				schemasErr = fmt.Errorf("compile schema %s: %w", name, err)
+				return
+			}
+			doc, err := decodeOrdered(data)
+			if err != nil {
+				schemasErr = err
+				return
+			}
+			node, err := compileNode(doc)
+			if err != nil {
+				schemasErr = fmt.Errorf("schema %s: %w", name, err)
+				return
+			}
+			out[name] = &compiled{sch: sch, node: node}
+		}
+		schemas = out
+	})
+	return schemas, schemasErr
+}
+
+func schemaURL(name string) string { return "urn:clawdbot:wire:" + name }
+
+// check validates raw against the named schema. It returns "" when valid,
+// else the AJV-style detail text.
+func check(name string, raw []byte, prepare func(map[string]any)) (string, error) {
+	all, err := loadSchemas()
+	if err != nil {
+		return "", err
+	}
+	c, ok := all[name]
+	if !ok {
+		return "", fmt.Errorf("no schema %q; run make schema", name)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrMalformedJSON, err)
+	}
+	if prepare != nil {
+		if m, ok := v.(map[string]any); ok {
+			prepare(m)
+			raw, _ = json.Marshal(m) // the message walk below sees the same value
+		}
+	}
+	verr := c.sch.Validate(v)
+	if verr == nil {
+		return "", nil
+	}
+	ordered, err := decodeOrdered(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrMalformedJSON, err)
+	}
+	var errs []ajvErr
+	c.node.walk(ordered, "", &errs)
+	if len(errs) == 0 {
+		// The two validators disagree; never accept what santhosh rejects.
+		return verr.Error(), nil
+	}
+	return formatAJV(errs), nil
+}
+
+func invalid(prefix, detail string, cause error) *ErrorShape {
+	return &ErrorShape{Code: ErrInvalidRequest, Message: prefix + detail, cause: cause}
+}
+
+// ValidateRequestFrame decodes and validates an inbound frame against the
+// RequestFrame schema (type "req", non-empty id and method, no other keys).
+// Errors are *ErrorShape with code INVALID_REQUEST and the original's text,
+// e.g. "invalid request frame: at root: unexpected property 'extra'"; a frame
+// that is not JSON also satisfies errors.Is(err, ErrMalformedJSON).
+func ValidateRequestFrame(raw []byte) (*RequestFrame, error) {
+	detail, err := check("RequestFrame", raw, nil)
+	if err != nil {
+		return nil, invalid("invalid request frame: ", err.Error(), err)
+	}
+	if detail != "" {
+		return nil, invalid("invalid request frame: ", detail, nil)
+	}
+	var f RequestFrame
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, invalid("invalid request frame: ", err.Error(), err)
+	}
+	return &f, nil
+}
+
+// FrameErrorID is the id to answer an invalid frame with: the frame's own
+// "id" value whatever its JSON type (the original echoes a numeric id as a
+// number), or "invalid" when there is none.
+func FrameErrorID(raw []byte) json.RawMessage {
+	var probe struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(raw, &probe) == nil && len(probe.ID) > 0 && string(probe.ID) != "null" {
+		return probe.ID
+	}
+	return json.RawMessage(`"invalid"`)
+}
+
+// ValidateConnectParams validates and decodes connect params; errors read
+// "invalid connect params: …" exactly as the original's.
+func ValidateConnectParams(raw json.RawMessage) (*ConnectParams, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	detail, err := check("ConnectParams", raw, nil)
+	if err != nil {
+		return nil, invalid("invalid connect params: ", err.Error(), err)
+	}
+	if detail != "" {
+		return nil, invalid("invalid connect params: ", detail, nil)
+	}
+	var p ConnectParams
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, invalid("invalid connect params: ", err.Error(), err)
+	}
+	return &p, nil
+}
+
+// paramsPrepare normalises params the way the original does before it
+// validates them.
+var paramsPrepare = map[string]func(map[string]any){
+	// node.invoke.result: payloadJSON:null and error:null are stripped; a
+	// non-string payloadJSON is moved into payload.
+	"node.invoke.result": func(m map[string]any) {
+		if v, ok := m["payloadJSON"]; ok {
+			if _, isStr := v.(string); !isStr {
+				delete(m, "payloadJSON")
+				if _, has := m["payload"]; !has && v != nil {
+					m["payload"] = v
+				}
+			}
+		}
+		if v, ok := m["error"]; ok && v == nil {
+			delete(m, "error")
+		}
+	},
+}
+
+// normalizedParams returns the params a handler should decode: "{}" when
+// absent, normalised for methods that need it.
+func normalizedParams(method string, params json.RawMessage) json.RawMessage {
+	if len(bytes.TrimSpace(params)) == 0 || string(bytes.TrimSpace(params)) == "null" {
+		return json.RawMessage("{}")
+	}
+	return params
+}
+
+// ValidateParams validates a method's params against its schema. Methods
+// the original does not validate (health, status, system-event, …) and
+// unknown methods pass. Absent params count as {} (the original defaults
+// them). Errors are *ErrorShape INVALID_REQUEST "invalid <method> params: …".
+func ValidateParams(method string, params json.RawMessage) error {
+	m, ok := methodIndex[method]
+	if !ok || m.Params == nil {
+		return nil
+	}
+	params = normalizedParams(method, params)
+	detail, err := check(m.Params.Name(), params, paramsPrepare[method])
+	prefix := "invalid " + method + " params: "
+	if err != nil {
+		return invalid(prefix, err.Error(), err)
+	}
+	if detail != "" {
+		return invalid(prefix, detail, nil)
+	}
+	return nil
+}
+
+// DecodeParams validates params (ValidateParams) and decodes them, after
+// the original's normalisation, into dst (a pointer to the method's params
+// type).
+func DecodeParams(method string, params json.RawMessage, dst any) error {
+	if err := ValidateParams(method, params); err != nil {
+		return err
+	}
+	params = normalizedParams(method, params)
+	if prep := paramsPrepare[method]; prep != nil {
+		var m map[string]any
+		if json.Unmarshal(params, &m) == nil {
+			prep(m)
+			params, _ = json.Marshal(m)
+		}
+	}
+	if err := json.Unmarshal(params, dst); err != nil {
+		return invalid("invalid "+method+" params: ", err.Error(), err)
+	}
+	return nil
+}
