@@ -1,0 +1,295 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clawdbot/clawdbot/gateway"
+	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/profiles"
+)
+
+// GatewayTakeover is the --force hook: the lifecycle work (gateway/ports)
+// sets it to free addr (stop our own gateway holding the port, or explain
+// who holds it). nil: --force only logs that takeover is unavailable.
+var GatewayTakeover func(env *Env, addr string) error
+
+// GatewayServe, when set, runs the server instead of the built-in
+// serve-until-signal loop; the lifecycle work sets it to add SIGUSR1
+// restarts, config reload and supervisor notifications. It must return the
+// exit code.
+var GatewayServe func(env *Env, srv *gateway.Server, run GatewayRun) int
+
+// GatewayRun is everything `clawdbot gateway` resolved before serving; the
+// lifecycle hook uses it to rebuild the runtime on restart.
+type GatewayRun struct {
+	Profile  profiles.Profile
+	BindHost string
+	Flags    GatewayFlags
+	Logger   *slog.Logger
+}
+
+// GatewayFlags are the command-line overrides of `clawdbot gateway`.
+type GatewayFlags struct {
+	Port              int
+	Bind              string
+	Token             string
+	Password          string
+	Auth              string
+	AllowUnconfigured bool
+	Verbose           bool
+	Force             bool
+}
+
+func init() {
+	Register(&Command{Path: "gateway", Summary: "run the gateway in the foreground (and manage its service: see subcommands)", Run: runGateway})
+	Register(&Command{Path: "gateway run", Summary: "run the gateway in the foreground", Run: runGatewayRun})
+}
+
+func runGateway(env *Env, args []string) int { return gatewayMain(env, "gateway", args) }
+
+func runGatewayRun(env *Env, args []string) int { return gatewayMain(env, "gateway run", args) }
+
+func gatewayMain(env *Env, path string, args []string) int {
+	var f GatewayFlags
+	fs := env.FlagSet(path, path+" [flags]")
+	fs.IntVar(&f.Port, "port", 0, "port for WebSocket + HTTP (default: profile port: 18789, dev 19001)")
+	fs.StringVar(&f.Bind, "bind", "", "bind mode: loopback | lan | tailnet | auto | <host> (default: gateway.bind or loopback)")
+	fs.StringVar(&f.Token, "token", "", "shared token clients must send (overrides gateway.auth.token)")
+	fs.StringVar(&f.Password, "password", "", "shared password clients must send (overrides gateway.auth.password)")
+	fs.StringVar(&f.Auth, "auth", "", "auth mode: token | password (default: from config or what is set)")
+	fs.BoolVar(&f.AllowUnconfigured, "allow-unconfigured", false, "start without a config file or without gateway.mode=local")
+	fs.BoolVar(&f.Verbose, "verbose", false, "log debug lines to stdout too")
+	fs.BoolVar(&f.Force, "force", false, "take over the port if another gateway holds it")
+	if code, ok := env.Parse(fs, args, 0); !ok {
+		return code
+	}
+	prof, err := env.ResolveProfile(f.Port)
+	if err != nil {
+		return configError(env, err.Error())
+	}
+	snap, err := profiles.LoadEnv(prof.ConfigPath, env.Getenv)
+	if err != nil {
+		return configError(env, err.Error())
+	}
+	if !snap.Exists && !f.AllowUnconfigured {
+		return configError(env, "Missing config. Run 'clawdbot setup' (or pass --allow-unconfigured).")
+	}
+	if snap.Exists && !snap.Valid {
+		return configError(env, fmt.Sprintf("invalid config %s: %v (fix it or run 'clawdbot doctor')", prof.ConfigPath, snap.Err()))
+	}
+	cfg := snap.Config
+	if cfg == nil {
+		cfg = &profiles.Config{}
+	}
+	if snap.Exists && cfg.Gateway.Mode != "local" && !f.AllowUnconfigured {
+		cur := cfg.Gateway.Mode
+		if cur == "" {
+			cur = "unset"
+		}
+		return configError(env, fmt.Sprintf("Gateway start blocked: set gateway.mode=local (current: %s) or pass --allow-unconfigured.", cur))
+	}
+	rc, bindHost, err := GatewayRuntime(env, prof, cfg, f)
+	if err != nil {
+		return configError(env, err.Error())
+	}
+
+	logger, closeLog, err := gatewayLogger(env, prof, cfg, f.Verbose)
+	if err != nil {
+		return configError(env, err.Error())
+	}
+	defer closeLog()
+
+	addr := net.JoinHostPort(bindHost, strconv.Itoa(prof.Ports.Gateway))
+	if f.Force {
+		if GatewayTakeover != nil {
+			if err := GatewayTakeover(env, addr); err != nil {
+				return env.Errorf("%v", err)
+			}
+		} else {
+			logger.Warn("--force: port takeover is not available in this build; starting normally")
+		}
+	}
+	srv, err := gateway.New(gateway.Options{
+		Addr: addr, StateDir: prof.StateDir, ConfigPath: prof.ConfigPath,
+		Version: Version, Commit: Commit, Logger: logger, Runtime: rc,
+	})
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && strings.Contains(err.Error(), "address already in use") {
+			return env.Errorf("%v; another process holds port %d (stop it, or take it over with --force)", err, prof.Ports.Gateway)
+		}
+		return env.Errorf("%v", err)
+	}
+	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logger}
+	if GatewayServe != nil {
+		return GatewayServe(env, srv, run)
+	}
+	return serveUntilSignal(env, srv, logger)
+}
+
+// GatewayRuntime resolves the config-derived runtime (auth, proxies) and
+// the bind host, applying the refusal rules of spec §10.3.
+func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f GatewayFlags) (gateway.RuntimeConfig, string, error) {
+	auth := gateway.Auth{Mode: cfg.Gateway.Auth.Mode, Token: cfg.Gateway.Auth.Token, Password: cfg.Gateway.Auth.Password}
+	if auth.Token == "" {
+		auth.Token = strings.TrimSpace(env.Getenv("CLAWDBOT_GATEWAY_TOKEN"))
+	}
+	if auth.Password == "" {
+		auth.Password = strings.TrimSpace(env.Getenv("CLAWDBOT_GATEWAY_PASSWORD"))
+	}
+	if f.Token != "" {
+		auth.Token = f.Token
+	}
+	if f.Password != "" {
+		auth.Password = f.Password
+	}
+	if f.Auth != "" {
+		if f.Auth != gateway.AuthToken && f.Auth != gateway.AuthPassword {
+			return gateway.RuntimeConfig{}, "", fmt.Errorf("invalid --auth %q (use token or password)", f.Auth)
+		}
+		auth.Mode = f.Auth
+	} else if f.Token != "" && f.Password == "" {
+		auth.Mode = gateway.AuthToken
+	} else if f.Password != "" {
+		auth.Mode = gateway.AuthPassword
+	}
+	if auth.Mode == "" {
+		switch {
+		case auth.Password != "":
+			auth.Mode = gateway.AuthPassword
+		case auth.Token != "":
+			auth.Mode = gateway.AuthToken
+		default:
+			auth.Mode = gateway.AuthNone
+		}
+	}
+	bind := f.Bind
+	if bind == "" {
+		bind = cfg.Gateway.Bind
+	}
+	host, err := bindHost(bind, cfg.Gateway.CustomBindHost)
+	if err != nil {
+		return gateway.RuntimeConfig{}, "", err
+	}
+	if auth.Mode == gateway.AuthNone && !isLoopbackHost(host) {
+		return gateway.RuntimeConfig{}, "", fmt.Errorf("refusing to bind gateway to %s:%d without auth (set gateway.auth.token or CLAWDBOT_GATEWAY_TOKEN, or pass --token)", host, prof.Ports.Gateway)
+	}
+	rc := gateway.RuntimeConfig{
+		Config: cfg, Auth: auth, TrustedProxies: cfg.Gateway.TrustedProxies,
+		AllowInsecureControlUI: cfg.Gateway.ControlUI.AllowInsecureAuth,
+	}
+	return rc, host, nil
+}
+
+// bindHost maps a bind mode to a listen host (spec §10.2).
+func bindHost(mode, custom string) (string, error) {
+	switch strings.TrimSpace(mode) {
+	case "", "loopback", "auto":
+		return "127.0.0.1", nil
+	case "lan":
+		return "0.0.0.0", nil
+	case "tailnet":
+		if ip := tailnetIPv4(); ip != "" {
+			return ip, nil
+		}
+		return "127.0.0.1", nil
+	case "custom":
+		if net.ParseIP(custom).To4() == nil {
+			return "", fmt.Errorf("gateway.bind is custom but gateway.customBindHost %q is not an IPv4 address (set it, or use --bind loopback)", custom)
+		}
+		return custom, nil
+	}
+	h := strings.TrimSpace(mode)
+	if net.ParseIP(h) == nil && h != "localhost" {
+		return "", fmt.Errorf("invalid --bind %q (use loopback, lan, tailnet, auto or an IP address)", mode)
+	}
+	return h, nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// tailnetIPv4 is this host's Tailscale address (100.64.0.0/10), if any.
+func tailnetIPv4() string {
+	_, cgnat, _ := net.ParseCIDR("100.64.0.0/10")
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && cgnat.Contains(ipn.IP) {
+			return ipn.IP.String()
+		}
+	}
+	return ""
+}
+
+// gatewayLogger logs JSON lines to <state>/logs (or logging.file) and human
+// lines to stdout (debug too with --verbose).
+func gatewayLogger(env *Env, prof profiles.Profile, cfg *profiles.Config, verbose bool) (*slog.Logger, func(), error) {
+	level := slog.LevelInfo
+	switch strings.ToLower(cfg.Logging.Level) {
+	case "debug", "trace":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	if verbose {
+		level = slog.LevelDebug
+	}
+	file, err := filelog.New(filelog.Options{Dir: filepath.Join(prof.StateDir, "logs"), File: cfg.Logging.File, Level: level})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open gateway log: %w (check permissions on %s)", err, prof.StateDir)
+	}
+	consoleLevel := slog.LevelInfo
+	if verbose {
+		consoleLevel = slog.LevelDebug
+	}
+	h := slog.NewMultiHandler(file, filelog.NewText(env.Stdout, consoleLevel))
+	return slog.New(h), func() { _ = file.Close() }, nil
+}
+
+// serveUntilSignal serves until SIGINT/SIGTERM, then shuts down within 5 s.
+func serveUntilSignal(env *Env, srv *gateway.Server, logger *slog.Logger) int {
+	ctx, stop := env.SignalContext()
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	logger.Info(fmt.Sprintf("gateway listening on ws://%s", srv.Addr()))
+	select {
+	case err := <-errc:
+		if err != nil {
+			return env.Errorf("gateway: %v", err)
+		}
+		return ExitOK
+	case <-ctx.Done():
+	}
+	logger.Info("gateway stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("gateway shutdown", "err", err)
+	}
+	<-errc
+	return ExitOK
+}
+
+func configError(env *Env, msg string) int {
+	fmt.Fprintf(env.Stderr, "clawdbot gateway: %s\n", msg)
+	return ExitConfig
+}

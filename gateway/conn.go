@@ -1,0 +1,328 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// conn is one WebSocket client. The reader runs on the HTTP handler
+// goroutine; a writer goroutine exists only while the outbound queue is
+// non-empty, so an idle connection costs one goroutine (spec policy
+// maxBufferedBytes bounds the queue).
+type conn struct {
+	s      *Server
+	rt     *runtime
+	ws     *websocket.Conn
+	id     string
+	nonce  string
+	remote string // client IP after trusted-proxy resolution
+	local  bool
+	req    *http.Request
+
+	ready atomic.Bool // handshake done: broadcasts reach it
+
+	// Set once at connect, read-only afterwards.
+	client      wire.ClientInfo
+	role        string
+	scopes      []string
+	deviceID    string
+	presenceKey string
+	nodeID      string
+	connect     *wire.ConnectParams
+
+	qmu      sync.Mutex
+	queue    [][]byte
+	queued   int // bytes in queue not yet handed to the socket
+	writing  bool
+	closed   bool
+	closeErr sync.Once
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.closing.Load() {
+		http.Error(w, "gateway stopping", http.StatusServiceUnavailable)
+		return
+	}
+	rt := s.runtimeForNewConn()
+	// The original has no Origin check (spec §1.1): a local gateway serves
+	// native apps and the CLI, which send no or arbitrary origins. The
+	// Origin is logged instead, and auth/device identity gate access.
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		s.log.Debug("ws accept failed", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	ws.SetReadLimit(wire.MaxPayloadBytes)
+	ip, local := s.clientAddr(r, rt)
+	c := &conn{s: s, rt: rt, ws: ws, id: newID(), nonce: newID(), remote: ip, local: local, req: r}
+	s.bmu.Lock()
+	s.conns[c] = struct{}{}
+	s.bmu.Unlock()
+	s.log.Debug("ws open", "conn", c.id, "remote", ip, "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+	defer s.dropConn(c)
+
+	c.sendEvent("connect.challenge", wire.ConnectChallenge{Nonce: c.nonce, TS: s.now().UnixMilli()})
+
+	// Handshake timeout: close 1000 with no reason, like the original. A
+	// timer instead of a read deadline, because an expiring read context
+	// kills a coder/websocket connection with 1008 (STYLE §4).
+	timer := time.AfterFunc(s.opts.HandshakeTimeout, func() {
+		if !c.ready.Load() {
+			c.closeWith(websocket.StatusNormalClosure, "")
+		}
+	})
+	defer timer.Stop()
+
+	ctx := context.Background()
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		if !c.ready.Load() {
+			if !c.handshake(data) {
+				return
+			}
+			timer.Stop()
+			continue
+		}
+		c.handleFrame(data)
+	}
+}
+
+// dropConn unregisters a closed connection and records the disconnect in
+// presence.
+func (s *Server) dropConn(c *conn) {
+	s.bmu.Lock()
+	delete(s.conns, c)
+	s.bmu.Unlock()
+	c.qmu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.queued = 0
+	c.qmu.Unlock()
+	go c.ws.CloseNow()
+	if c.nodeID != "" {
+		s.live.remove(c.nodeID, c)
+	}
+	if c.ready.Load() && c.presenceKey != "" && !s.closing.Load() {
+		s.presence.Update(c.presenceKey, wire.PresenceEntry{Reason: "disconnect"})
+		s.presence.Bump()
+		s.broadcastPresence()
+	}
+	s.log.Debug("ws close", "conn", c.id)
+}
+
+// clientAddr resolves the client IP (trusted proxies, spec §10.5) and
+// whether the client is local.
+func (s *Server) clientAddr(r *http.Request, rt *runtime) (string, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := host
+	if rt.trusted[host] {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			ip = trimSpace(firstField(xff))
+		} else if xr := r.Header.Get("X-Real-IP"); xr != "" {
+			ip = trimSpace(xr)
+		}
+	}
+	local := false
+	if p := net.ParseIP(ip); p != nil && p.IsLoopback() {
+		local = true
+	}
+	if s.opts.IsLocal != nil {
+		local = s.opts.IsLocal(r)
+	}
+	return ip, local
+}
+
+// enqueue queues one frame. Over maxBufferedBytes of unsent backlog a
+// dropIfSlow frame is skipped; any other frame closes the client 1008
+// "slow consumer". It never blocks.
+func (c *conn) enqueue(b []byte, dropIfSlow bool) {
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return
+	}
+	if c.queued > wire.MaxBufferedBytes {
+		if dropIfSlow {
+			c.qmu.Unlock()
+			return
+		}
+		c.closed = true
+		c.queue = nil
+		c.queued = 0
+		c.qmu.Unlock()
+		c.s.log.Warn("closing slow consumer", "conn", c.id)
+		go c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
+		return
+	}
+	c.queue = append(c.queue, b)
+	c.queued += len(b)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *conn) writeLoop() {
+	ctx := context.Background()
+	for {
+		c.qmu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.queue = nil
+			c.qmu.Unlock()
+			return
+		}
+		b := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		err := c.ws.Write(ctx, websocket.MessageText, b)
+		c.qmu.Lock()
+		c.queued -= len(b)
+		c.qmu.Unlock()
+		if err != nil {
+			c.qmu.Lock()
+			c.closed = true
+			c.writing = false
+			c.queue = nil
+			c.qmu.Unlock()
+			return
+		}
+	}
+}
+
+// flushWait waits (bounded) until the queue is drained, so a response is on
+// the wire before the close frame that follows it.
+func (c *conn) flushWait(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c.qmu.Lock()
+		idle := !c.writing || c.closed
+		c.qmu.Unlock()
+		if idle {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// closeWith flushes pending frames and closes with code and reason (cut
+// to 120 bytes as the original does). Close blocks up to 10 s waiting for
+// the peer, so callers that must not block run it in a goroutine.
+func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+	c.flushWait(2 * time.Second)
+	c.qmu.Lock()
+	c.closed = true
+	c.qmu.Unlock()
+	if reason != "" || code != websocket.StatusNormalClosure {
+		reason = wire.TruncateCloseReason(reason)
+	}
+	_ = c.ws.Close(code, reason)
+}
+
+func (c *conn) sendEvent(event string, payload any) {
+	b, err := json.Marshal(wire.EventFrame{Type: wire.FrameEvent, Event: event, Payload: payload})
+	if err != nil {
+		c.s.log.Error("encode event", "event", event, "err", err)
+		return
+	}
+	c.enqueue(b, false)
+}
+
+// respond sends a res frame; id is echoed as the client sent it (a numeric
+// id stays numeric, like the original).
+func (c *conn) respond(id json.RawMessage, payload any, e *wire.ErrorShape) {
+	c.enqueue(encodeResponse(id, payload, e), false)
+}
+
+type resFrame struct {
+	Type    string           `json:"type"`
+	ID      json.RawMessage  `json:"id"`
+	OK      bool             `json:"ok"`
+	Payload any              `json:"payload,omitempty"`
+	Error   *wire.ErrorShape `json:"error,omitempty"`
+}
+
+func encodeResponse(id json.RawMessage, payload any, e *wire.ErrorShape) []byte {
+	if len(id) == 0 {
+		id = json.RawMessage(`"invalid"`)
+	}
+	f := resFrame{Type: wire.FrameRes, ID: id, OK: e == nil, Payload: payload, Error: e}
+	if payload == nil && e == nil {
+		f.Payload = json.RawMessage("null")
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		f.Payload = nil
+		f.OK = false
+		f.Error = &wire.ErrorShape{Code: wire.ErrUnavailable, Message: "encode result: " + err.Error()}
+		b, _ = json.Marshal(f)
+	}
+	return b
+}
+
+func errShape(code, msg string) *wire.ErrorShape { return &wire.ErrorShape{Code: code, Message: msg} }
+
+func invalid(msg string) *wire.ErrorShape { return errShape(wire.ErrInvalidRequest, msg) }
+
+// rejectHandshake sends the failure response (when id is non-nil) then
+// closes with code and the message as reason.
+func (c *conn) rejectHandshake(id json.RawMessage, e *wire.ErrorShape, code websocket.StatusCode, reason string) bool {
+	if id != nil && e != nil {
+		c.respond(id, nil, e)
+	}
+	c.closeWith(code, reason)
+	return false
+}
+
+var errClosed = errors.New("connection closed")
+
+func firstField(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

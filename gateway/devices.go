@@ -1,0 +1,332 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// pendingTTL is how long a pairing request waits for a decision.
+const pendingTTL = 5 * time.Minute
+
+// deviceToken is one per-(device, role) token (spec §1.5).
+type deviceToken struct {
+	Token        string   `json:"token"`
+	Role         string   `json:"role"`
+	Scopes       []string `json:"scopes"`
+	CreatedAtMs  int64    `json:"createdAtMs"`
+	RotatedAtMs  int64    `json:"rotatedAtMs,omitempty"`
+	RevokedAtMs  int64    `json:"revokedAtMs,omitempty"`
+	LastUsedAtMs int64    `json:"lastUsedAtMs,omitempty"`
+}
+
+func (t deviceToken) issuedAt() int64 {
+	if t.RotatedAtMs != 0 {
+		return t.RotatedAtMs
+	}
+	return t.CreatedAtMs
+}
+
+// pairedDevice is one entry of devices/paired.json, keyed by device id.
+type pairedDevice struct {
+	DeviceID     string                 `json:"deviceId"`
+	PublicKey    string                 `json:"publicKey"`
+	DisplayName  string                 `json:"displayName,omitempty"`
+	Platform     string                 `json:"platform,omitempty"`
+	ClientID     string                 `json:"clientId,omitempty"`
+	ClientMode   string                 `json:"clientMode,omitempty"`
+	Role         string                 `json:"role,omitempty"`
+	Roles        []string               `json:"roles,omitempty"`
+	Scopes       []string               `json:"scopes,omitempty"`
+	RemoteIP     string                 `json:"remoteIp,omitempty"`
+	Tokens       map[string]deviceToken `json:"tokens,omitempty"`
+	CreatedAtMs  int64                  `json:"createdAtMs"`
+	ApprovedAtMs int64                  `json:"approvedAtMs"`
+}
+
+// pendingDevice is one entry of devices/pending.json, keyed by request id;
+// it is also the device.pair.requested payload.
+type pendingDevice struct {
+	RequestID   string   `json:"requestId"`
+	DeviceID    string   `json:"deviceId"`
+	PublicKey   string   `json:"publicKey"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Platform    string   `json:"platform,omitempty"`
+	ClientID    string   `json:"clientId,omitempty"`
+	ClientMode  string   `json:"clientMode,omitempty"`
+	Role        string   `json:"role,omitempty"`
+	Roles       []string `json:"roles,omitempty"`
+	Scopes      []string `json:"scopes,omitempty"`
+	RemoteIP    string   `json:"remoteIp,omitempty"`
+	Silent      bool     `json:"silent,omitempty"`
+	IsRepair    bool     `json:"isRepair,omitempty"`
+	TS          int64    `json:"ts"`
+}
+
+// pairResolved is the device.pair.resolved payload.
+type pairResolved struct {
+	RequestID string `json:"requestId"`
+	DeviceID  string `json:"deviceId"`
+	Decision  string `json:"decision"`
+	TS        int64  `json:"ts"`
+}
+
+// deviceStore is the paired/pending device store under <state>/devices/.
+// It is read once and written through atomically (0600: it holds tokens).
+type deviceStore struct {
+	dir    string
+	now    func() time.Time
+	mu     sync.Mutex
+	loaded bool
+	paired map[string]*pairedDevice
+	pend   map[string]*pendingDevice
+}
+
+func newDeviceStore(stateDir string, now func() time.Time) *deviceStore {
+	dir := ""
+	if stateDir != "" {
+		dir = filepath.Join(stateDir, "devices")
+	}
+	return &deviceStore{dir: dir, now: now}
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s is not valid JSON (%v); fix or remove it", path, err)
+	}
+	return nil
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return profiles.WriteFileAtomic(path, append(b, '\n'), 0o600)
+}
+
+func (d *deviceStore) loadLocked() error {
+	if d.loaded {
+		d.pruneLocked()
+		return nil
+	}
+	d.paired = map[string]*pairedDevice{}
+	d.pend = map[string]*pendingDevice{}
+	if d.dir != "" {
+		if err := readJSONFile(filepath.Join(d.dir, "paired.json"), &d.paired); err != nil {
+			return err
+		}
+		if err := readJSONFile(filepath.Join(d.dir, "pending.json"), &d.pend); err != nil {
+			return err
+		}
+	}
+	d.loaded = true
+	d.pruneLocked()
+	return nil
+}
+
+func (d *deviceStore) pruneLocked() {
+	cutoff := d.now().Add(-pendingTTL).UnixMilli()
+	for k, p := range d.pend {
+		if p.TS < cutoff {
+			delete(d.pend, k)
+		}
+	}
+}
+
+func (d *deviceStore) saveLocked() error {
+	if d.dir == "" {
+		return nil
+	}
+	if err := writeJSONFile(filepath.Join(d.dir, "pending.json"), d.pend); err != nil {
+		return err
+	}
+	return writeJSONFile(filepath.Join(d.dir, "paired.json"), d.paired)
+}
+
+func subset(want, have []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// isPaired: same public key, the role among its roles, every scope granted.
+func (d *deviceStore) isPaired(id, pubKey, role string, scopes []string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loadLocked() != nil {
+		return false
+	}
+	p := d.paired[id]
+	if p == nil || p.PublicKey != pubKey {
+		return false
+	}
+	roles := p.Roles
+	if len(roles) == 0 && p.Role != "" {
+		roles = []string{p.Role}
+	}
+	return slices.Contains(roles, role) && subset(scopes, p.Scopes)
+}
+
+func pairRequestFrom(p *wire.ConnectParams, pubKey, role string, scopes []string, c *conn) pendingDevice {
+	r := pendingDevice{
+		DeviceID: p.Device.ID, PublicKey: pubKey, DisplayName: p.Client.DisplayName,
+		Platform: p.Client.Platform, ClientID: p.Client.ID, ClientMode: p.Client.Mode,
+		Role: role, Roles: []string{role}, Scopes: slices.Clone(scopes), Silent: c.local,
+	}
+	if !c.local {
+		r.RemoteIP = c.remote
+	}
+	return r
+}
+
+// requestPairing returns the pending request for the device, creating it
+// when there is none (created reports which).
+func (d *deviceStore) requestPairing(r pendingDevice) (pendingDevice, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadLocked(); err != nil {
+		return pendingDevice{}, false, err
+	}
+	for _, p := range d.pend {
+		if p.DeviceID == r.DeviceID {
+			// Refresh what is asked: a repeat may want more scopes.
+			p.Roles = union(p.Roles, r.Roles)
+			p.Scopes = union(p.Scopes, r.Scopes)
+			p.PublicKey = r.PublicKey
+			p.Silent = r.Silent
+			return *p, false, d.saveLocked()
+		}
+	}
+	r.RequestID = newID()
+	r.TS = d.now().UnixMilli()
+	_, r.IsRepair = d.paired[r.DeviceID]
+	d.pend[r.RequestID] = &r
+	return r, true, d.saveLocked()
+}
+
+var errUnknownRequest = errors.New("unknown requestId")
+
+// approve moves a pending request to paired (roles and scopes unioned
+// with an earlier pairing of the same key).
+func (d *deviceStore) approve(requestID string, _ bool) (pairResolved, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadLocked(); err != nil {
+		return pairResolved{}, err
+	}
+	r := d.pend[requestID]
+	if r == nil {
+		return pairResolved{}, errUnknownRequest
+	}
+	now := d.now().UnixMilli()
+	p := d.paired[r.DeviceID]
+	if p == nil || p.PublicKey != r.PublicKey {
+		p = &pairedDevice{DeviceID: r.DeviceID, CreatedAtMs: now}
+	}
+	p.PublicKey = r.PublicKey
+	p.DisplayName, p.Platform, p.ClientID, p.ClientMode = r.DisplayName, r.Platform, r.ClientID, r.ClientMode
+	p.Role = r.Role
+	p.Roles = union(p.Roles, r.Roles)
+	p.Scopes = union(p.Scopes, r.Scopes)
+	p.RemoteIP = r.RemoteIP
+	p.ApprovedAtMs = now
+	d.paired[r.DeviceID] = p
+	delete(d.pend, requestID)
+	return pairResolved{RequestID: requestID, DeviceID: r.DeviceID, Decision: "approved", TS: now}, d.saveLocked()
+}
+
+// reject drops a pending request.
+func (d *deviceStore) reject(requestID string) (pairResolved, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadLocked(); err != nil {
+		return pairResolved{}, err
+	}
+	r := d.pend[requestID]
+	if r == nil {
+		return pairResolved{}, errUnknownRequest
+	}
+	delete(d.pend, requestID)
+	return pairResolved{RequestID: requestID, DeviceID: r.DeviceID, Decision: "rejected", TS: d.now().UnixMilli()}, d.saveLocked()
+}
+
+// ensureToken finds or creates the device's token for role; it is reused
+// when it covers the requested scopes.
+func (d *deviceStore) ensureToken(id, role string, scopes []string, _ bool) (deviceToken, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadLocked(); err != nil {
+		return deviceToken{}, err
+	}
+	p := d.paired[id]
+	if p == nil {
+		return deviceToken{}, errors.New("device not paired")
+	}
+	if t, ok := p.Tokens[role]; ok && t.RevokedAtMs == 0 && subset(scopes, t.Scopes) {
+		return t, nil
+	}
+	if p.Tokens == nil {
+		p.Tokens = map[string]deviceToken{}
+	}
+	t := deviceToken{Token: strings.ReplaceAll(newID(), "-", ""), Role: role, Scopes: slices.Clone(scopes), CreatedAtMs: d.now().UnixMilli()}
+	if old, ok := p.Tokens[role]; ok {
+		t.CreatedAtMs = old.CreatedAtMs
+		t.RotatedAtMs = d.now().UnixMilli()
+		t.Scopes = union(old.Scopes, scopes)
+	}
+	p.Tokens[role] = t
+	return t, d.saveLocked()
+}
+
+// verifyToken checks a presented device token: same token (constant
+// time), not revoked, requested scopes within the token's scopes.
+func (d *deviceStore) verifyToken(id, role, token string, scopes []string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loadLocked() != nil {
+		return false
+	}
+	p := d.paired[id]
+	if p == nil {
+		return false
+	}
+	t, ok := p.Tokens[role]
+	return ok && t.RevokedAtMs == 0 && secretEqual(token, t.Token) && subset(scopes, t.Scopes)
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, v := range b {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,340 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/clawdbot/clawdbot/wire"
+	"github.com/clawdbot/clawdbot/wire/device"
+)
+
+// maxSignatureSkew is how far device.signedAt may be from now (spec §1.5).
+const maxSignatureSkew = 10 * time.Minute
+
+// handshake processes the first frame. It returns false when the
+// connection was rejected (and is being closed); every path sends exactly
+// the response and close code of spec §2.2.
+func (c *conn) handshake(data []byte) bool {
+	s := c.s
+	f, malformed := decodeFrame(data)
+	if malformed {
+		// The original calls close() with no code: 1000, empty reason.
+		return c.rejectHandshake(nil, nil, websocket.StatusNormalClosure, "")
+	}
+	if f.err != "" {
+		return c.rejectHandshake(nil, nil, wire.ClosePolicyViolation, "invalid request frame")
+	}
+	if f.method != "connect" {
+		msg := "invalid handshake: first request must be connect"
+		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+	}
+	p, details := validateConnectParams(f.params)
+	if p == nil {
+		msg := "invalid connect params: " + details
+		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+	}
+	if p.MinProtocol > wire.ProtocolVersion || p.MaxProtocol < wire.ProtocolVersion {
+		e := invalid("protocol mismatch")
+		e.Details = map[string]int{"expectedProtocol": wire.ProtocolVersion}
+		return c.rejectHandshake(f.id, e, wire.CloseProtocolError, "protocol mismatch")
+	}
+	role := p.Role
+	if role == "" {
+		role = wire.RoleOperator
+	}
+	if role != wire.RoleOperator && role != wire.RoleNode {
+		return c.rejectHandshake(f.id, invalid("invalid role"), wire.ClosePolicyViolation, "invalid role")
+	}
+	scopes := p.Scopes
+	if len(scopes) == 0 {
+		if role == wire.RoleOperator {
+			scopes = []string{wire.ScopeAdmin}
+		} else {
+			scopes = []string{}
+		}
+	}
+	// Bounded failed-auth rate limit per client address (the original has
+	// none, spec §10.1): refuse before doing any work.
+	if s.failures.blocked(c.remote) {
+		msg := "unauthorized: too many failed attempts; retry later"
+		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+	}
+	rt := c.rt
+	var token, password string
+	if p.Auth != nil {
+		token, password = p.Auth.Token, p.Auth.Password
+	}
+	isControlUI := p.Client.ID == "clawdbot-control-ui"
+	if p.Device == nil {
+		if isControlUI && !rt.insecureUI {
+			msg := "control ui requires HTTPS or localhost (secure context)"
+			return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+		}
+		allowed := token != "" || (isControlUI && password != "")
+		if !allowed {
+			msg := "device identity required"
+			return c.rejectHandshake(f.id, errShape(wire.ErrNotPaired, msg), wire.ClosePolicyViolation, msg)
+		}
+	} else if msg := c.verifyDevice(p, role); msg != "" {
+		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+	}
+
+	// Shared auth first; a device token is the fallback (spec §1.5).
+	authMsg := checkSharedAuth(rt.auth, token, password, p.Client.ID)
+	usedDeviceToken := false
+	if authMsg != "" && p.Device != nil && token != "" {
+		if s.devices.verifyToken(p.Device.ID, role, token, scopes) {
+			authMsg = ""
+			usedDeviceToken = true
+		}
+	}
+	if authMsg != "" {
+		s.failures.fail(c.remote)
+		return c.rejectHandshake(f.id, invalid(authMsg), wire.ClosePolicyViolation, authMsg)
+	}
+
+	var helloAuth *wire.HelloAuth
+	if p.Device != nil {
+		pubKey, _ := device.NormalizePublicKey(p.Device.PublicKey)
+		if !s.devices.isPaired(p.Device.ID, pubKey, role, scopes) {
+			req, created, err := s.devices.requestPairing(pairRequestFrom(p, pubKey, role, scopes, c))
+			if err != nil {
+				s.log.Error("device pairing store", "err", err)
+				msg := "pairing store unavailable"
+				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
+			}
+			if !c.local {
+				if created {
+					s.broadcast("device.pair.requested", req, pairingScoped, true)
+				}
+				e := errShape(wire.ErrNotPaired, "pairing required")
+				e.Details = map[string]string{"requestId": req.RequestID}
+				return c.rejectHandshake(f.id, e, wire.ClosePolicyViolation, "pairing required")
+			}
+			res, err := s.devices.approve(req.RequestID, true)
+			if err != nil {
+				s.log.Error("device pairing approve", "err", err)
+				msg := "pairing store unavailable"
+				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
+			}
+			s.broadcast("device.pair.resolved", res, pairingScoped, true)
+		}
+		tok, err := s.devices.ensureToken(p.Device.ID, role, scopes, usedDeviceToken)
+		if err == nil {
+			helloAuth = &wire.HelloAuth{DeviceToken: tok.Token, Role: role, Scopes: tok.Scopes, IssuedAtMs: tok.issuedAt()}
+		} else {
+			s.log.Error("device token", "err", err)
+		}
+	}
+
+	c.connect = p
+	c.client = p.Client
+	c.role = role
+	c.scopes = scopes
+	if p.Device != nil {
+		c.deviceID = p.Device.ID
+	}
+	if role == wire.RoleNode {
+		c.nodeID = p.Client.ID
+		if c.deviceID != "" {
+			c.nodeID = c.deviceID
+		}
+		s.live.add(c)
+	}
+	if p.Client.Mode != "cli" {
+		c.trackPresence(p, role, scopes)
+	}
+	hello := s.helloOk(c, helloAuth)
+	c.respond(f.id, hello, nil)
+	c.ready.Store(true)
+	s.log.Info("client connected", "conn", c.id, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.remote)
+	s.healthAfterConnect()
+	return true
+}
+
+// verifyDevice runs the six device checks of spec §1.5 in order and
+// returns the failure message ("" when the device is valid).
+func (c *conn) verifyDevice(p *wire.ConnectParams, role string) string {
+	d := p.Device
+	derived, err := device.DeviceIDFromPublicKey(d.PublicKey)
+	if err != nil || !strings.EqualFold(derived, d.ID) {
+		return "device identity mismatch"
+	}
+	now := c.s.now()
+	if skew := now.Sub(time.UnixMilli(d.SignedAt)); skew > maxSignatureSkew || skew < -maxSignatureSkew {
+		return "device signature expired"
+	}
+	if !c.local && d.Nonce == "" {
+		return "device nonce required"
+	}
+	if d.Nonce != "" && d.Nonce != c.nonce {
+		return "device nonce mismatch"
+	}
+	token := ""
+	if p.Auth != nil {
+		token = p.Auth.Token
+	}
+	payload := device.BuildPayload(device.PayloadFields{
+		DeviceID: d.ID, ClientID: p.Client.ID, ClientMode: p.Client.Mode, Role: role,
+		Scopes: p.Scopes, SignedAtMs: d.SignedAt, Token: token, Nonce: d.Nonce,
+	})
+	if err := device.Verify(d.PublicKey, payload, d.Signature); err != nil {
+		return "device signature invalid"
+	}
+	if _, err := device.NormalizePublicKey(d.PublicKey); err != nil {
+		return "device public key invalid"
+	}
+	return ""
+}
+
+// checkSharedAuth compares the presented secret with the configured one in
+// constant time (the original compares tokens with !==) and returns the
+// failure message of spec §2.2, or "".
+func checkSharedAuth(a Auth, token, password, clientID string) string {
+	switch a.Mode {
+	case AuthToken:
+		if token == "" {
+			return "unauthorized: gateway token missing (" + authHint(clientID, false) + ")"
+		}
+		if !secretEqual(token, a.Token) {
+			return "unauthorized: gateway token mismatch (" + authHint(clientID, false) + ")"
+		}
+	case AuthPassword:
+		if password == "" {
+			return "unauthorized: gateway password missing (" + authHint(clientID, true) + ")"
+		}
+		if !secretEqual(password, a.Password) {
+			return "unauthorized: gateway password mismatch (" + authHint(clientID, true) + ")"
+		}
+	}
+	return ""
+}
+
+func secretEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func authHint(clientID string, password bool) string {
+	switch clientID {
+	case "cli":
+		if password {
+			return "set gateway.remote.password to match gateway.auth.password"
+		}
+		return "set gateway.remote.token to match gateway.auth.token"
+	case "clawdbot-control-ui", "webchat-ui", "webchat":
+		if password {
+			return "enter the password in Control UI settings"
+		}
+		return "open a tokenized dashboard URL or paste token in Control UI settings"
+	}
+	if password {
+		return "provide gateway auth password"
+	}
+	return "provide gateway auth token"
+}
+
+// trackPresence upserts the connecting client into presence (spec §6); no
+// presence event is broadcast on connect, only the version moves.
+func (c *conn) trackPresence(p *wire.ConnectParams, role string, scopes []string) {
+	key := c.id
+	switch {
+	case p.Device != nil && p.Device.ID != "":
+		key = p.Device.ID
+	case p.Client.InstanceID != "":
+		key = p.Client.InstanceID
+	}
+	key = strings.ToLower(key)
+	host := p.Client.DisplayName
+	if host == "" {
+		host = p.Client.ID
+	}
+	e := wire.PresenceEntry{
+		Host: host, Version: p.Client.Version, Platform: p.Client.Platform,
+		DeviceFamily: p.Client.DeviceFamily, ModelIdentifier: p.Client.ModelIdentifier,
+		Mode: p.Client.Mode, Roles: []string{role}, Scopes: slices.Clone(scopes), Reason: "connect",
+	}
+	if !c.local {
+		e.IP = c.remote
+	}
+	if p.Device != nil {
+		e.DeviceID = p.Device.ID
+		e.InstanceID = p.Device.ID
+	} else {
+		e.InstanceID = p.Client.InstanceID
+	}
+	if old, ok := c.s.presence.Get(key); !ok || old.Text == "" {
+		e.Text = "Node: " + host + " · mode " + p.Client.Mode
+	}
+	c.presenceKey = key
+	c.s.presence.Update(key, e)
+	c.s.presence.Bump()
+}
+
+func (s *Server) helloOk(c *conn, auth *wire.HelloAuth) *wire.HelloOk {
+	rt := c.rt
+	h := &wire.HelloOk{
+		Type:     "hello-ok",
+		Protocol: wire.ProtocolVersion,
+		Server:   wire.ServerInfo{Version: s.opts.Version, Commit: s.opts.Commit, Host: s.host, ConnID: c.id},
+		Features: wire.Features{Methods: rt.methodNames, Events: rt.eventNames},
+		Snapshot: wire.Snapshot{
+			Presence:     s.presence.List(),
+			Health:       s.health.snapshot(),
+			StateVersion: s.stateVersion(),
+			UptimeMs:     s.uptimeMs(),
+			ConfigPath:   s.opts.ConfigPath,
+			StateDir:     s.opts.StateDir,
+			SessionDefaults: &wire.SessionDefaults{
+				DefaultAgentID: "main", MainKey: "main", MainSessionKey: "agent:main:main", Scope: "per-sender",
+			},
+		},
+		Auth:   auth,
+		Policy: rt.policy,
+	}
+	if rt.canvas {
+		h.CanvasHostURL = canvasHostURL(c)
+	}
+	return h
+}
+
+// canvasHostURL follows spec §1.6: scheme from X-Forwarded-Proto, host from
+// the Host header (else the local address), the gateway port, IPv6 in
+// brackets.
+func canvasHostURL(c *conn) string {
+	scheme := "http"
+	if strings.EqualFold(c.req.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	host := c.req.Host
+	port := ""
+	if la, ok := c.req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		_, port, _ = net.SplitHostPort(la.String())
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" {
+		if la, ok := c.req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host, _, _ = net.SplitHostPort(la.String())
+		}
+	}
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	if port == "" {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + port
+}
+
+// pairingScoped filters device/node pairing events to admins and
+// operator.pairing holders (spec §3.1).
+func pairingScoped(c *conn) bool {
+	return c.role == wire.RoleOperator && (slices.Contains(c.scopes, wire.ScopeAdmin) || slices.Contains(c.scopes, wire.ScopePairing))
+}

@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// healthCacheTTL: a health call without probe answers from a cache younger
+// than this (spec §3.3).
+const healthCacheTTL = 60 * time.Second
+
+// connectHealthDebounce coalesces the health refresh the original runs
+// after every connect: with N clients reconnecting at once it would
+// broadcast N health events to N clients (O(N²) frames). We refresh at most
+// once per interval, trailing, so every client still gets a fresh health
+// event shortly after connecting.
+const connectHealthDebounce = 250 * time.Millisecond
+
+// heartbeatPrompt is the default heartbeat prompt reported in health.
+const heartbeatPrompt = "Read HEARTBEAT.md if it exists (workspace context). Follow it strictly. Do not infer or repeat old tasks from prior chats. If nothing needs attention, reply HEARTBEAT_OK."
+
+// HealthSummary is the health result and event payload (spec §3.3). There
+// are no channels or agent runs yet, so it reports the one default agent
+// and the session store in the state dir, honestly empty where we have
+// nothing.
+type HealthSummary struct {
+	OK               bool              `json:"ok"`
+	TS               int64             `json:"ts"`
+	DurationMs       int64             `json:"durationMs"`
+	Channels         map[string]any    `json:"channels"`
+	ChannelOrder     []string          `json:"channelOrder"`
+	ChannelLabels    map[string]string `json:"channelLabels"`
+	HeartbeatSeconds int               `json:"heartbeatSeconds"`
+	DefaultAgentID   string            `json:"defaultAgentId"`
+	Agents           []AgentHealth     `json:"agents"`
+	Sessions         SessionsSummary   `json:"sessions"`
+}
+
+// AgentHealth is one agent in HealthSummary.
+type AgentHealth struct {
+	AgentID   string          `json:"agentId"`
+	IsDefault bool            `json:"isDefault"`
+	Heartbeat HeartbeatInfo   `json:"heartbeat"`
+	Sessions  SessionsSummary `json:"sessions"`
+}
+
+// HeartbeatInfo is an agent's heartbeat configuration.
+type HeartbeatInfo struct {
+	Enabled     bool   `json:"enabled"`
+	Every       string `json:"every"`
+	EveryMs     *int64 `json:"everyMs"`
+	Prompt      string `json:"prompt"`
+	Target      string `json:"target"`
+	AckMaxChars int    `json:"ackMaxChars"`
+}
+
+// SessionsSummary describes one session store.
+type SessionsSummary struct {
+	Path   string          `json:"path"`
+	Count  int             `json:"count"`
+	Recent []RecentSession `json:"recent"`
+}
+
+// RecentSession is one recently updated session.
+type RecentSession struct {
+	Key       string `json:"key"`
+	UpdatedAt int64  `json:"updatedAt"`
+	Age       int64  `json:"age"`
+}
+
+type healthState struct {
+	mu        sync.Mutex
+	version   int64
+	cached    *HealthSummary
+	cachedAt  time.Time
+	scheduled bool
+}
+
+func (h *healthState) currentVersion() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.version
+}
+
+// snapshot is the cached summary for hello-ok ({} when there is none).
+func (h *healthState) snapshot() any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cached == nil {
+		return struct{}{}
+	}
+	return h.cached
+}
+
+// sessionsPath is the default agent's session store.
+func (s *Server) sessionsPath() string {
+	return filepath.Join(s.opts.StateDir, "agents", "main", "sessions", "sessions.json")
+}
+
+// readSessions summarises a sessions.json store (a map of session key to
+// entry with updatedAt); a missing store is an empty one.
+func (s *Server) readSessions(limit int) SessionsSummary {
+	path := s.sessionsPath()
+	sum := SessionsSummary{Path: path, Recent: []RecentSession{}}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sum
+	}
+	var m map[string]struct {
+		UpdatedAt int64 `json:"updatedAt"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return sum
+	}
+	sum.Count = len(m)
+	now := s.now().UnixMilli()
+	for k, v := range m {
+		sum.Recent = append(sum.Recent, RecentSession{Key: k, UpdatedAt: v.UpdatedAt, Age: now - v.UpdatedAt})
+	}
+	sort.Slice(sum.Recent, func(i, j int) bool { return sum.Recent[i].UpdatedAt > sum.Recent[j].UpdatedAt })
+	if len(sum.Recent) > limit {
+		sum.Recent = sum.Recent[:limit]
+	}
+	return sum
+}
+
+// refreshHealth builds a new summary, bumps stateVersion.health and
+// broadcasts the health event (not dropIfSlow).
+func (s *Server) refreshHealth() *HealthSummary {
+	start := s.now()
+	sess := s.readSessions(5)
+	h := &HealthSummary{
+		OK: true, TS: start.UnixMilli(), Channels: map[string]any{}, ChannelOrder: []string{},
+		ChannelLabels: map[string]string{}, DefaultAgentID: "main",
+		Agents: []AgentHealth{{
+			AgentID: "main", IsDefault: true,
+			Heartbeat: HeartbeatInfo{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
+			Sessions:  sess,
+		}},
+		Sessions: sess,
+	}
+	h.DurationMs = s.now().Sub(start).Milliseconds()
+	s.health.mu.Lock()
+	s.health.version++
+	s.health.cached = h
+	s.health.cachedAt = s.now()
+	s.health.mu.Unlock()
+	sv := s.stateVersion()
+	s.broadcastSV("health", h, &sv, nil, false)
+	return h
+}
+
+// healthFor answers the health method: cached when fresh and not probing
+// (with a background refresh), else refreshed now.
+func (s *Server) healthFor(probe bool) *HealthSummary {
+	s.health.mu.Lock()
+	cached, at := s.health.cached, s.health.cachedAt
+	s.health.mu.Unlock()
+	if !probe && cached != nil && s.now().Sub(at) < healthCacheTTL {
+		s.healthSoon()
+		return cached
+	}
+	return s.refreshHealth()
+}
+
+// healthAfterConnect schedules the coalesced post-connect refresh.
+func (s *Server) healthAfterConnect() { s.healthSoon() }
+
+func (s *Server) healthSoon() {
+	s.health.mu.Lock()
+	if s.health.scheduled {
+		s.health.mu.Unlock()
+		return
+	}
+	s.health.scheduled = true
+	s.health.mu.Unlock()
+	time.AfterFunc(connectHealthDebounce, func() {
+		s.health.mu.Lock()
+		s.health.scheduled = false
+		s.health.mu.Unlock()
+		if !s.closing.Load() {
+			s.refreshHealth()
+		}
+	})
+}
+
+// selfPresence is the gateway's own presence entry (spec §6).
+func selfPresence(host, version string) wire.PresenceEntry {
+	ip := primaryIPv4()
+	platform, family := platformInfo()
+	text := "Gateway: " + host
+	if ip != "" {
+		text += " (" + ip + ")"
+	}
+	text += " · app " + version + " · mode gateway · reason self"
+	return wire.PresenceEntry{
+		Host: host, IP: ip, Version: version, Platform: platform, DeviceFamily: family,
+		ModelIdentifier: archName(), Mode: "gateway", Reason: "self", Text: text,
+	}
+}
+
+func platformInfo() (string, string) {
+	rel := kernelRelease()
+	switch goruntime.GOOS {
+	case "darwin":
+		return strings.TrimSpace("macos " + rel), "Mac"
+	case "windows":
+		return strings.TrimSpace("windows " + rel), "Windows"
+	case "linux":
+		return strings.TrimSpace("linux " + rel), "Linux"
+	}
+	return goruntime.GOOS, goruntime.GOOS
+}
+
+func archName() string {
+	switch goruntime.GOARCH {
+	case "amd64":
+		return "x64"
+	case "386":
+		return "ia32"
+	}
+	return goruntime.GOARCH
+}

@@ -1,0 +1,3 @@
+package gateway
+
+func (s *Server) registerConfigMethods(rt *runtime) {}

@@ -1,0 +1,296 @@
+package gateway
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+func (s *Server) registerCoreMethods(rt *runtime) {
+	// health params are not schema-validated in the original ({probe?}).
+	rt.register(&method{name: "health", scope: scopeRead, validate: anyParams, handle: s.mHealth})
+	rt.register(&method{name: "status", scope: scopeRead, validate: anyParams, handle: s.mStatus})
+	rt.register(&method{name: "system-presence", scope: scopeRead, validate: anyParams, handle: s.mSystemPresence})
+	rt.register(&method{name: "system-event", scope: scopeAdmin, validate: anyParams, handle: s.mSystemEvent})
+	rt.register(&method{name: "last-heartbeat", scope: scopeRead, validate: anyParams, handle: s.mLastHeartbeat})
+	rt.register(&method{name: "logs.tail", scope: scopeRead, handle: s.mLogsTail,
+		validate: strictObject(nil, []string{"cursor", "limit", "maxBytes"}, func(c *schemaCheck, m map[string]json.RawMessage) {
+			c.integer("/cursor", m["cursor"], 0)
+			intRange(c, "/limit", m["limit"], 1, filelog.MaxTailLimit)
+			intRange(c, "/maxBytes", m["maxBytes"], 1, filelog.MaxTailMaxBytes)
+		})})
+}
+
+func intRange(c *schemaCheck, path string, raw json.RawMessage, lo, hi int64) {
+	if raw == nil {
+		return
+	}
+	n := len(c.errs)
+	c.integer(path, raw, lo)
+	if len(c.errs) > n {
+		return
+	}
+	var v float64
+	_ = json.Unmarshal(raw, &v)
+	if int64(v) > hi {
+		c.add(path, "must be <= "+itoa(hi))
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func (s *Server) mHealth(cl *call) (any, *wire.ErrorShape) {
+	var p struct {
+		Probe bool `json:"probe"`
+	}
+	_ = json.Unmarshal(cl.params, &p) // params [] or junk: like the original, ignore
+	return s.healthFor(p.Probe), nil
+}
+
+// StatusSummary is the status result (spec §3.3), in the original's shape.
+type StatusSummary struct {
+	Heartbeat          StatusHeartbeat `json:"heartbeat"`
+	ChannelSummary     []string        `json:"channelSummary"`
+	QueuedSystemEvents []string        `json:"queuedSystemEvents"`
+	Sessions           StatusSessions  `json:"sessions"`
+}
+
+// StatusHeartbeat is status.heartbeat.
+type StatusHeartbeat struct {
+	DefaultAgentID string                 `json:"defaultAgentId"`
+	Agents         []StatusHeartbeatAgent `json:"agents"`
+}
+
+// StatusHeartbeatAgent is one agent's heartbeat setting.
+type StatusHeartbeatAgent struct {
+	AgentID string `json:"agentId"`
+	Enabled bool   `json:"enabled"`
+	Every   string `json:"every"`
+	EveryMs *int64 `json:"everyMs"`
+}
+
+// StatusSessions is status.sessions.
+type StatusSessions struct {
+	Paths    []string             `json:"paths"`
+	Count    int                  `json:"count"`
+	Defaults StatusDefaults       `json:"defaults"`
+	Recent   []RecentSession      `json:"recent"`
+	ByAgent  []StatusAgentSession `json:"byAgent"`
+}
+
+// StatusDefaults are the default model and context window.
+type StatusDefaults struct {
+	Model         string `json:"model"`
+	ContextTokens int    `json:"contextTokens"`
+}
+
+// StatusAgentSession is one agent's session store in status.
+type StatusAgentSession struct {
+	AgentID string          `json:"agentId"`
+	Path    string          `json:"path"`
+	Count   int             `json:"count"`
+	Recent  []RecentSession `json:"recent"`
+}
+
+func (s *Server) mStatus(cl *call) (any, *wire.ErrorShape) {
+	sess := s.readSessions(10)
+	s.sysEvents.mu.Lock()
+	queued := append([]string{}, s.sysEvents.queue...)
+	s.sysEvents.mu.Unlock()
+	return &StatusSummary{
+		Heartbeat:      StatusHeartbeat{DefaultAgentID: "main", Agents: []StatusHeartbeatAgent{{AgentID: "main", Every: "0m"}}},
+		ChannelSummary: []string{}, QueuedSystemEvents: queued,
+		Sessions: StatusSessions{
+			Paths: []string{sess.Path}, Count: sess.Count,
+			Defaults: StatusDefaults{Model: "claude-opus-4-5", ContextTokens: 200000},
+			Recent:   sess.Recent,
+			ByAgent:  []StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: sess.Recent}},
+		},
+	}, nil
+}
+
+func (s *Server) mSystemPresence(cl *call) (any, *wire.ErrorShape) {
+	return s.presence.List(), nil
+}
+
+func (s *Server) mLastHeartbeat(cl *call) (any, *wire.ErrorShape) {
+	// No heartbeat runner yet: the original answers null until a heartbeat
+	// has run.
+	return json.RawMessage("null"), nil
+}
+
+// systemEvents is the main session's queue of system events (text lines
+// the next agent turn will see); status reports it. Bounded like the
+// original's per-session queue.
+type systemEvents struct {
+	mu    sync.Mutex
+	queue []string
+}
+
+const maxQueuedSystemEvents = 20
+
+func (q *systemEvents) push(text string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := len(q.queue); n > 0 && q.queue[n-1] == text {
+		return // the original skips consecutive duplicates
+	}
+	q.queue = append(q.queue, text)
+	if len(q.queue) > maxQueuedSystemEvents {
+		q.queue = q.queue[len(q.queue)-maxQueuedSystemEvents:]
+	}
+}
+
+// systemEventParams are the loosely checked system-event params.
+type systemEventParams struct {
+	Text             string   `json:"text"`
+	DeviceID         string   `json:"deviceId"`
+	InstanceID       string   `json:"instanceId"`
+	Host             string   `json:"host"`
+	IP               string   `json:"ip"`
+	Mode             string   `json:"mode"`
+	Version          string   `json:"version"`
+	Platform         string   `json:"platform"`
+	DeviceFamily     string   `json:"deviceFamily"`
+	ModelIdentifier  string   `json:"modelIdentifier"`
+	LastInputSeconds *float64 `json:"lastInputSeconds"`
+	Reason           string   `json:"reason"`
+	Roles            []string `json:"roles"`
+	Scopes           []string `json:"scopes"`
+	Tags             []string `json:"tags"`
+}
+
+// nodeText parses "Node: <host> (<ip>) · app <ver> · last input <N>s ago ·
+// mode <mode> · reason <reason>" (every part after the host optional).
+var nodeTextRE = regexp.MustCompile(`^Node:\s*([^(·]+?)\s*(?:\(([^)]*)\))?\s*(?:·|$)`)
+
+func parseNodeText(text string) (host, ip, version, mode, reason string) {
+	m := nodeTextRE.FindStringSubmatch(text)
+	if m == nil {
+		return
+	}
+	host, ip = strings.TrimSpace(m[1]), strings.TrimSpace(m[2])
+	for _, part := range strings.Split(text, "·") {
+		part = strings.TrimSpace(part)
+		switch {
+		case strings.HasPrefix(part, "app "):
+			version = strings.TrimSpace(part[4:])
+		case strings.HasPrefix(part, "mode "):
+			mode = strings.TrimSpace(part[5:])
+		case strings.HasPrefix(part, "reason "):
+			reason = strings.TrimSpace(part[7:])
+		}
+	}
+	return
+}
+
+func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
+	var p systemEventParams
+	if json.Unmarshal(cl.params, &p) != nil || strings.TrimSpace(p.Text) == "" {
+		return nil, invalid("text required")
+	}
+	text := strings.TrimSpace(p.Text)
+	host, ip, version, mode, reason := parseNodeText(text)
+	key := ""
+	switch {
+	case strings.TrimSpace(p.DeviceID) != "":
+		key = strings.ToLower(strings.TrimSpace(p.DeviceID))
+	case strings.TrimSpace(p.InstanceID) != "":
+		key = strings.ToLower(strings.TrimSpace(p.InstanceID))
+	case host != "":
+		key = strings.ToLower(host)
+	case ip != "":
+		key = ip
+	default:
+		key = text
+		if len(key) > 64 {
+			key = key[:64]
+		}
+	}
+	// Explicit params win over fields parsed from the text, which win over
+	// the stored entry (Update keeps stored values for empty fields).
+	pick := func(explicit, parsed string) string {
+		if explicit != "" {
+			return explicit
+		}
+		return parsed
+	}
+	e := wire.PresenceEntry{
+		Host: pick(p.Host, host), IP: pick(p.IP, ip), Version: pick(p.Version, version),
+		Platform: p.Platform, DeviceFamily: p.DeviceFamily, ModelIdentifier: p.ModelIdentifier,
+		Mode: pick(p.Mode, mode), LastInputSeconds: p.LastInputSeconds, Reason: pick(p.Reason, reason),
+		Text: text, DeviceID: p.DeviceID, InstanceID: p.InstanceID, Roles: p.Roles, Scopes: p.Scopes,
+	}
+	prev, _ := s.presence.Get(key)
+	s.presence.Update(key, e)
+	if strings.HasPrefix(text, "Node:") {
+		if summary := nodeChangeSummary(prev, e); summary != "" {
+			s.sysEvents.push(summary)
+		}
+	} else {
+		s.sysEvents.push(text)
+	}
+	s.presence.Bump()
+	s.broadcastPresence()
+	return map[string]bool{"ok": true}, nil
+}
+
+// nodeChangeSummary describes what a "Node:" beacon changed (host, ip,
+// version, mode, or a reason other than periodic/heartbeat), "" if nothing.
+func nodeChangeSummary(prev, e wire.PresenceEntry) string {
+	var parts []string
+	if e.Host != "" && e.Host != prev.Host {
+		parts = append(parts, "host "+e.Host)
+	}
+	if e.IP != "" && e.IP != prev.IP {
+		parts = append(parts, "ip "+e.IP)
+	}
+	if e.Version != "" && e.Version != prev.Version {
+		parts = append(parts, "app "+e.Version)
+	}
+	if e.Mode != "" && e.Mode != prev.Mode {
+		parts = append(parts, "mode "+e.Mode)
+	}
+	if r := e.Reason; r != "" && !strings.HasPrefix(r, "periodic") && r != "heartbeat" {
+		parts = append(parts, "reason "+r)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	name := e.Host
+	if name == "" {
+		name = e.IP
+	}
+	return "Node: " + name + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func (s *Server) logFile() string {
+	if s.opts.LogFile != nil {
+		return s.opts.LogFile()
+	}
+	return filelog.DayPath(filepath.Join(s.opts.StateDir, "logs"), s.now())
+}
+
+func (s *Server) mLogsTail(cl *call) (any, *wire.ErrorShape) {
+	var p struct {
+		Cursor   *int64 `json:"cursor"`
+		Limit    int    `json:"limit"`
+		MaxBytes int    `json:"maxBytes"`
+	}
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	res, err := filelog.Tail(s.logFile(), p.Cursor, p.Limit, p.MaxBytes)
+	if err != nil {
+		return nil, errShape(wire.ErrUnavailable, "log read failed: "+err.Error())
+	}
+	return res, nil
+}

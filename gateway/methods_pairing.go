@@ -1,0 +1,3 @@
+package gateway
+
+func (s *Server) registerPairingMethods(rt *runtime) {}

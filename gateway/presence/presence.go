@@ -1,0 +1,162 @@
+// Package presence keeps the gateway's presence list (protocol spec §6):
+// entries keyed by device id / instance id / connection id, expired 5
+// minutes after their last update, capped at 200, listed newest first, plus
+// a gateway self entry that never expires. The clock is injectable so expiry
+// is testable without sleeping.
+package presence
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// TTL is how long an entry survives without an update.
+const TTL = 5 * time.Minute
+
+// MaxEntries bounds the list; beyond it the oldest entries are dropped.
+const MaxEntries = 200
+
+// Store is a concurrency-safe presence list.
+type Store struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	self    wire.PresenceEntry
+	selfKey string
+	entries map[string]wire.PresenceEntry
+	version int64
+}
+
+// New makes a store whose self entry is self (its Host, lowercased, is the
+// key). now is the clock (nil: time.Now).
+func New(self wire.PresenceEntry, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{now: now, self: self, selfKey: strings.ToLower(self.Host), entries: map[string]wire.PresenceEntry{}, version: 1}
+}
+
+// Version is the presence stateVersion counter (starts at 1).
+func (s *Store) Version() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// Bump increments the presence version and returns the new value.
+func (s *Store) Bump() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version++
+	return s.version
+}
+
+// Update merges patch into the entry under key (lowercased by the caller
+// where the spec says so): non-empty fields of patch win, roles and scopes
+// are unioned, ts is set to now, and text is kept when patch has none.
+func (s *Store) Update(key string, patch wire.PresenceEntry) wire.PresenceEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key == s.selfKey {
+		return s.self
+	}
+	old := s.entries[key]
+	e := merge(old, patch)
+	e.TS = s.now().UnixMilli()
+	s.entries[key] = e
+	s.pruneLocked()
+	return e
+}
+
+// Get returns the entry under key.
+func (s *Store) Get(key string) (wire.PresenceEntry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
+	return e, ok
+}
+
+// List prunes expired entries and returns the list newest first, self entry
+// included (its ts refreshed to now so it never expires).
+func (s *Store) List() []wire.PresenceEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneLocked()
+	now := s.now().UnixMilli()
+	out := make([]wire.PresenceEntry, 0, len(s.entries)+1)
+	self := s.self
+	self.TS = now
+	out = append(out, self)
+	for _, e := range s.entries {
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].TS > out[j].TS })
+	return out
+}
+
+func (s *Store) pruneLocked() {
+	cutoff := s.now().Add(-TTL).UnixMilli()
+	for k, e := range s.entries {
+		if e.TS < cutoff {
+			delete(s.entries, k)
+		}
+	}
+	if len(s.entries) <= MaxEntries {
+		return
+	}
+	type kv struct {
+		k  string
+		ts int64
+	}
+	all := make([]kv, 0, len(s.entries))
+	for k, e := range s.entries {
+		all = append(all, kv{k, e.TS})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ts < all[j].ts })
+	for _, x := range all[:len(all)-MaxEntries] {
+		delete(s.entries, x.k)
+	}
+}
+
+func merge(old, p wire.PresenceEntry) wire.PresenceEntry {
+	e := old
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&e.Host, p.Host)
+	set(&e.IP, p.IP)
+	set(&e.Version, p.Version)
+	set(&e.Platform, p.Platform)
+	set(&e.DeviceFamily, p.DeviceFamily)
+	set(&e.ModelIdentifier, p.ModelIdentifier)
+	set(&e.Mode, p.Mode)
+	set(&e.Reason, p.Reason)
+	set(&e.Text, p.Text)
+	set(&e.DeviceID, p.DeviceID)
+	set(&e.InstanceID, p.InstanceID)
+	if p.LastInputSeconds != nil {
+		e.LastInputSeconds = p.LastInputSeconds
+	}
+	e.Roles = union(old.Roles, p.Roles)
+	e.Scopes = union(old.Scopes, p.Scopes)
+	return e
+}
+
+func union(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Clone(a)
+	for _, v := range b {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
