@@ -1,0 +1,156 @@
+// Package ports answers "who holds the gateway port, and what do we do about
+// it" (supervision spec §7): it lists the listeners on a port (lsof, /proc,
+// a bind probe when lsof sees nothing), classifies them (our gateway, an SSH
+// tunnel, something else), phrases the one-line error that names the holder
+// and the fix, frees the port for `gateway --force`, and holds the
+// single-instance lock per config path.
+package ports
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind classifies a listener.
+type Kind string
+
+// Listener kinds (supervision spec §7.2).
+const (
+	KindGateway Kind = "gateway" // a clawdbot gateway (command line or service marker)
+	KindSSH     Kind = "ssh"     // an SSH tunnel (ssh -L)
+	KindUnknown Kind = "unknown" // anything else
+)
+
+// Listener is one process listening on the port.
+type Listener struct {
+	PID int
+	// Command is lsof's short command name (c field).
+	Command string
+	// CommandLine is the full command line (/proc/<pid>/cmdline or ps), ""
+	// if it cannot be read.
+	CommandLine string
+	// User owns the process ("" if unknown).
+	User string
+	// Address is the first listening address lsof reported (e.g. 127.0.0.1:18789).
+	Address string
+	// ServiceMarker is CLAWDBOT_SERVICE_MARKER from the process environment:
+	// set when a service manager (launchd/systemd/SCM) started it.
+	ServiceMarker string
+	// Profile is CLAWDBOT_PROFILE from the process environment.
+	Profile string
+	// Kind is the classification.
+	Kind Kind
+}
+
+// Supervised reports whether a service manager started the process, so
+// killing it would only make the manager start it again.
+func (l Listener) Supervised() bool { return l.ServiceMarker != "" }
+
+// Classify derives the Kind from the command line, command and marker.
+func Classify(l Listener) Kind {
+	s := strings.ToLower(l.CommandLine + " " + l.Command)
+	switch {
+	case l.ServiceMarker != "" || strings.Contains(s, "clawdbot"):
+		return KindGateway
+	case strings.Contains(s, "ssh"):
+		return KindSSH
+	}
+	return KindUnknown
+}
+
+// ErrNoLsof is returned when lsof is not installed.
+var ErrNoLsof = errors.New("lsof not found; required for --force")
+
+// lsofPath finds lsof on PATH. The original also tried /usr/sbin/lsof and
+// /usr/bin/lsof directly, for launchd's minimal PATH; the service
+// definitions we write put /usr/sbin and /usr/bin on PATH, so PATH alone
+// decides, which also lets tests and users turn lsof off.
+func lsofPath() (string, error) {
+	p, err := exec.LookPath("lsof")
+	if err != nil {
+		return "", ErrNoLsof
+	}
+	return p, nil
+}
+
+// lsofTimeout bounds one lsof run (it can hang on stale NFS mounts).
+const lsofTimeout = 5 * time.Second
+
+// lsof runs lsof for port with the given field selection and parses it.
+// Exit status 1 with no output means "no listeners".
+func lsof(ctx context.Context, port int, fields string) ([]Listener, error) {
+	bin, err := lsofPath()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, lsofTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-nP", "-iTCP:"+strconv.Itoa(port), "-sTCP:LISTEN", "-F"+fields).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 1 && len(strings.TrimSpace(string(out))) == 0 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("lsof on port %d: %w", port, err)
+	}
+	return parseLsof(string(out)), nil
+}
+
+// parseLsof reads lsof -F output: a p line starts a process, c names it, n
+// gives an address (the first one is kept). Other fields are ignored.
+func parseLsof(out string) []Listener {
+	var ls []Listener
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		v := line[1:]
+		switch line[0] {
+		case 'p':
+			pid, err := strconv.Atoi(v)
+			if err != nil || pid <= 0 {
+				continue
+			}
+			ls = append(ls, Listener{PID: pid})
+		case 'c':
+			if len(ls) > 0 {
+				ls[len(ls)-1].Command = v
+			}
+		case 'n':
+			if len(ls) > 0 && ls[len(ls)-1].Address == "" {
+				ls[len(ls)-1].Address = v
+			}
+		}
+	}
+	return ls
+}
+
+// Listeners lists the processes listening on TCP port, with command line,
+// user, service marker and profile filled in where the OS lets us read them.
+func Listeners(ctx context.Context, port int) ([]Listener, error) {
+	ls, err := lsof(ctx, port, "pcn")
+	if err != nil {
+		return nil, err
+	}
+	for i := range ls {
+		enrich(ctx, &ls[i])
+	}
+	return ls, nil
+}
+
+func enrich(ctx context.Context, l *Listener) {
+	info := readProc(ctx, l.PID)
+	l.CommandLine = info.cmdline
+	l.User = info.user
+	l.ServiceMarker = info.env["CLAWDBOT_SERVICE_MARKER"]
+	l.Profile = info.env["CLAWDBOT_PROFILE"]
+	l.Kind = Classify(*l)
+}

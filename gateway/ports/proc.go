@@ -1,0 +1,43 @@
+package ports
+
+import (
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// procInfo is what we can learn about a process besides lsof's fields.
+type procInfo struct {
+	cmdline string
+	user    string
+	env     map[string]string // only the CLAWDBOT_* variables we look for
+}
+
+// psField runs `ps -p <pid> -o <field>=` (the portable fallback to /proc).
+func psField(ctx context.Context, pid int, field string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ps", "-p", strconv.Itoa(pid), "-o", field+"=").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// envKeys are the environment variables readProc extracts.
+var envKeys = []string{"CLAWDBOT_SERVICE_MARKER", "CLAWDBOT_PROFILE"}
+
+// parseEnviron picks envKeys out of a NUL-separated environ block.
+func parseEnviron(b []byte) map[string]string {
+	m := map[string]string{}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		for _, k := range envKeys {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				m[k] = v
+			}
+		}
+	}
+	return m
+}

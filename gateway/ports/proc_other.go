@@ -1,0 +1,22 @@
+//go:build !linux
+
+package ports
+
+import (
+	"context"
+	"errors"
+)
+
+// readProc uses ps. The environment of another process is not readable
+// without privileges on macOS, so the service marker stays unknown there.
+func readProc(ctx context.Context, pid int) procInfo {
+	return procInfo{
+		cmdline: psField(ctx, pid, "command"),
+		user:    psField(ctx, pid, "user"),
+		env:     map[string]string{},
+	}
+}
+
+// processStartTime is not available without /proc; callers fall back to a
+// liveness check.
+func processStartTime(int) (int64, error) { return 0, errors.New("process start time unavailable") }
