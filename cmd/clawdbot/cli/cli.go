@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -53,6 +54,9 @@ type Env struct {
 	// ProfileFlag is the --profile value ("" if not given); Dev is --dev.
 	ProfileFlag string
 	Dev         bool
+	// NoColor is the global --no-color (output is plain already; kept so
+	// scripts written for the original keep working).
+	NoColor bool
 	// Executable is the absolute path of the running binary ("" if unknown).
 	Executable string
 	// Context is cancelled when the command should stop (SIGINT/SIGTERM for
@@ -84,6 +88,31 @@ func (e *Env) ResolveProfile(portFlag int) (profiles.Profile, error) {
 	})
 }
 
+// ProfileName is the name of the active profile as far as the flags and the
+// environment tell: "dev" for --dev, else --profile, else CLAWDBOT_PROFILE;
+// "" for the default profile. It does not validate (ResolveProfile does).
+func (e *Env) ProfileName() string {
+	switch {
+	case e.Dev:
+		return "dev"
+	case e.ProfileFlag != "":
+		return e.ProfileFlag
+	case e.Getenv != nil:
+		return strings.TrimSpace(e.Getenv("CLAWDBOT_PROFILE"))
+	}
+	return ""
+}
+
+// Hint formats a printed fix command for the active profile, e.g.
+// "clawdbot doctor --fix" → "clawdbot --profile work doctor --fix"
+// (supervision spec §1.7). Use it for every command a message tells the user
+// to run.
+func (e *Env) Hint(cmd string) string { return FormatHint(e.ProfileName(), cmd) }
+
+// FormatHint inserts "--profile <name>" (or "--dev") after "clawdbot" in cmd
+// for a named profile; see profiles.FormatHint.
+func FormatHint(profile, cmd string) string { return profiles.FormatHint(profile, cmd) }
+
 // Errorf prints a one-line error to stderr and returns ExitFailure.
 func (e *Env) Errorf(format string, args ...any) int {
 	fmt.Fprintf(e.Stderr, "clawdbot: "+format+"\n", args...)
@@ -112,8 +141,17 @@ func Register(c *Command) {
 	commands[c.Path] = c
 }
 
-// Main runs the command named by args and returns its exit code.
-func Main(args []string, env *Env) int {
+// Main runs the command named by args and returns its exit code. A panic in
+// a command is reported as an internal error (exit 1) instead of a crash
+// dump on the user's terminal.
+func Main(args []string, env *Env) (code int) {
+	fillDefaults(env)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(env.Stderr, "clawdbot: internal error: %v (please report it)\n%s", r, debug.Stack())
+			code = ExitFailure
+		}
+	}()
 	rest, code, ok := parseGlobal(args, env)
 	if !ok {
 		return code
@@ -122,15 +160,87 @@ func Main(args []string, env *Env) int {
 		printRootHelp(env.Stdout)
 		return ExitOK
 	}
-	if env.Context == nil {
-		env.Context = context.Background()
+	if rest[0] == "help" {
+		return runHelp(env, rest[1:])
 	}
 	cmd, cmdArgs := lookup(rest)
 	if cmd == nil {
-		fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run 'clawdbot --help' for the list\n", strings.Join(unknownWords(rest), " "))
-		return ExitUsage
+		return unknownCommand(env, rest)
 	}
 	return cmd.Run(env, cmdArgs)
+}
+
+// fillDefaults makes a partly filled Env (as tests build them) safe to use.
+func fillDefaults(env *Env) {
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	if env.Stdin == nil {
+		env.Stdin = strings.NewReader("")
+	}
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.Environ == nil {
+		env.Environ = func() []string { return nil }
+	}
+	if env.Context == nil {
+		env.Context = context.Background()
+	}
+}
+
+// unknownCommand handles words that name no command: a bare group
+// ("clawdbot gateway" when only "gateway install" etc. exist) or a group
+// with --help prints the group's help; anything else is a usage error.
+func unknownCommand(env *Env, rest []string) int {
+	words := unknownWords(rest)
+	for n := len(words); n > 0; n-- {
+		group := strings.Join(words[:n], " ")
+		if !isGroup(group) {
+			continue
+		}
+		extra := rest[n:]
+		if len(extra) == 0 || (len(extra) == 1 && (extra[0] == "--help" || extra[0] == "-h")) {
+			printGroupHelp(env.Stdout, group)
+			return ExitOK
+		}
+		fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run '%s' for the list\n",
+			strings.Join(words, " "), env.Hint("clawdbot "+group+" --help"))
+		return ExitUsage
+	}
+	fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run '%s' for the list\n",
+		strings.Join(words, " "), env.Hint("clawdbot --help"))
+	return ExitUsage
+}
+
+// runHelp implements "clawdbot help [command...]".
+func runHelp(env *Env, words []string) int {
+	if len(words) == 0 {
+		printRootHelp(env.Stdout)
+		return ExitOK
+	}
+	if c := commands[strings.Join(words, " ")]; c != nil {
+		return c.Run(env, []string{"--help"})
+	}
+	if path := strings.Join(words, " "); isGroup(path) {
+		printGroupHelp(env.Stdout, path)
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run 'clawdbot --help' for the list\n", strings.Join(words, " "))
+	return ExitUsage
+}
+
+// isGroup reports whether some registered command lives below path.
+func isGroup(path string) bool {
+	for p := range commands {
+		if strings.HasPrefix(p, path+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 // parseGlobal consumes --dev, --profile NAME, --profile=NAME, --help and
@@ -174,6 +284,8 @@ func parseGlobal(args []string, env *Env) (rest []string, code int, ok bool) {
 				return nil, usageError(env, "Cannot combine --dev with --profile"), false
 			}
 			env.ProfileFlag = v
+		case a == "--no-color":
+			env.NoColor = true
 		case a == "-h" || a == "--help":
 			printRootHelp(env.Stdout)
 			return nil, ExitOK, false
@@ -252,19 +364,74 @@ func Subcommands(path string) []*Command {
 	return out
 }
 
+// children lists what is directly below path for help output: registered
+// commands plus implicit groups (a first word shared by registered commands
+// that has no command of its own), sorted.
+func children(path string) []*Command {
+	byPath := map[string]*Command{}
+	for _, c := range Subcommands(path) {
+		byPath[c.Path] = c
+	}
+	depth := len(strings.Fields(path))
+	for p, c := range commands {
+		words := strings.Fields(p)
+		if c.Hidden || len(words) <= depth+1 {
+			continue
+		}
+		if path != "" && strings.Join(words[:depth], " ") != path {
+			continue
+		}
+		g := strings.Join(words[:depth+1], " ")
+		if _, ok := byPath[g]; !ok && commands[g] == nil {
+			byPath[g] = &Command{Path: g, Summary: "(" + strings.Join(childNames(g), ", ") + ")"}
+		}
+	}
+	out := make([]*Command, 0, len(byPath))
+	for _, c := range byPath {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func childNames(group string) []string {
+	seen := map[string]bool{}
+	depth := len(strings.Fields(group))
+	for p, c := range commands {
+		if c.Hidden || !strings.HasPrefix(p, group+" ") {
+			continue
+		}
+		seen[strings.Fields(p)[depth]] = true
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 func printRootHelp(w io.Writer) {
 	fmt.Fprintf(w, "clawdbot %s: run, supervise and diagnose the Clawdbot gateway\n\n", Version)
 	fmt.Fprintln(w, "Usage: clawdbot [--dev | --profile NAME] <command> [flags]")
 	fmt.Fprintln(w, "\nGlobal flags (before the command):")
 	fmt.Fprintln(w, "  --dev            use the dev profile (~/.clawdbot-dev, port 19001)")
 	fmt.Fprintln(w, "  --profile NAME   use profile NAME (~/.clawdbot-NAME)")
+	fmt.Fprintln(w, "  --no-color       plain output")
 	fmt.Fprintln(w, "  -h, --help       show this help")
 	fmt.Fprintln(w, "  -V, --version    print the version")
 	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range Subcommands("") {
+	for _, c := range children("") {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Path, c.Summary)
 	}
 	fmt.Fprintln(w, "\nRun 'clawdbot <command> --help' for a command's flags.")
+}
+
+func printGroupHelp(w io.Writer, group string) {
+	fmt.Fprintf(w, "Usage: clawdbot %s <command> [flags]\n\nCommands:\n", group)
+	for _, c := range children(group) {
+		fmt.Fprintf(w, "  %-24s %s\n", c.Path, c.Summary)
+	}
 }
 
 // FlagSet makes a pflag set for the command at path that reports errors
@@ -279,7 +446,7 @@ func (e *Env) FlagSet(path, usage string) *pflag.FlagSet {
 		if c := commands[path]; c != nil && c.Summary != "" {
 			fmt.Fprintf(w, "\n%s\n", c.Summary)
 		}
-		if subs := Subcommands(path); len(subs) > 0 {
+		if subs := children(path); len(subs) > 0 {
 			fmt.Fprintln(w, "\nSubcommands:")
 			for _, s := range subs {
 				fmt.Fprintf(w, "  %-24s %s\n", s.Path, s.Summary)
