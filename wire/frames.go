@@ -119,3 +119,23 @@ func TruncateCloseReason(reason string) string {
 	}
 	return reason[:cut]
 }
+
+// RawResponseFrame is a ResponseFrame whose payload is kept as raw JSON, for
+// clients that decode the payload into a method-specific type. The id is
+// raw too: the original echoes a non-string id of an invalid frame as is.
+type RawResponseFrame struct {
+	Type    string          `json:"type"`
+	ID      json.RawMessage `json:"id"`
+	OK      bool            `json:"ok"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+	Error   *ErrorShape     `json:"error,omitempty"`
+}
+
+// RawEventFrame is an EventFrame whose payload is kept as raw JSON.
+type RawEventFrame struct {
+	Type         string          `json:"type"`
+	Event        string          `json:"event"`
+	Payload      json.RawMessage `json:"payload,omitempty"`
+	Seq          *int64          `json:"seq,omitempty"`
+	StateVersion *StateVersion   `json:"stateVersion,omitempty"`
+}

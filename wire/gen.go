@@ -13,5 +13,8 @@ func SchemaTypes() []reflect.Type {
 		typeOf[RequestFrame](), typeOf[ResponseFrame](), typeOf[EventFrame](), typeOf[ErrorShape](),
 		typeOf[ConnectParams](), typeOf[HelloOk](), typeOf[PresenceEntry](), typeOf[ConnectChallenge](),
 		typeOf[TickEvent](), typeOf[ShutdownEvent](), typeOf[PresenceEvent](),
+		typeOf[AgentEvent](), typeOf[ChatEvent](), typeOf[NodeInvokeRequestEvent](),
+		typeOf[DevicePairRequestedEvent](), typeOf[DevicePairResolvedEvent](),
+		typeOf[NodePairResolvedEvent](), typeOf[HealthSummary](), typeOf[LogsTailResult](),
 	}
 }

@@ -111,7 +111,7 @@ func TestBuildPayload(t *testing.T) {
 }
 
 // connectSample is the device block of a connect captured from the real CLI
-// talking to the real gateway (testdata/wire/handshake/device-handshake.json,
+// talking to the real gateway (testdata/wire/frames/device-handshake.json,
 // copied from spec/samples/frames-device-handshake.json).
 type connectSample struct {
 	Auth struct {
@@ -136,7 +136,7 @@ type connectSample struct {
 // the first two connects were accepted by the original gateway, the third was
 // signed with the wrong key and rejected with "device signature invalid".
 func TestVerifyCapturedHandshake(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "wire", "handshake", "device-handshake.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "wire", "frames", "device-handshake.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

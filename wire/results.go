@@ -1,0 +1,495 @@
+package wire
+
+import "encoding/json"
+
+// Results and event payloads the gateway sends (protocol spec §3–§6). Field
+// order follows the original's output so captured frames re-encode
+// byte-for-byte where we model every field. Values the original sends as an
+// explicit null are pointers without omitempty.
+
+// OKResult is the {ok:true} result of system-event, node.event, … .
+type OKResult struct {
+	OK bool `json:"ok"`
+}
+
+// HealthSummary is the result of health and the payload of the health event.
+type HealthSummary struct {
+	OK               bool                       `json:"ok"`
+	TS               int64                      `json:"ts"`
+	DurationMs       int64                      `json:"durationMs"`
+	Channels         map[string]json.RawMessage `json:"channels"`
+	ChannelOrder     []string                   `json:"channelOrder"`
+	ChannelLabels    map[string]string          `json:"channelLabels"`
+	HeartbeatSeconds int64                      `json:"heartbeatSeconds"`
+	DefaultAgentID   string                     `json:"defaultAgentId"`
+	Agents           []HealthAgent              `json:"agents"`
+	Sessions         SessionsSummary            `json:"sessions"`
+}
+
+// HealthAgent is one agent in HealthSummary.
+type HealthAgent struct {
+	AgentID   string          `json:"agentId"`
+	Name      string          `json:"name,omitempty"`
+	IsDefault bool            `json:"isDefault"`
+	Heartbeat HeartbeatConfig `json:"heartbeat"`
+	Sessions  SessionsSummary `json:"sessions"`
+}
+
+// HeartbeatConfig is an agent's heartbeat settings as health reports them;
+// everyMs is null when heartbeats are off ("0m").
+type HeartbeatConfig struct {
+	Enabled     bool   `json:"enabled"`
+	Every       string `json:"every"`
+	EveryMs     *int64 `json:"everyMs"`
+	Prompt      string `json:"prompt"`
+	Target      string `json:"target"`
+	Model       string `json:"model,omitempty"`
+	AckMaxChars int64  `json:"ackMaxChars"`
+}
+
+// SessionsSummary is a session store summary {path, count, recent}.
+type SessionsSummary struct {
+	Path   string          `json:"path"`
+	Count  int64           `json:"count"`
+	Recent []RecentSession `json:"recent"`
+}
+
+// RecentSession is one entry of SessionsSummary.recent.
+type RecentSession struct {
+	Key       string `json:"key"`
+	UpdatedAt *int64 `json:"updatedAt"`
+	Age       *int64 `json:"age"`
+}
+
+// StatusSummary is the result of status.
+type StatusSummary struct {
+	LinkChannel        *LinkChannel    `json:"linkChannel,omitempty"`
+	Heartbeat          StatusHeartbeat `json:"heartbeat"`
+	ChannelSummary     []string        `json:"channelSummary"`
+	QueuedSystemEvents []string        `json:"queuedSystemEvents"`
+	Sessions           StatusSessions  `json:"sessions"`
+}
+
+// LinkChannel is the linked messaging channel in StatusSummary.
+type LinkChannel struct {
+	ID        string `json:"id"`
+	Label     string `json:"label"`
+	Linked    bool   `json:"linked"`
+	AuthAgeMs *int64 `json:"authAgeMs"`
+}
+
+// StatusHeartbeat is StatusSummary.heartbeat.
+type StatusHeartbeat struct {
+	DefaultAgentID string                 `json:"defaultAgentId"`
+	Agents         []StatusHeartbeatAgent `json:"agents"`
+}
+
+// StatusHeartbeatAgent is one agent's heartbeat in StatusSummary.
+type StatusHeartbeatAgent struct {
+	AgentID string `json:"agentId"`
+	Enabled bool   `json:"enabled"`
+	Every   string `json:"every"`
+	EveryMs *int64 `json:"everyMs"`
+}
+
+// StatusSessions is StatusSummary.sessions. Recent rows are kept raw: their
+// many optional token/level fields are produced by the session store.
+type StatusSessions struct {
+	Paths    []string             `json:"paths"`
+	Count    int64                `json:"count"`
+	Defaults SessionDefaultsModel `json:"defaults"`
+	Recent   []json.RawMessage    `json:"recent"`
+	ByAgent  []StatusAgentSession `json:"byAgent"`
+}
+
+// SessionDefaultsModel is the default model and context size.
+type SessionDefaultsModel struct {
+	Model         string `json:"model"`
+	ContextTokens int64  `json:"contextTokens"`
+}
+
+// StatusAgentSession is one agent's session store in StatusSummary.
+type StatusAgentSession struct {
+	AgentID string            `json:"agentId"`
+	Path    string            `json:"path"`
+	Count   int64             `json:"count"`
+	Recent  []json.RawMessage `json:"recent"`
+}
+
+// HeartbeatEvent is the heartbeat event payload and the result of
+// last-heartbeat (which is null before the first heartbeat: send NullPayload).
+type HeartbeatEvent struct {
+	TS            int64  `json:"ts"`
+	Status        string `json:"status"` // sent|ok-empty|ok-token|skipped|failed
+	To            string `json:"to,omitempty"`
+	Preview       string `json:"preview,omitempty"`
+	DurationMs    *int64 `json:"durationMs,omitempty"`
+	HasMedia      *bool  `json:"hasMedia,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	Channel       string `json:"channel,omitempty"`
+	Silent        *bool  `json:"silent,omitempty"`
+	IndicatorType string `json:"indicatorType,omitempty"`
+}
+
+// SendResult is the result of send.
+type SendResult struct {
+	RunID          string `json:"runId"`
+	MessageID      string `json:"messageId"`
+	Channel        string `json:"channel"`
+	ChatID         string `json:"chatId,omitempty"`
+	ChannelID      string `json:"channelId,omitempty"`
+	ToJid          string `json:"toJid,omitempty"`
+	ConversationID string `json:"conversationId,omitempty"`
+}
+
+// Agent run statuses in agent / agent.wait / chat.send results.
+const (
+	RunAccepted = "accepted"
+	RunStarted  = "started"
+	RunInFlight = "in_flight"
+	RunOK       = "ok"
+	RunError    = "error"
+	RunTimeout  = "timeout"
+)
+
+// AgentAck is the first (ack) response of agent: {runId, status:"accepted",
+// acceptedAt}; the final response uses AgentFinal with the same request id.
+type AgentAck struct {
+	RunID      string `json:"runId"`
+	Status     string `json:"status"`
+	AcceptedAt int64  `json:"acceptedAt"`
+}
+
+// AgentFinal is the second response of agent. On failure the response
+// carries both this payload (status "error", summary = message) and an
+// UNAVAILABLE error.
+type AgentFinal struct {
+	RunID   string       `json:"runId"`
+	Status  string       `json:"status"`
+	Summary string       `json:"summary"`
+	Result  *AgentResult `json:"result,omitempty"`
+}
+
+// AgentResult is the result block of a successful agent run.
+type AgentResult struct {
+	Payloads []AgentPayload `json:"payloads"`
+	Meta     AgentRunMeta   `json:"meta"`
+}
+
+// AgentPayload is one reply payload of an agent run.
+type AgentPayload struct {
+	Text      string   `json:"text,omitempty"`
+	MediaURL  string   `json:"mediaUrl,omitempty"`
+	MediaURLs []string `json:"mediaUrls,omitzero"`
+	ReplyToID string   `json:"replyToId,omitempty"`
+	IsError   *bool    `json:"isError,omitempty"`
+}
+
+// AgentRunMeta is AgentResult.meta.
+type AgentRunMeta struct {
+	DurationMs int64      `json:"durationMs"`
+	AgentMeta  *AgentMeta `json:"agentMeta,omitempty"`
+	Aborted    *bool      `json:"aborted,omitempty"`
+	StopReason string     `json:"stopReason,omitempty"`
+}
+
+// AgentMeta names the session and model that served a run.
+type AgentMeta struct {
+	SessionID string          `json:"sessionId"`
+	Provider  string          `json:"provider"`
+	Model     string          `json:"model"`
+	Usage     json.RawMessage `json:"usage,omitempty"`
+}
+
+// AgentWaitResult is the result of agent.wait.
+type AgentWaitResult struct {
+	RunID     string `json:"runId"`
+	Status    string `json:"status"` // ok|error|timeout
+	StartedAt *int64 `json:"startedAt,omitempty"`
+	EndedAt   *int64 `json:"endedAt,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// ChatSendResult is the immediate result of chat.send ({runId, status}),
+// or of a stop command ({ok, aborted, runIds}).
+type ChatSendResult struct {
+	RunID   string   `json:"runId,omitempty"`
+	Status  string   `json:"status,omitempty"`
+	OK      *bool    `json:"ok,omitempty"`
+	Aborted *bool    `json:"aborted,omitempty"`
+	RunIDs  []string `json:"runIds,omitzero"`
+}
+
+// ChatHistoryResult is the result of chat.history. Messages are transcript
+// entries kept raw.
+type ChatHistoryResult struct {
+	SessionKey    string            `json:"sessionKey"`
+	SessionID     string            `json:"sessionId,omitempty"`
+	Messages      []json.RawMessage `json:"messages"`
+	ThinkingLevel string            `json:"thinkingLevel,omitempty"`
+}
+
+// ChatAbortResult is the result of chat.abort.
+type ChatAbortResult struct {
+	OK      bool     `json:"ok"`
+	Aborted bool     `json:"aborted"`
+	RunIDs  []string `json:"runIds"`
+}
+
+// AgentEvent is the payload of the agent event (spec §4.3). Seq is per run.
+type AgentEvent struct {
+	RunID      string         `json:"runId" jsonschema:"minLength=1"`
+	Seq        *int64         `json:"seq,omitempty" jsonschema:"minimum=0"` // absent on synthetic gap errors
+	Stream     string         `json:"stream" jsonschema:"minLength=1"`
+	TS         int64          `json:"ts" jsonschema:"minimum=0"`
+	Data       map[string]any `json:"data"`
+	SessionKey string         `json:"sessionKey,omitempty"`
+}
+
+// ChatEvent is the payload of the chat event.
+type ChatEvent struct {
+	RunID        string          `json:"runId" jsonschema:"minLength=1"`
+	SessionKey   string          `json:"sessionKey" jsonschema:"minLength=1"`
+	Seq          int64           `json:"seq" jsonschema:"minimum=0"`
+	State        string          `json:"state" jsonschema:"enum=delta,enum=final,enum=aborted,enum=error"`
+	Message      json.RawMessage `json:"message,omitempty"`
+	ErrorMessage string          `json:"errorMessage,omitempty"`
+	Usage        json.RawMessage `json:"usage,omitempty"`
+	StopReason   string          `json:"stopReason,omitempty"`
+}
+
+// NodeInfo is one node in node.list (and, with ts, node.describe).
+type NodeInfo struct {
+	NodeID          string          `json:"nodeId"`
+	DisplayName     string          `json:"displayName,omitempty"`
+	Platform        string          `json:"platform,omitempty"`
+	Version         string          `json:"version,omitempty"`
+	CoreVersion     string          `json:"coreVersion,omitempty"`
+	UIVersion       string          `json:"uiVersion,omitempty"`
+	DeviceFamily    string          `json:"deviceFamily,omitempty"`
+	ModelIdentifier string          `json:"modelIdentifier,omitempty"`
+	RemoteIP        string          `json:"remoteIp,omitempty"`
+	Caps            []string        `json:"caps"`     // sorted, unique
+	Commands        []string        `json:"commands"` // sorted, unique
+	PathEnv         string          `json:"pathEnv,omitempty"`
+	Permissions     map[string]bool `json:"permissions,omitzero"`
+	ConnectedAtMs   *int64          `json:"connectedAtMs,omitempty"`
+	Paired          bool            `json:"paired"`
+	Connected       bool            `json:"connected"`
+}
+
+// NodeListResult is the result of node.list.
+type NodeListResult struct {
+	TS    int64      `json:"ts"`
+	Nodes []NodeInfo `json:"nodes"`
+}
+
+// NodeDescribeResult is the result of node.describe: a NodeInfo plus ts.
+type NodeDescribeResult struct {
+	TS int64 `json:"ts"`
+	NodeInfo
+}
+
+// NodeInvokeResult is the result of node.invoke.
+type NodeInvokeResult struct {
+	OK          bool            `json:"ok"`
+	NodeID      string          `json:"nodeId"`
+	Command     string          `json:"command"`
+	Payload     json.RawMessage `json:"payload"`
+	PayloadJSON *string         `json:"payloadJSON"`
+}
+
+// NodeInvokeResultAck is the result of node.invoke.result; Ignored is set
+// for a late or unknown id.
+type NodeInvokeResultAck struct {
+	OK      bool  `json:"ok"`
+	Ignored *bool `json:"ignored,omitempty"`
+}
+
+// NodeInvokeRequestEvent is the node.invoke.request event sent to the target
+// node only, without seq.
+type NodeInvokeRequestEvent struct {
+	ID             string  `json:"id" jsonschema:"minLength=1"`
+	NodeID         string  `json:"nodeId" jsonschema:"minLength=1"`
+	Command        string  `json:"command" jsonschema:"minLength=1"`
+	ParamsJSON     *string `json:"paramsJSON"` // null when the call had no params
+	TimeoutMs      *int64  `json:"timeoutMs,omitempty" jsonschema:"minimum=0"`
+	IdempotencyKey string  `json:"idempotencyKey,omitempty" jsonschema:"minLength=1"`
+}
+
+// NodePairRequest is a pending legacy node-pairing request; it is also the
+// node.pair.requested event payload.
+type NodePairRequest struct {
+	RequestID       string          `json:"requestId"`
+	NodeID          string          `json:"nodeId"`
+	DisplayName     string          `json:"displayName,omitempty"`
+	Platform        string          `json:"platform,omitempty"`
+	Version         string          `json:"version,omitempty"`
+	CoreVersion     string          `json:"coreVersion,omitempty"`
+	UIVersion       string          `json:"uiVersion,omitempty"`
+	DeviceFamily    string          `json:"deviceFamily,omitempty"`
+	ModelIdentifier string          `json:"modelIdentifier,omitempty"`
+	Caps            []string        `json:"caps,omitzero"`
+	Commands        []string        `json:"commands,omitzero"`
+	Permissions     map[string]bool `json:"permissions,omitzero"`
+	RemoteIP        string          `json:"remoteIp,omitempty"`
+	Silent          *bool           `json:"silent,omitempty"`
+	IsRepair        *bool           `json:"isRepair,omitempty"`
+	TS              int64           `json:"ts"`
+}
+
+// PairedNode is an approved legacy-paired node (tokens are not redacted in
+// node.pair.list, as in the original).
+type PairedNode struct {
+	NodeID            string          `json:"nodeId"`
+	Token             string          `json:"token"`
+	DisplayName       string          `json:"displayName,omitempty"`
+	Platform          string          `json:"platform,omitempty"`
+	Version           string          `json:"version,omitempty"`
+	CoreVersion       string          `json:"coreVersion,omitempty"`
+	UIVersion         string          `json:"uiVersion,omitempty"`
+	DeviceFamily      string          `json:"deviceFamily,omitempty"`
+	ModelIdentifier   string          `json:"modelIdentifier,omitempty"`
+	Caps              []string        `json:"caps,omitzero"`
+	Commands          []string        `json:"commands,omitzero"`
+	Permissions       map[string]bool `json:"permissions,omitzero"`
+	RemoteIP          string          `json:"remoteIp,omitempty"`
+	CreatedAtMs       int64           `json:"createdAtMs"`
+	ApprovedAtMs      int64           `json:"approvedAtMs"`
+	LastConnectedAtMs *int64          `json:"lastConnectedAtMs,omitempty"`
+}
+
+// NodePairRequestResult is the result of node.pair.request.
+type NodePairRequestResult struct {
+	Status  string          `json:"status"` // "pending"
+	Request NodePairRequest `json:"request"`
+	Created bool            `json:"created"`
+}
+
+// NodePairListResult is the result of node.pair.list (pending newest first).
+type NodePairListResult struct {
+	Pending []NodePairRequest `json:"pending"`
+	Paired  []PairedNode      `json:"paired"`
+}
+
+// NodePairApproveResult is the result of node.pair.approve.
+type NodePairApproveResult struct {
+	RequestID string     `json:"requestId"`
+	Node      PairedNode `json:"node"`
+}
+
+// NodePairRejectResult is the result of node.pair.reject.
+type NodePairRejectResult struct {
+	RequestID string `json:"requestId"`
+	NodeID    string `json:"nodeId"`
+}
+
+// NodePairVerifyResult is the result of node.pair.verify.
+type NodePairVerifyResult struct {
+	OK   bool        `json:"ok"`
+	Node *PairedNode `json:"node,omitempty"`
+}
+
+// Pairing decisions in *.pair.resolved events.
+const (
+	DecisionApproved = "approved"
+	DecisionRejected = "rejected"
+)
+
+// NodePairResolvedEvent is the node.pair.resolved event payload.
+type NodePairResolvedEvent struct {
+	RequestID string `json:"requestId"`
+	NodeID    string `json:"nodeId"`
+	Decision  string `json:"decision"`
+	TS        int64  `json:"ts"`
+}
+
+// DevicePairRequestedEvent is the device.pair.requested event payload.
+type DevicePairRequestedEvent struct {
+	RequestID   string   `json:"requestId" jsonschema:"minLength=1"`
+	DeviceID    string   `json:"deviceId" jsonschema:"minLength=1"`
+	PublicKey   string   `json:"publicKey" jsonschema:"minLength=1"`
+	DisplayName string   `json:"displayName,omitempty" jsonschema:"minLength=1"`
+	Platform    string   `json:"platform,omitempty" jsonschema:"minLength=1"`
+	ClientID    string   `json:"clientId,omitempty" jsonschema:"minLength=1"`
+	ClientMode  string   `json:"clientMode,omitempty" jsonschema:"minLength=1"`
+	Role        string   `json:"role,omitempty" jsonschema:"minLength=1"`
+	Roles       []string `json:"roles,omitzero" jsonschema:"minLength=1"`
+	Scopes      []string `json:"scopes,omitzero" jsonschema:"minLength=1"`
+	RemoteIP    string   `json:"remoteIp,omitempty" jsonschema:"minLength=1"`
+	Silent      *bool    `json:"silent,omitempty"`
+	IsRepair    *bool    `json:"isRepair,omitempty"`
+	TS          int64    `json:"ts" jsonschema:"minimum=0"`
+}
+
+// DevicePairResolvedEvent is the device.pair.resolved event payload.
+type DevicePairResolvedEvent struct {
+	RequestID string `json:"requestId" jsonschema:"minLength=1"`
+	DeviceID  string `json:"deviceId" jsonschema:"minLength=1"`
+	Decision  string `json:"decision" jsonschema:"minLength=1"`
+	TS        int64  `json:"ts" jsonschema:"minimum=0"`
+}
+
+// LogsTailResult is the result of logs.tail.
+type LogsTailResult struct {
+	File      string   `json:"file"`
+	Cursor    int64    `json:"cursor"`
+	Size      int64    `json:"size"`
+	Lines     []string `json:"lines"`
+	Truncated *bool    `json:"truncated,omitempty"`
+	Reset     *bool    `json:"reset,omitempty"`
+}
+
+// ConfigIssue is one validation problem in a config snapshot.
+type ConfigIssue struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// ConfigSnapshot is the result of config.get. Raw is null when the file
+// does not exist; Hash is sha256 hex of the raw text ("" hashes as empty).
+type ConfigSnapshot struct {
+	Path         string          `json:"path"`
+	Exists       bool            `json:"exists"`
+	Raw          *string         `json:"raw"`
+	Parsed       json.RawMessage `json:"parsed"`
+	Valid        bool            `json:"valid"`
+	Config       json.RawMessage `json:"config"`
+	Hash         string          `json:"hash"`
+	Issues       []ConfigIssue   `json:"issues"`
+	Warnings     []ConfigIssue   `json:"warnings"`
+	LegacyIssues []ConfigIssue   `json:"legacyIssues"`
+}
+
+// ConfigSetResult is the result of config.set.
+type ConfigSetResult struct {
+	OK     bool            `json:"ok"`
+	Path   string          `json:"path"`
+	Config json.RawMessage `json:"config"`
+}
+
+// RestartInfo describes the in-process restart config.apply/patch scheduled.
+type RestartInfo struct {
+	OK      bool   `json:"ok"`
+	PID     int    `json:"pid"`
+	Signal  string `json:"signal"` // "SIGUSR1"
+	DelayMs int64  `json:"delayMs"`
+	Reason  string `json:"reason"`
+	Mode    string `json:"mode"` // "emit" | "signal"
+}
+
+// SentinelInfo is the restart sentinel written before a restart; Path is
+// null when it could not be written.
+type SentinelInfo struct {
+	Path    *string         `json:"path"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// ConfigApplyResult is the result of config.apply and config.patch.
+type ConfigApplyResult struct {
+	OK       bool            `json:"ok"`
+	Path     string          `json:"path"`
+	Config   json.RawMessage `json:"config"`
+	Restart  RestartInfo     `json:"restart"`
+	Sentinel SentinelInfo    `json:"sentinel"`
+}
