@@ -33,7 +33,7 @@ func (s *Server) broadcastSV(event string, payload any, sv *wire.StateVersion, f
 		return
 	}
 	for c := range s.conns {
-		if !c.ready.Load() || (filter != nil && !filter(c)) {
+		if !c.ready.Load() || (filter != nil && !filter(c)) || !wire.CanReceiveEvent(event, c.role, c.scopes) {
 			continue
 		}
 		c.enqueue(b, dropIfSlow)

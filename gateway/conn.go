@@ -41,6 +41,8 @@ type conn struct {
 	presenceKey string
 	nodeID      string
 	connect     *wire.ConnectParams
+	commands    []string // a node's declared commands, filtered to the allowlist
+	connectedAt int64
 
 	qmu      sync.Mutex
 	queue    [][]byte

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -27,16 +28,20 @@ func (c *conn) handshake(data []byte) bool {
 		// The original calls close() with no code: 1000, empty reason.
 		return c.rejectHandshake(nil, nil, websocket.StatusNormalClosure, "")
 	}
-	if f.err != "" {
+	if f.err != nil {
 		return c.rejectHandshake(nil, nil, wire.ClosePolicyViolation, "invalid request frame")
 	}
 	if f.method != "connect" {
 		msg := "invalid handshake: first request must be connect"
 		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
 	}
-	p, details := validateConnectParams(f.params)
-	if p == nil {
-		msg := "invalid connect params: " + details
+	p, err := wire.ValidateConnectParams(f.params)
+	if err != nil {
+		msg := err.Error()
+		var es *wire.ErrorShape
+		if errors.As(err, &es) {
+			msg = es.Message
+		}
 		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
 	}
 	if p.MinProtocol > wire.ProtocolVersion || p.MaxProtocol < wire.ProtocolVersion {
@@ -111,7 +116,7 @@ func (c *conn) handshake(data []byte) bool {
 			}
 			if !c.local {
 				if created {
-					s.broadcast("device.pair.requested", req, pairingScoped, true)
+					s.broadcast("device.pair.requested", req, nil, true)
 				}
 				e := errShape(wire.ErrNotPaired, "pairing required")
 				e.Details = map[string]string{"requestId": req.RequestID}
@@ -123,7 +128,7 @@ func (c *conn) handshake(data []byte) bool {
 				msg := "pairing store unavailable"
 				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
 			}
-			s.broadcast("device.pair.resolved", res, pairingScoped, true)
+			s.broadcast("device.pair.resolved", res, nil, true)
 		}
 		tok, err := s.devices.ensureToken(p.Device.ID, role, scopes, usedDeviceToken)
 		if err == nil {
@@ -134,6 +139,7 @@ func (c *conn) handshake(data []byte) bool {
 	}
 
 	c.connect = p
+	c.connectedAt = s.now().UnixMilli()
 	c.client = p.Client
 	c.role = role
 	c.scopes = scopes
@@ -144,6 +150,12 @@ func (c *conn) handshake(data []byte) bool {
 		c.nodeID = p.Client.ID
 		if c.deviceID != "" {
 			c.nodeID = c.deviceID
+		}
+		allow := rt.allowedCommands(p.Client.Platform)
+		for _, cmd := range p.Commands {
+			if slices.Contains(allow, cmd) {
+				c.commands = append(c.commands, cmd)
+			}
 		}
 		s.live.add(c)
 	}
@@ -331,10 +343,4 @@ func canvasHostURL(c *conn) string {
 		return scheme + "://" + host
 	}
 	return scheme + "://" + host + ":" + port
-}
-
-// pairingScoped filters device/node pairing events to admins and
-// operator.pairing holders (spec §3.1).
-func pairingScoped(c *conn) bool {
-	return c.role == wire.RoleOperator && (slices.Contains(c.scopes, wire.ScopeAdmin) || slices.Contains(c.scopes, wire.ScopePairing))
 }

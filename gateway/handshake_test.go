@@ -160,8 +160,7 @@ func TestFramesAfterConnect(t *testing.T) {
 		{`{"type":"req","id":"x","method":"health","extra":1}`, "x", "invalid request frame: at root: unexpected property 'extra'"},
 		{`{"type":"req","id":"u","method":"no.such.method"}`, "u", "unknown method: no.such.method"},
 		{`{"type":"req","id":"c2","method":"connect","params":{}}`, "c2", "connect is only valid as the first request"},
-		// node.describe case added with the node methods
-		// {`{"type":"req","id":"nd","method":"node.describe","params":{}}`, "nd", "invalid node.describe params: must have required property 'nodeId'"},
+		{`{"type":"req","id":"nd","method":"node.describe","params":{}}`, "nd", "invalid node.describe params: must have required property 'nodeId'"},
 		{`{"type":"req","id":"se","method":"system-event","params":{}}`, "se", "text required"},
 	}
 	for _, tc := range cases {

@@ -1,3 +1,222 @@
 package gateway
 
-func (s *Server) registerConfigMethods(rt *runtime) {}
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// configMu serialises config writes so two concurrent set/patch calls
+// cannot both pass the base-hash check against the same file.
+var configMu sync.Mutex
+
+func (s *Server) registerConfigMethods(rt *runtime) {
+	rt.register(&method{name: "config.get", handle: s.mConfigGet})
+	rt.register(&method{name: "config.set", handle: s.mConfigSet})
+	rt.register(&method{name: "config.apply", handle: func(cl *call) (any, *wire.ErrorShape) { return s.mConfigApply(cl, false) }})
+	rt.register(&method{name: "config.patch", handle: func(cl *call) (any, *wire.ErrorShape) { return s.mConfigApply(cl, true) }})
+}
+
+// configSnapshot is the config.get result (spec §3.5).
+type configSnapshot struct {
+	Path         string           `json:"path"`
+	Exists       bool             `json:"exists"`
+	Raw          *string          `json:"raw"`
+	Parsed       any              `json:"parsed"`
+	Valid        bool             `json:"valid"`
+	Config       any              `json:"config"`
+	Hash         string           `json:"hash"`
+	Issues       []profiles.Issue `json:"issues"`
+	Warnings     []profiles.Issue `json:"warnings"`
+	LegacyIssues []profiles.Issue `json:"legacyIssues"`
+}
+
+func (s *Server) loadConfig() (*profiles.Snapshot, *wire.ErrorShape) {
+	snap, err := profiles.Load(s.opts.ConfigPath)
+	if err != nil {
+		return nil, errShape(wire.ErrUnavailable, err.Error())
+	}
+	return snap, nil
+}
+
+func toSnapshot(snap *profiles.Snapshot) configSnapshot {
+	out := configSnapshot{
+		Path: snap.Path, Exists: snap.Exists, Valid: snap.Valid, Hash: snap.Hash,
+		Issues: nonNil(snap.Issues), Warnings: nonNil(snap.Warnings), LegacyIssues: []profiles.Issue{},
+	}
+	if snap.Exists {
+		r := string(snap.Raw)
+		out.Raw = &r
+	}
+	if snap.Parsed != nil {
+		out.Parsed = snap.Parsed
+	} else {
+		out.Parsed = map[string]any{}
+	}
+	if snap.Config != nil {
+		out.Config = snap.Config
+	} else {
+		out.Config = map[string]any{}
+	}
+	return out
+}
+
+func nonNil(is []profiles.Issue) []profiles.Issue {
+	if is == nil {
+		return []profiles.Issue{}
+	}
+	return is
+}
+
+func (s *Server) mConfigGet(cl *call) (any, *wire.ErrorShape) {
+	snap, e := s.loadConfig()
+	if e != nil {
+		return nil, e
+	}
+	return toSnapshot(snap), nil
+}
+
+// checkBaseHash is the base-hash guard of spec §3.5.
+func checkBaseHash(snap *profiles.Snapshot, base string) *wire.ErrorShape {
+	if !snap.Exists {
+		return nil
+	}
+	if snap.Hash == "" {
+		return invalid("config base hash unavailable; re-run config.get and retry")
+	}
+	if base == "" {
+		return invalid("config base hash required; re-run config.get and retry")
+	}
+	if base != snap.Hash {
+		return invalid("config changed since last load; re-run config.get and retry")
+	}
+	return nil
+}
+
+// validateAndSave parses raw as a config, refuses it with its issues, else
+// writes it atomically.
+func (s *Server) validateAndSave(raw []byte) (*profiles.Snapshot, *wire.ErrorShape) {
+	next := profiles.ParseConfig(s.opts.ConfigPath, raw, os.Getenv)
+	if !next.Valid {
+		e := invalid("invalid config")
+		if len(next.Issues) == 1 && next.Issues[0].Path == "" {
+			e.Message = next.Issues[0].Message // a parse error: the parser's message
+		}
+		e.Details = map[string]any{"issues": nonNil(next.Issues)}
+		return nil, e
+	}
+	if err := profiles.Save(s.opts.ConfigPath, raw); err != nil {
+		return nil, errShape(wire.ErrUnavailable, err.Error())
+	}
+	return next, nil
+}
+
+func (s *Server) mConfigSet(cl *call) (any, *wire.ErrorShape) {
+	var p wire.ConfigSetParams
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	configMu.Lock()
+	defer configMu.Unlock()
+	snap, e := s.loadConfig()
+	if e != nil {
+		return nil, e
+	}
+	if e := checkBaseHash(snap, p.BaseHash); e != nil {
+		return nil, e
+	}
+	next, e := s.validateAndSave([]byte(p.Raw))
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"ok": true, "path": s.opts.ConfigPath, "config": next.Config}, nil
+}
+
+// restartSentinel is <state>/restart-sentinel.json (spec §9.3).
+type restartSentinel struct {
+	Version int             `json:"version"`
+	Payload sentinelPayload `json:"payload"`
+}
+
+type sentinelPayload struct {
+	Kind       string            `json:"kind"`
+	Status     string            `json:"status"`
+	TS         int64             `json:"ts"`
+	SessionKey string            `json:"sessionKey,omitempty"`
+	Message    *string           `json:"message"`
+	DoctorHint string            `json:"doctorHint"`
+	Stats      map[string]string `json:"stats"`
+}
+
+func (s *Server) mConfigApply(cl *call, patch bool) (any, *wire.ErrorShape) {
+	var p wire.ConfigApplyParams
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	configMu.Lock()
+	defer configMu.Unlock()
+	snap, e := s.loadConfig()
+	if e != nil {
+		return nil, e
+	}
+	if e := checkBaseHash(snap, p.BaseHash); e != nil {
+		return nil, e
+	}
+	raw := []byte(p.Raw)
+	mode := "config.apply"
+	if patch {
+		mode = "config.patch"
+		if !strings.HasPrefix(strings.TrimSpace(p.Raw), "{") {
+			return nil, invalid("config.patch raw must be an object")
+		}
+		if !snap.Valid {
+			return nil, invalid("invalid config; fix before patching")
+		}
+		base := snap.Raw
+		if !snap.Exists {
+			base = []byte("{}")
+		}
+		merged, err := profiles.MergePatch(base, raw)
+		if err != nil {
+			return nil, invalid(err.Error())
+		}
+		raw = merged
+	}
+	next, e := s.validateAndSave(raw)
+	if e != nil {
+		return nil, e
+	}
+	var note *string
+	if p.Note != "" {
+		note = &p.Note
+	}
+	sent := restartSentinel{Version: 1, Payload: sentinelPayload{
+		Kind: "config-apply", Status: "ok", TS: s.now().UnixMilli(), SessionKey: p.SessionKey, Message: note,
+		DoctorHint: "Run: clawdbot doctor --non-interactive",
+		Stats:      map[string]string{"mode": mode, "root": s.opts.ConfigPath},
+	}}
+	sentPath := filepath.Join(s.opts.StateDir, "restart-sentinel.json")
+	var sentPathOut *string
+	if err := writeJSONFile(sentPath, sent); err == nil {
+		sentPathOut = &sentPath
+	} else {
+		s.log.Warn("write restart sentinel", "err", err)
+	}
+	delay := int64(2000)
+	if p.RestartDelayMs != nil {
+		delay = min(max(*p.RestartDelayMs, 0), 60000)
+	}
+	restart := RestartInfo{OK: false, PID: os.Getpid(), Signal: "SIGUSR1", DelayMs: delay, Reason: mode, Mode: "none"}
+	if s.opts.ScheduleRestart != nil {
+		restart = s.opts.ScheduleRestart(mode, time.Duration(delay)*time.Millisecond)
+	}
+	return map[string]any{
+		"ok": true, "path": s.opts.ConfigPath, "config": next.Config, "restart": restart,
+		"sentinel": map[string]any{"path": sentPathOut, "payload": sent.Payload},
+	}, nil
+}

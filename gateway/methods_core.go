@@ -12,39 +12,12 @@ import (
 )
 
 func (s *Server) registerCoreMethods(rt *runtime) {
-	// health params are not schema-validated in the original ({probe?}).
-	rt.register(&method{name: "health", scope: scopeRead, validate: anyParams, handle: s.mHealth})
-	rt.register(&method{name: "status", scope: scopeRead, validate: anyParams, handle: s.mStatus})
-	rt.register(&method{name: "system-presence", scope: scopeRead, validate: anyParams, handle: s.mSystemPresence})
-	rt.register(&method{name: "system-event", scope: scopeAdmin, validate: anyParams, handle: s.mSystemEvent})
-	rt.register(&method{name: "last-heartbeat", scope: scopeRead, validate: anyParams, handle: s.mLastHeartbeat})
-	rt.register(&method{name: "logs.tail", scope: scopeRead, handle: s.mLogsTail,
-		validate: strictObject(nil, []string{"cursor", "limit", "maxBytes"}, func(c *schemaCheck, m map[string]json.RawMessage) {
-			c.integer("/cursor", m["cursor"], 0)
-			intRange(c, "/limit", m["limit"], 1, filelog.MaxTailLimit)
-			intRange(c, "/maxBytes", m["maxBytes"], 1, filelog.MaxTailMaxBytes)
-		})})
-}
-
-func intRange(c *schemaCheck, path string, raw json.RawMessage, lo, hi int64) {
-	if raw == nil {
-		return
-	}
-	n := len(c.errs)
-	c.integer(path, raw, lo)
-	if len(c.errs) > n {
-		return
-	}
-	var v float64
-	_ = json.Unmarshal(raw, &v)
-	if int64(v) > hi {
-		c.add(path, "must be <= "+itoa(hi))
-	}
-}
-
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
+	rt.register(&method{name: "health", handle: s.mHealth})
+	rt.register(&method{name: "status", handle: s.mStatus})
+	rt.register(&method{name: "system-presence", handle: s.mSystemPresence})
+	rt.register(&method{name: "system-event", handle: s.mSystemEvent})
+	rt.register(&method{name: "last-heartbeat", handle: s.mLastHeartbeat})
+	rt.register(&method{name: "logs.tail", handle: s.mLogsTail})
 }
 
 func (s *Server) mHealth(cl *call) (any, *wire.ErrorShape) {
@@ -280,15 +253,18 @@ func (s *Server) logFile() string {
 }
 
 func (s *Server) mLogsTail(cl *call) (any, *wire.ErrorShape) {
-	var p struct {
-		Cursor   *int64 `json:"cursor"`
-		Limit    int    `json:"limit"`
-		MaxBytes int    `json:"maxBytes"`
-	}
+	var p wire.LogsTailParams
 	if e := cl.decode(&p); e != nil {
 		return nil, e
 	}
-	res, err := filelog.Tail(s.logFile(), p.Cursor, p.Limit, p.MaxBytes)
+	limit, maxBytes := 0, 0
+	if p.Limit != nil {
+		limit = int(*p.Limit)
+	}
+	if p.MaxBytes != nil {
+		maxBytes = int(*p.MaxBytes)
+	}
+	res, err := filelog.Tail(s.logFile(), p.Cursor, limit, maxBytes)
 	if err != nil {
 		return nil, errShape(wire.ErrUnavailable, "log read failed: "+err.Error())
 	}

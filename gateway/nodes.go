@@ -1,8 +1,14 @@
 package gateway
 
 import (
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/clawdbot/clawdbot/wire"
 )
 
 // liveNodes are the connected role-node clients, keyed by node id (device
@@ -10,18 +16,22 @@ import (
 type liveNodes struct {
 	mu      sync.Mutex
 	byID    map[string]*conn
-	pending map[string]chan invokeResult
+	pending map[string]pendingInvoke
+}
+
+type pendingInvoke struct {
+	nodeID string
+	ch     chan invokeResult
 }
 
 type invokeResult struct {
-	nodeID string
-	params nodeInvokeResultParams
+	params wire.NodeInvokeResultParams
 	gone   bool // the node disconnected
 }
 
 func (l *liveNodes) init() {
 	l.byID = map[string]*conn{}
-	l.pending = map[string]chan invokeResult{}
+	l.pending = map[string]pendingInvoke{}
 }
 
 func (l *liveNodes) add(c *conn) {
@@ -30,11 +40,21 @@ func (l *liveNodes) add(c *conn) {
 	l.byID[c.nodeID] = c
 }
 
+// remove drops a node connection and fails the invokes waiting on it.
 func (l *liveNodes) remove(id string, c *conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.byID[id] == c {
-		delete(l.byID, id)
+	if l.byID[id] != c {
+		return
+	}
+	delete(l.byID, id)
+	for _, p := range l.pending {
+		if p.nodeID == id {
+			select {
+			case p.ch <- invokeResult{gone: true}:
+			default:
+			}
+		}
 	}
 }
 
@@ -44,13 +64,291 @@ func (l *liveNodes) get(id string) *conn {
 	return l.byID[id]
 }
 
-// nodePairStore is the legacy node-pairing store under <state>/nodes/.
+// hasRole reports whether a paired device holds role.
+func (d *deviceStore) hasRole(id, role string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loadLocked() != nil {
+		return false
+	}
+	p := d.paired[id]
+	return p != nil && (p.Role == role || slices.Contains(p.Roles, role))
+}
+
+// pairedWithRole lists the paired devices holding role.
+func (d *deviceStore) pairedWithRole(role string) []pairedDevice {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loadLocked() != nil {
+		return nil
+	}
+	var out []pairedDevice
+	for _, p := range d.paired {
+		if p.Role == role || slices.Contains(p.Roles, role) {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+// nodePending is a legacy node pairing request (also the
+// node.pair.requested payload).
+type nodePending struct {
+	RequestID       string   `json:"requestId"`
+	NodeID          string   `json:"nodeId"`
+	DisplayName     string   `json:"displayName,omitempty"`
+	Platform        string   `json:"platform,omitempty"`
+	Version         string   `json:"version,omitempty"`
+	CoreVersion     string   `json:"coreVersion,omitempty"`
+	UIVersion       string   `json:"uiVersion,omitempty"`
+	DeviceFamily    string   `json:"deviceFamily,omitempty"`
+	ModelIdentifier string   `json:"modelIdentifier,omitempty"`
+	Caps            []string `json:"caps,omitempty"`
+	Commands        []string `json:"commands,omitempty"`
+	RemoteIP        string   `json:"remoteIp,omitempty"`
+	Silent          *bool    `json:"silent,omitempty"`
+	IsRepair        bool     `json:"isRepair"`
+	TS              int64    `json:"ts"`
+}
+
+// nodePaired is a paired legacy node (with its token; node.pair.list does
+// not redact it, like the original).
+type nodePaired struct {
+	NodeID            string   `json:"nodeId"`
+	Token             string   `json:"token"`
+	DisplayName       string   `json:"displayName,omitempty"`
+	Platform          string   `json:"platform,omitempty"`
+	Version           string   `json:"version,omitempty"`
+	CoreVersion       string   `json:"coreVersion,omitempty"`
+	UIVersion         string   `json:"uiVersion,omitempty"`
+	DeviceFamily      string   `json:"deviceFamily,omitempty"`
+	ModelIdentifier   string   `json:"modelIdentifier,omitempty"`
+	Caps              []string `json:"caps,omitempty"`
+	Commands          []string `json:"commands,omitempty"`
+	RemoteIP          string   `json:"remoteIp,omitempty"`
+	CreatedAtMs       int64    `json:"createdAtMs"`
+	ApprovedAtMs      int64    `json:"approvedAtMs"`
+	LastConnectedAtMs int64    `json:"lastConnectedAtMs,omitempty"`
+}
+
+// nodePairStore is the legacy node-pairing store under <state>/nodes/
+// (pending.json keyed by request id, paired.json keyed by node id).
 type nodePairStore struct {
-	dir string
-	now func() time.Time
-	mu  sync.Mutex
+	dir    string
+	now    func() time.Time
+	mu     sync.Mutex
+	loaded bool
+	pend   map[string]*nodePending
+	paired map[string]*nodePaired
 }
 
 func newNodePairStore(stateDir string, now func() time.Time) *nodePairStore {
-	return &nodePairStore{dir: stateDir, now: now}
+	dir := ""
+	if stateDir != "" {
+		dir = filepath.Join(stateDir, "nodes")
+	}
+	return &nodePairStore{dir: dir, now: now}
+}
+
+func (n *nodePairStore) loadLocked() error {
+	if !n.loaded {
+		n.pend = map[string]*nodePending{}
+		n.paired = map[string]*nodePaired{}
+		if n.dir != "" {
+			if err := readJSONFile(filepath.Join(n.dir, "pending.json"), &n.pend); err != nil {
+				return err
+			}
+			if err := readJSONFile(filepath.Join(n.dir, "paired.json"), &n.paired); err != nil {
+				return err
+			}
+		}
+		n.loaded = true
+	}
+	cutoff := n.now().Add(-pendingTTL).UnixMilli()
+	for k, p := range n.pend {
+		if p.TS < cutoff {
+			delete(n.pend, k)
+		}
+	}
+	return nil
+}
+
+func (n *nodePairStore) saveLocked() error {
+	if n.dir == "" {
+		return nil
+	}
+	if err := writeJSONFile(filepath.Join(n.dir, "pending.json"), n.pend); err != nil {
+		return err
+	}
+	return writeJSONFile(filepath.Join(n.dir, "paired.json"), n.paired)
+}
+
+func (n *nodePairStore) request(p wire.NodePairRequestParams) (nodePending, bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.loadLocked(); err != nil {
+		return nodePending{}, false, err
+	}
+	for _, r := range n.pend {
+		if r.NodeID == p.NodeID {
+			return *r, false, nil
+		}
+	}
+	r := &nodePending{
+		RequestID: newID(), NodeID: p.NodeID, DisplayName: p.DisplayName, Platform: p.Platform,
+		Version: p.Version, CoreVersion: p.CoreVersion, UIVersion: p.UIVersion, DeviceFamily: p.DeviceFamily,
+		ModelIdentifier: p.ModelIdentifier, Caps: p.Caps, Commands: p.Commands, RemoteIP: p.RemoteIP,
+		Silent: p.Silent, TS: n.now().UnixMilli(),
+	}
+	_, r.IsRepair = n.paired[p.NodeID]
+	n.pend[r.RequestID] = r
+	return *r, true, n.saveLocked()
+}
+
+func (n *nodePairStore) list() ([]nodePending, []nodePaired, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.loadLocked(); err != nil {
+		return nil, nil, err
+	}
+	pend := make([]nodePending, 0, len(n.pend))
+	for _, r := range n.pend {
+		pend = append(pend, *r)
+	}
+	sort.Slice(pend, func(i, j int) bool { return pend[i].TS > pend[j].TS })
+	paired := make([]nodePaired, 0, len(n.paired))
+	for _, p := range n.paired {
+		paired = append(paired, *p)
+	}
+	sort.Slice(paired, func(i, j int) bool { return paired[i].ApprovedAtMs > paired[j].ApprovedAtMs })
+	return pend, paired, nil
+}
+
+func (n *nodePairStore) approve(requestID string) (nodePaired, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.loadLocked(); err != nil {
+		return nodePaired{}, err
+	}
+	r := n.pend[requestID]
+	if r == nil {
+		return nodePaired{}, errUnknownRequest
+	}
+	now := n.now().UnixMilli()
+	p := &nodePaired{
+		NodeID: r.NodeID, Token: strings.ReplaceAll(newID(), "-", ""), DisplayName: r.DisplayName,
+		Platform: r.Platform, Version: r.Version, CoreVersion: r.CoreVersion, UIVersion: r.UIVersion,
+		DeviceFamily: r.DeviceFamily, ModelIdentifier: r.ModelIdentifier, Caps: r.Caps, Commands: r.Commands,
+		RemoteIP: r.RemoteIP, CreatedAtMs: now, ApprovedAtMs: now,
+	}
+	if old := n.paired[r.NodeID]; old != nil {
+		p.CreatedAtMs = old.CreatedAtMs
+	}
+	n.paired[r.NodeID] = p
+	delete(n.pend, requestID)
+	return *p, n.saveLocked()
+}
+
+func (n *nodePairStore) reject(requestID string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.loadLocked(); err != nil {
+		return "", err
+	}
+	r := n.pend[requestID]
+	if r == nil {
+		return "", errUnknownRequest
+	}
+	delete(n.pend, requestID)
+	return r.NodeID, n.saveLocked()
+}
+
+func (n *nodePairStore) verify(nodeID, token string) (*nodePaired, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.loadLocked(); err != nil {
+		return nil, err
+	}
+	p := n.paired[nodeID]
+	if p == nil || !secretEqual(token, p.Token) {
+		return nil, nil
+	}
+	cp := *p
+	return &cp, nil
+}
+
+// node.pair.* handlers (operator.pairing).
+
+func storeErr(err error) *wire.ErrorShape {
+	if err == errUnknownRequest {
+		return invalid("unknown requestId")
+	}
+	return errShape(wire.ErrUnavailable, err.Error())
+}
+
+func (s *Server) mNodePairRequest(cl *call) (any, *wire.ErrorShape) {
+	var p wire.NodePairRequestParams
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	r, created, err := s.nodes.request(p)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if created {
+		s.broadcast(wire.EventNodePairRequested, r, nil, true)
+	}
+	return map[string]any{"status": "pending", "request": r, "created": created}, nil
+}
+
+func (s *Server) mNodePairList(cl *call) (any, *wire.ErrorShape) {
+	if e := cl.decode(&wire.EmptyParams{}); e != nil {
+		return nil, e
+	}
+	pend, paired, err := s.nodes.list()
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return map[string]any{"pending": pend, "paired": paired}, nil
+}
+
+func (s *Server) mNodePairApprove(cl *call) (any, *wire.ErrorShape) {
+	var p wire.RequestIDParams
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	node, err := s.nodes.approve(p.RequestID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	s.broadcast(wire.EventNodePairResolved, map[string]any{"requestId": p.RequestID, "nodeId": node.NodeID, "decision": "approved", "ts": s.now().UnixMilli()}, nil, true)
+	return map[string]any{"requestId": p.RequestID, "node": node}, nil
+}
+
+func (s *Server) mNodePairReject(cl *call) (any, *wire.ErrorShape) {
+	var p wire.RequestIDParams
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	nodeID, err := s.nodes.reject(p.RequestID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	s.broadcast(wire.EventNodePairResolved, map[string]any{"requestId": p.RequestID, "nodeId": nodeID, "decision": "rejected", "ts": s.now().UnixMilli()}, nil, true)
+	return map[string]any{"requestId": p.RequestID, "nodeId": nodeID}, nil
+}
+
+func (s *Server) mNodePairVerify(cl *call) (any, *wire.ErrorShape) {
+	var p wire.NodePairVerifyParams
+	if e := cl.decode(&p); e != nil {
+		return nil, e
+	}
+	node, err := s.nodes.verify(p.NodeID, p.Token)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if node == nil {
+		return map[string]bool{"ok": false}, nil
+	}
+	return map[string]any{"ok": true, "node": node}, nil
 }
