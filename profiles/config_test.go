@@ -165,8 +165,16 @@ func TestParseConfigIssues(t *testing.T) {
 			name: "unknown keys warn with position",
 			in:   "{\n  gateway: { prot: 1, tailscale: {mode: 'off'} },\n  bogus: true,\n  models: {anything: 1},\n}",
 			warnings: []string{
-				`clawdbot.json:2:14: gateway.prot: unknown key (ignored; check the spelling)`,
+				`clawdbot.json:2:14: gateway.prot: unknown key (ignored; did you mean gateway.port?)`,
 				`clawdbot.json:3:3: bogus: unknown key (ignored; check the spelling)`,
+			},
+		},
+		{
+			name: "moved key hint",
+			in:   `{gateway: {token: 'x', auth: {mdoe: 'token'}}}`,
+			warnings: []string{
+				`clawdbot.json:1:12: gateway.token: unknown key (ignored; did you mean gateway.auth.token?)`,
+				`clawdbot.json:1:31: gateway.auth.mdoe: unknown key (ignored; did you mean gateway.auth.mode?)`,
 			},
 		},
 		{
@@ -247,7 +255,14 @@ func TestParseConfigTypedAndParsed(t *testing.T) {
 		!c.Gateway.HTTP.Endpoints.ChatCompletions.Enabled || string(c.Env["FOO"]) != `"bar"` {
 		t.Errorf("typed config wrong: %+v", c)
 	}
-	// Parsed is the document before substitution.
+	// Parsed is the document before substitution, as encoding/json decodes it.
+	var want map[string]any
+	if err := json.Unmarshal(func() []byte { var b bytes.Buffer; encodeJSON(&b, s.root, "", ""); return b.Bytes() }(), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.Parsed, want) {
+		t.Errorf("Parsed differs from the JSON decoding:\n%v\n%v", s.Parsed, want)
+	}
 	auth := s.Parsed["gateway"].(map[string]any)["auth"].(map[string]any)
 	if auth["password"] != "${PW}" {
 		t.Errorf("Parsed password = %v, want the literal reference", auth["password"])
@@ -456,5 +471,37 @@ func FuzzParseJSON5(f *testing.F) {
 		if !json.Valid(buf.Bytes()) {
 			t.Fatalf("invalid JSON output %q for input %q", buf.String(), in)
 		}
+		// The output is JSON5 too and must be a fixed point.
+		n2, err := parseJSON5(buf.Bytes())
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", buf.String(), err)
+		}
+		var buf2 bytes.Buffer
+		encodeJSON(&buf2, n2, "", "")
+		if buf2.String() != buf.String() {
+			t.Fatalf("not a fixed point: %q then %q", buf.String(), buf2.String())
+		}
 	})
+}
+
+// BenchmarkParseConfig measures loading a typical commented config (the
+// gateway re-parses on every file change and config.get).
+func BenchmarkParseConfig(b *testing.B) {
+	raw := []byte(`{
+  // typical hand-edited config
+  gateway: {mode: 'local', port: 18789, bind: 'loopback',
+    auth: {mode: 'token', token: '${CLAWDBOT_TEST_TOKEN}'}, reload: {mode: 'hybrid'}},
+  agents: {defaults: {workspace: '~/clawd', model: {primary: 'x/y'}, heartbeat: {every: '30m'}},
+    list: [{id: 'main', default: true}, {id: 'work', workspace: '~/clawd-work'}]},
+  channels: {telegram: {botToken: 'abc', allowFrom: ['1', '2', '3']}, whatsapp: {allowFrom: ['+1555']}},
+  logging: {level: 'info'}, hooks: {enabled: true, token: 'h', mappings: [{match: {path: 'x'}}]},
+  models: {providers: {openai: {baseUrl: 'http://127.0.0.1:1/v1', models: [{id: 'a'}, {id: 'b'}]}}},
+}`)
+	getenv := envMap(map[string]string{"CLAWDBOT_TEST_TOKEN": "t"})
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if s := ParseConfig("c.json", raw, getenv); !s.Valid {
+			b.Fatal(s.Issues)
+		}
+	}
 }

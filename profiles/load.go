@@ -164,12 +164,7 @@ func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot 
 		return s
 	}
 	s.root = root
-	var compact bytes.Buffer
-	encodeJSON(&compact, root, "", "")
-	if err := json.Unmarshal(compact.Bytes(), &s.Parsed); err != nil {
-		s.Issues = append(s.Issues, Issue{File: path, Message: "internal: " + err.Error()})
-		return s
-	}
+	s.Parsed = toAny(root).(map[string]any)
 
 	v := &validator{src: raw, file: path, pos: map[string]int{"": root.off}}
 	v.walk(root, reflect.TypeOf(Config{}), "")
@@ -247,6 +242,33 @@ func joinPath(parent, key string) string {
 	return parent + "." + key
 }
 
+// toAny converts a tree to the values encoding/json would decode into an
+// any (numbers as float64); it is cheaper than encoding and decoding.
+func toAny(n *node) any {
+	switch n.kind {
+	case kindBool:
+		return n.b
+	case kindNumber:
+		f, _ := strconv.ParseFloat(n.num, 64)
+		return f
+	case kindString:
+		return n.str
+	case kindArray:
+		out := make([]any, len(n.elems))
+		for i, e := range n.elems {
+			out[i] = toAny(e)
+		}
+		return out
+	case kindObject:
+		out := make(map[string]any, len(n.members))
+		for _, m := range n.members {
+			out[m.key] = toAny(m.val) // a later duplicate wins
+		}
+		return out
+	}
+	return nil
+}
+
 var rawMessageType = reflect.TypeOf(json.RawMessage(nil))
 
 // walk checks that n fits type t and reports unknown keys below structs.
@@ -280,7 +302,7 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 			if knownPassthrough(p) {
 				continue
 			}
-			v.warnings = append(v.warnings, v.issueAt(p, m.keyOff, "unknown key (ignored; check the spelling)"))
+			v.warnings = append(v.warnings, v.issueAt(p, m.keyOff, unknownKeyMessage(p, m.key, fields)))
 		}
 	case reflect.Map:
 		if n.kind != kindObject {
@@ -322,6 +344,55 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 	case reflect.Interface:
 		// any value
 	}
+}
+
+// movedKeys are keys people put in the wrong place; the original ignores
+// gateway.token with a hint, and so do we.
+var movedKeys = map[string]string{
+	"gateway.token":    "gateway.auth.token",
+	"gateway.password": "gateway.auth.password",
+	"gateway.authMode": "gateway.auth.mode",
+	"workspace":        "agents.defaults.workspace",
+}
+
+// unknownKeyMessage explains an unknown key, suggesting where it belongs or
+// the sibling it is probably a misspelling of.
+func unknownKeyMessage(path, key string, fields map[string]reflect.Type) string {
+	if to, ok := movedKeys[path]; ok {
+		return "unknown key (ignored; did you mean " + to + "?)"
+	}
+	best, bestD := "", 3
+	for f := range fields {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(f)); d < bestD || (d == bestD && f < best) {
+			best, bestD = f, d
+		}
+	}
+	if best != "" && bestD <= 2 && bestD < len(key) {
+		return "unknown key (ignored; did you mean " + joinPath(parentPath(path), best) + "?)"
+	}
+	return "unknown key (ignored; check the spelling)"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 // jsonFields maps the JSON names of t's fields to their types.
