@@ -44,13 +44,18 @@ type conn struct {
 	commands    []string // a node's declared commands, filtered to the allowlist
 	connectedAt int64
 
-	qmu      sync.Mutex
-	queue    [][]byte
-	queued   int // bytes in queue not yet handed to the socket
-	writing  bool
-	closed   bool
-	closeErr sync.Once
+	qmu       sync.Mutex
+	queue     [][]byte
+	queued    int // bytes in queue not yet handed to the socket
+	writing   bool
+	closed    bool
+	slowClose bool // the writer must send 1008 "slow consumer" when its write returns
+	closeErr  sync.Once
 }
+
+// slowCloseGrace bounds how long a slow consumer may take to drain before
+// its socket is dropped without a close handshake.
+const slowCloseGrace = 10 * time.Second
 
 func newID() string {
 	var b [16]byte
@@ -180,9 +185,17 @@ func (c *conn) enqueue(b []byte, dropIfSlow bool) {
 		c.closed = true
 		c.queue = nil
 		c.queued = 0
+		writing := c.writing
+		c.slowClose = writing
 		c.qmu.Unlock()
 		c.s.log.Warn("closing slow consumer", "conn", c.id)
-		go c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
+		if !writing {
+			go c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
+		}
+		// The writer is stuck in a socket write: it sends the close frame
+		// as soon as that write completes. A peer that never reads again
+		// is cut off without a handshake.
+		time.AfterFunc(slowCloseGrace, func() { c.ws.CloseNow() })
 		return
 	}
 	c.queue = append(c.queue, b)
@@ -202,7 +215,12 @@ func (c *conn) writeLoop() {
 		if c.closed || len(c.queue) == 0 {
 			c.writing = false
 			c.queue = nil
+			slow := c.slowClose
+			c.slowClose = false
 			c.qmu.Unlock()
+			if slow {
+				_ = c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
+			}
 			return
 		}
 		b := c.queue[0]

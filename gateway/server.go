@@ -379,7 +379,9 @@ func (s *Server) runtimeForNewConn() *runtime {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if isUpgrade(r) {
+	// The canvas live-reload socket is the one upgrade path that is not the
+	// gateway protocol (spec §1.1).
+	if isUpgrade(r) && (s.opts.CanvasHost == nil || r.URL.Path != "/__clawdbot/ws") {
 		s.serveWS(w, r)
 		return
 	}
