@@ -197,6 +197,9 @@ func fillDefaults(env *Env) {
 // with --help prints the group's help; anything else is a usage error.
 func unknownCommand(env *Env, rest []string) int {
 	words := unknownWords(rest)
+	if len(words) == 0 { // only after "--": name what was given
+		words = rest[:1]
+	}
 	for n := len(words); n > 0; n-- {
 		group := strings.Join(words[:n], " ")
 		if !isGroup(group) {

@@ -95,6 +95,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "unknown subcommand", args: []string{"zzgroup", "nope"}, code: 2, stderr: `unknown command "zzgroup nope"; run 'clawdbot zzgroup --help'`},
 		{name: "subcommand gets the rest", args: []string{"--dev", "zzgroup", "sub", "a", "--x"}, stdout: `sub args=["a" "--x"]`},
 		{name: "-- ends global flags", args: []string{"--dev", "--", "zzecho", "z"}, stdout: `globalDev=true profile="" name="dev" cmdDev=false n=0 args=["z"]`},
+		{name: "flag after -- is not a command", args: []string{"--", "--x"}, code: 2, stderr: `unknown command "--x"`},
 		{name: "--no-color tolerated", args: []string{"--no-color", "zzecho"}, stdout: "noColor=true"},
 		{name: "-V", args: []string{"-V"}, stdout: Version + "\n"},
 		{name: "version", args: []string{"version"}, stdout: "clawdbot " + Version + " (commit "},
