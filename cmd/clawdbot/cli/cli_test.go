@@ -360,6 +360,39 @@ func TestSetupExistingConfig(t *testing.T) {
 	}
 }
 
+func TestSetupWorkspaceFlag(t *testing.T) {
+	home := t.TempDir()
+	cfgPath := filepath.Join(home, ".clawdbot", "clawdbot.json")
+	os.MkdirAll(filepath.Dir(cfgPath), 0o700)
+	orig := `{gateway: {mode: 'local', auth: {token: 't'}}, agents: {defaults: {workspace: '~/ws'}}}`
+	os.WriteFile(cfgPath, []byte(orig), 0o600)
+
+	// The same directory spelled differently changes nothing.
+	env, out, errb := testEnv(home, nil)
+	if code := Main([]string{"setup", "--workspace", filepath.Join(home, "ws")}, env); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	if b, _ := os.ReadFile(cfgPath); string(b) != orig || !strings.Contains(out.String(), "Config OK") {
+		t.Errorf("config rewritten for the same workspace:\n%s\n%s", b, out)
+	}
+
+	// Another directory is written into the config and created.
+	env, out, errb = testEnv(home, nil)
+	if code := Main([]string{"setup", "--workspace", "~/other"}, env); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	snap, _ := profiles.Load(cfgPath)
+	if snap.Config.Agents.Defaults.Workspace != filepath.Join(home, "other") || snap.Config.Gateway.Auth.Token != "t" {
+		t.Errorf("config after --workspace: %+v", snap.Config)
+	}
+	if st, err := os.Stat(filepath.Join(home, "other")); err != nil || !st.IsDir() {
+		t.Errorf("workspace not created")
+	}
+	if !strings.Contains(out.String(), "set agents.defaults.workspace") {
+		t.Errorf("output: %s", out)
+	}
+}
+
 func TestSetupJSON(t *testing.T) {
 	home := t.TempDir()
 	env, out, errb := testEnv(home, nil)

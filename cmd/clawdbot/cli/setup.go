@@ -87,7 +87,10 @@ func runSetup(env *Env, args []string) int {
 	if *workspaceFlag != "" {
 		workspace = absPath(*workspaceFlag, p.Home)
 	}
-	patch, keys, tokenNote, err := setupPatch(snap, workspace, *workspaceFlag != "", env.Getenv)
+	// --workspace only changes the config when it names another directory
+	// than the configured one (compared after ~ expansion).
+	forceWorkspace := *workspaceFlag != "" && workspace != p.WorkspaceFor(snap.Config)
+	patch, keys, tokenNote, err := setupPatch(snap, workspace, forceWorkspace, env.Getenv)
 	if err != nil {
 		return env.Errorf("%v", err)
 	}
@@ -204,7 +207,7 @@ func setupPatch(snap *profiles.Snapshot, workspace string, workspaceForced bool,
 	if len(gateway) > 0 {
 		doc = append(doc, kv{"gateway", gateway})
 	}
-	if cur := cfg.Agents.Defaults.Workspace; cur == "" || (workspaceForced && cur != workspace) {
+	if cfg.Agents.Defaults.Workspace == "" || workspaceForced {
 		doc = append(doc, kv{"agents", orderedObject{{"defaults", orderedObject{{"workspace", workspace}}}}})
 		keys = append(keys, "agents.defaults.workspace")
 	}
