@@ -380,7 +380,9 @@ func (c *Conn) connect(ctx context.Context, id *device.Identity, store *device.A
 		}
 		return nil, err
 	}
-	if hello.Auth != nil && hello.Auth.DeviceToken != "" && id != nil && store != nil {
+	// Rewriting an unchanged token would cost an fsync on every CLI call.
+	if hello.Auth != nil && hello.Auth.DeviceToken != "" && id != nil && store != nil &&
+		!(usedStored && hello.Auth.DeviceToken == token) {
 		role := hello.Auth.Role
 		if role == "" {
 			role = o.Role

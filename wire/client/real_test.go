@@ -119,3 +119,55 @@ func TestRealGatewayEventsAndErrors(t *testing.T) {
 		t.Errorf("logs.tail: %+v %v", tail, err)
 	}
 }
+
+// BenchmarkCallOnceHealth is one CLI invocation's RPC cost against our
+// gateway: dial, challenge, signed connect (device token after the first),
+// health, close.
+func BenchmarkCallOnceHealth(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	state := b.TempDir()
+	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: filepath.Join(state, "c.json"),
+		Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "t"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Shutdown(context.Background())
+	opts := client.Options{URL: "ws://" + ln.Addr().String(), Token: "t", StateDir: b.TempDir()}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := client.CallOnce(ctx, opts, 0, "health", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCallHealth is one request on an open connection.
+func BenchmarkCallHealth(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	state := b.TempDir()
+	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: filepath.Join(state, "c.json"),
+		Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "t"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Shutdown(context.Background())
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{URL: "ws://" + ln.Addr().String(), Token: "t", NoDevice: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for b.Loop() {
+		if err := c.Call(ctx, "health", nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
