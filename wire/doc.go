@@ -2,9 +2,51 @@
 // req/res/event frames, the connect handshake and hello-ok, error and close
 // codes, presence entries, and the params and results of every method we
 // implement. The JSON Schema under wire/schema/ is generated from these types
-// (go generate ./wire) and a validator built on it checks every inbound frame.
+// (go generate ./wire, i.e. make schema; a test fails when the checked-in
+// files are stale) and a validator built on it checks every inbound frame.
 //
 // Field names and shapes follow the original gateway exactly (protocol spec
 // §1–§6); the real clients validate what we send and drop frames with extra
 // keys, so these types must stay schema-exact.
+//
+// # One source of truth for the gateway
+//
+//   - ValidateRequestFrame, ValidateConnectParams, ValidateParams and
+//     DecodeParams return *ErrorShape (INVALID_REQUEST) carrying the
+//     original's exact text, ready to send.
+//   - Methods/LookupMethod/MethodScope/Authorize describe every method: its
+//     params type, strictness and the scope class of spec §3.1.
+//   - AdvertisedMethods/AdvertisedEvents are hello-ok's features lists;
+//     CanReceiveEvent is the broadcast filter.
+//
+// # How validation works
+//
+// santhosh-tekuri/jsonschema/v6 decides validity against the embedded
+// schemas (compiled once). When it rejects, an AJV emulation (ajv.go) walks
+// the same schema in AJV's keyword order to build the message the original
+// sends, e.g. "invalid connect params: at /client/id: must be equal to
+// constant; at /client/id: must match a schema in anyOf". If the two ever
+// disagreed, santhosh's verdict stands and its own text is used. Well-formed
+// request frames skip the generic machinery through an exact hand-written
+// check (fastRequestFrame) that a fuzz target holds equal to the schema.
+//
+// # Intentional differences from the original's schemas
+//
+//   - Enums are emitted as TypeBox emits unions of literals (anyOf of
+//     {type, const}) so messages match; map[string]bool is
+//     additionalProperties:{type:boolean} where TypeBox wrote
+//     patternProperties "^(.*)$" — same behaviour and messages.
+//   - PresenceEntry.lastInputSeconds is a number (the original's schema
+//     says integer, but clients send fractional seconds in system-event).
+//   - ShutdownEvent.restartExpectedMs is required and nullable in our type:
+//     the original's schema calls it optional, but its code always sends it
+//     (null on stop), and clients read that.
+//   - The schemas of outbound types (HelloOk, events, results) are
+//     documentation and test oracles; the gateway does not validate what it
+//     sends. ResponseFrame/EventFrame omit a nil payload; send NullPayload
+//     for the explicit null the original uses (last-heartbeat).
+//   - A frame that is not JSON gets "invalid request frame: malformed JSON:
+//     …" and satisfies errors.Is(err, ErrMalformedJSON); the original never
+//     sends a response for it (close 1000 before the handshake, ignored
+//     after), and the gateway must do the same.
 package wire
