@@ -178,6 +178,14 @@ func runServiceInstall(env *Env, args []string) int {
 		}
 		rep.line("Stored the gateway token in %s (mode 0600)", prof.ConfigPath)
 	}
+	if port != 0 {
+		// Clients (gateway call, status, doctor) find the gateway through
+		// the profile's port, not through the service's --port.
+		if cliProf, err := env.ResolveProfile(0); err == nil && cliProf.Ports.Gateway != port {
+			rep.warn(fmt.Sprintf("the service will listen on port %d but this profile resolves port %d (%s); set gateway.port=%d in %s so clients find it",
+				port, cliProf.Ports.Gateway, cliProf.Ports.GatewaySource, port, prof.ConfigPath))
+		}
+	}
 	scope := supervise.ScopeUser
 	if sf.system {
 		scope = supervise.ScopeSystem
