@@ -1,0 +1,152 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sandboxEnv returns the env of a real systemd --user manager: the one
+// .ci/run started, or a private one started here (shared/tools/README.md).
+func sandboxEnv(t *testing.T) map[string]string {
+	t.Helper()
+	if os.Getenv("SYSTEMD_USER_SANDBOX_DIR") != "" {
+		env := map[string]string{}
+		for _, k := range []string{"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "SYSTEMD_USER_SANDBOX_HOME", "SYSTEMD_USER_SANDBOX_UNIT_DIR"} {
+			env[k] = os.Getenv(k)
+		}
+		return env
+	}
+	skip := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("SYSTEMD_USER_SANDBOX_REQUIRED") == "1" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if runtime.GOOS != "linux" {
+		skip("systemd user sandbox: needs Linux, have %s", runtime.GOOS)
+	}
+	script := os.Getenv("SYSTEMD_USER_SANDBOX_SCRIPT")
+	for dir, _ := os.Getwd(); script == ""; dir = filepath.Dir(dir) {
+		if p := filepath.Join(dir, "shared", "tools", "systemd-user-sandbox.sh"); fileExists(p) {
+			script = p
+		} else if filepath.Dir(dir) == dir {
+			skip("systemd user sandbox: shared/tools/systemd-user-sandbox.sh not found (set SYSTEMD_USER_SANDBOX_SCRIPT)")
+		}
+	}
+	dir, err := os.MkdirTemp("", "sdus-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("bash", script, "start", "--plain", "--state-dir", dir).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 2 {
+			os.RemoveAll(dir)
+			skip("systemd user sandbox unavailable: %s", strings.TrimSpace(string(ee.Stderr)))
+		}
+		t.Fatalf("systemd user sandbox failed to start: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("bash", script, "stop", "--state-dir", dir).Run() })
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// TestSystemdManagerAgainstRealSystemd installs our rendered Type=notify
+// unit (running a fake gateway that sends READY=1) into a real user
+// manager and checks Install, Status (PID, restarts after SIGKILL), Stop,
+// Start and Uninstall.
+func TestSystemdManagerAgainstRealSystemd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a systemd user manager")
+	}
+	sb := sandboxEnv(t)
+	bin := filepath.Join(t.TempDir(), "fakegateway")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/fakegateway").CombinedOutput(); err != nil {
+		t.Fatalf("build fake gateway: %v\n%s", err, out)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+
+	s := testSpec(t, "sdtest", Systemd, ScopeUser)
+	s.Program = bin
+	s.Name = "clawdbot-gateway-sdtest.service"
+	s.Args = []string{"gateway", "--port", itoa(port)}
+	s.Env["HOME"] = sb["SYSTEMD_USER_SANDBOX_HOME"]
+	s.Policy.RestartSec = 1 // keep the test quick; the policy is pinned by the golden files
+	if s.DefinitionPath() != filepath.Join(sb["SYSTEMD_USER_SANDBOX_UNIT_DIR"], s.Name) {
+		t.Fatalf("definition path %s is not in the sandbox unit dir", s.DefinitionPath())
+	}
+	m := &SystemdManager{Runner: ExecRunner{Env: []string{"HOME=" + sb["SYSTEMD_USER_SANDBOX_HOME"], "XDG_RUNTIME_DIR=" + sb["XDG_RUNTIME_DIR"]}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	t.Cleanup(func() { m.Uninstall(context.Background(), s) })
+
+	res, err := m.Install(ctx, s, InstallOptions{})
+	if err != nil || res.Action != ActionInstalled {
+		t.Fatalf("install: %+v %v", res, err)
+	}
+	// Type=notify: start returned only after READY=1, so it is active now.
+	st, err := m.Status(ctx, s)
+	if err != nil || !st.Installed || !st.Enabled || !st.Running || st.ActiveState != "active" || st.PID == 0 {
+		t.Fatalf("status after install: %+v %v", st, err)
+	}
+	if c, err := net.Dial("tcp", "127.0.0.1:"+itoa(port)); err != nil {
+		t.Fatalf("fake gateway not listening: %v", err)
+	} else {
+		c.Close()
+	}
+
+	syscall.Kill(st.PID, syscall.SIGKILL)
+	var st2 Status
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		st2, _ = m.Status(ctx, s)
+		if st2.Running && st2.PID != 0 && st2.PID != st.PID && st2.Restarts == st.Restarts+1 {
+			break
+		}
+	}
+	if !st2.Running || st2.PID == st.PID || st2.Restarts != st.Restarts+1 {
+		t.Fatalf("no restart after SIGKILL: before %+v after %+v", st, st2)
+	}
+
+	if err := m.Stop(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m.Status(ctx, s); st.Running || st.ActiveState != "inactive" || !st.Enabled {
+		t.Fatalf("after stop: %+v", st)
+	}
+	if err := m.Start(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m.Status(ctx, s); !st.Running {
+		t.Fatalf("after start: %+v", st)
+	}
+	if r, err := m.Install(ctx, s, InstallOptions{}); err != nil || r.Action != ActionUnchanged {
+		t.Fatalf("reinstall: %+v %v", r, err)
+	}
+	ur, err := m.Uninstall(ctx, s)
+	if err != nil || !ur.Removed || fileExists(s.DefinitionPath()) {
+		t.Fatalf("uninstall: %+v %v", ur, err)
+	}
+	if st, _ := m.Status(ctx, s); st.Installed || st.Running || st.Enabled {
+		t.Fatalf("after uninstall: %+v", st)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
