@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli_test
 
 // The real-supervisor test: the built clawdbot binary installs itself into a
