@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clawdbot/clawdbot/supervise"
+)
+
+// recRunner records argv and answers "success" to everything except
+// `systemctl show`, which reports a loaded, enabled, running unit once the
+// unit file exists. It stands in for systemctl where the test is about the
+// CLI's output; the real manager runs in TestGatewayServiceInSystemdUserSandbox.
+type recRunner struct{ calls []string }
+
+func (r *recRunner) Run(_ context.Context, name string, args ...string) (supervise.Output, error) {
+	argv := strings.Join(append([]string{name}, args...), " ")
+	r.calls = append(r.calls, argv)
+	if strings.Contains(argv, " show ") {
+		return supervise.Output{Stdout: "LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nSubState=running\nMainPID=42\nNRestarts=0\n"}, nil
+	}
+	if strings.HasPrefix(argv, "loginctl show-user") {
+		return supervise.Output{Stdout: "no\n"}, nil
+	}
+	return supervise.Output{}, nil
+}
+
+func serviceTestEnv(t *testing.T) (*Env, *bytes.Buffer, *recRunner) {
+	t.Helper()
+	home := t.TempDir()
+	bin := filepath.Join(t.TempDir(), "clawdbot")
+	os.WriteFile(bin, []byte("x"), 0o755)
+	var out bytes.Buffer
+	vars := map[string]string{"USER": "alice"}
+	env := &Env{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return vars[k] }, Home: home,
+		Executable: bin, ProfileFlag: "citest", Context: context.Background()}
+	rr := &recRunner{}
+	oldM, oldR, oldP := ServiceManager, ServiceRunner, servicePlatform
+	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+		return &supervise.SystemdManager{Runner: rr}, nil
+	}
+	ServiceRunner, servicePlatform = rr, supervise.Systemd
+	t.Cleanup(func() { ServiceManager, ServiceRunner, servicePlatform = oldM, oldR, oldP })
+	return env, &out, rr
+}
+
+func TestGatewayInstallJSONAndIdempotence(t *testing.T) {
+	env, out, rr := serviceTestEnv(t)
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--token", "tok-123", "--json"}, env); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var a serviceJSON
+	if err := json.Unmarshal(out.Bytes(), &a); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !a.OK || a.Action != "install" || a.Result != "installed" || a.Service == nil || a.Service.Label != "systemd" ||
+		!a.Service.Loaded || a.Service.LoadedText != "enabled" || a.Service.NotLoadedText != "disabled" {
+		t.Fatalf("install json: %s", out)
+	}
+	if len(a.Warnings) != 1 || !strings.Contains(a.Warnings[0], "loginctl enable-linger alice") {
+		t.Errorf("warnings = %q, want the linger command", a.Warnings)
+	}
+	unit := filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")
+	body, err := os.ReadFile(unit)
+	if err != nil || strings.Contains(string(body), "tok-123") {
+		t.Fatalf("unit %v; must exist and not hold the token:\n%s", err, body)
+	}
+	cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+	fi, err := os.Stat(cfg)
+	cb, _ := os.ReadFile(cfg)
+	if err != nil || fi.Mode().Perm() != 0o600 || !strings.Contains(string(cb), `"tok-123"`) {
+		t.Fatalf("config %v mode %v:\n%s", err, fi, cb)
+	}
+	if !strings.Contains(strings.Join(rr.calls, "\n"), "systemctl --user enable clawdbot-gateway-citest.service") {
+		t.Errorf("calls: %q", rr.calls)
+	}
+
+	out.Reset()
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--json"}, env); code != 0 {
+		t.Fatalf("second install exit %d: %s", code, out)
+	}
+	json.Unmarshal(out.Bytes(), &a)
+	if a.Result != "unchanged" {
+		t.Errorf("second install result = %q", a.Result)
+	}
+}
+
+func TestGatewayInstallRefusesForeignUnit(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	unit := filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")
+	os.MkdirAll(filepath.Dir(unit), 0o755)
+	os.WriteFile(unit, []byte("[Service]\nExecStart=/bin/other\n"), 0o644)
+	code := Main([]string{"--profile", "citest", "gateway", "install", "--json"}, env)
+	var a serviceJSON
+	json.Unmarshal(out.Bytes(), &a)
+	if code != ExitFailure || a.OK || !strings.Contains(a.Error, "not written by clawdbot") ||
+		len(a.Hints) == 0 || !strings.Contains(a.Hints[0], "--force") {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+}
+
+func TestGatewayStartNotInstalled(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+		return &supervise.SystemdManager{Runner: notFoundRunner{}}, nil
+	}
+	if code := Main([]string{"--profile", "citest", "gateway", "start"}, env); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	if !strings.Contains(out.String(), "Gateway service disabled.") || !strings.Contains(out.String(), "Start with: clawdbot --profile citest gateway install") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+type notFoundRunner struct{}
+
+func (notFoundRunner) Run(context.Context, string, ...string) (supervise.Output, error) {
+	return supervise.Output{Stdout: "LoadState=not-found\nUnitFileState=\nActiveState=inactive\n"}, nil
+}
