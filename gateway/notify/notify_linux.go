@@ -4,22 +4,44 @@ package notify
 
 import (
 	"fmt"
+	"net"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 )
 
-// send speaks the sd_notify protocol. daemon.SdNotify returns (false, nil)
-// when NOTIFY_SOCKET is unset, which makes every call a no-op outside systemd.
+// sendTimeout bounds one notification. daemon.SdNotify writes without a
+// deadline, and a datagram write blocks once the receiver's queue is full
+// (about 10 messages): a supervisor that stopped reading would freeze the
+// restart loop. The protocol is the same; only the write is bounded.
+const sendTimeout = 2 * time.Second
+
+// send speaks the sd_notify protocol; without NOTIFY_SOCKET it is a no-op.
 func send(s State, status string) error {
 	msg := message(s, status)
-	if msg == "" {
+	sock := os.Getenv("NOTIFY_SOCKET")
+	if msg == "" || sock == "" {
 		return nil
 	}
-	if _, err := daemon.SdNotify(false, msg); err != nil {
+	if err := write(sock, msg); err != nil {
 		return fmt.Errorf("sd_notify %s: %w", s, err)
 	}
 	return nil
+}
+
+func write(sock, msg string) error {
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetWriteDeadline(time.Now().Add(sendTimeout)); err != nil {
+		return err
+	}
+	_, err = conn.Write([]byte(msg))
+	return err
 }
 
 // message is the datagram for s. RELOADING=1 carries MONOTONIC_USEC because

@@ -108,3 +108,22 @@ func TestHookSeesEveryState(t *testing.T) {
 		t.Errorf("hook saw %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// A supervisor that stops reading must not block the gateway forever.
+func TestFullSocketTimesOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the send timeout")
+	}
+	listen(t) // never read
+	var err error
+	start := time.Now()
+	for i := 0; i < 1000 && err == nil; i++ {
+		err = Status("x")
+	}
+	if err == nil {
+		t.Fatal("1000 unread datagrams were all accepted; expected the queue to fill")
+	}
+	if d := time.Since(start); d > 3*sendTimeout {
+		t.Errorf("blocked for %v", d)
+	}
+}

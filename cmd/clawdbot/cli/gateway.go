@@ -124,6 +124,9 @@ func gatewayMain(env *Env, path string, args []string) int {
 	if err != nil {
 		var oe *net.OpError
 		if errors.As(err, &oe) && strings.Contains(err.Error(), "address already in use") {
+			if GatewayPortHeld != nil {
+				return env.Errorf("%s", GatewayPortHeld(env, prof.Ports.Gateway))
+			}
 			return env.Errorf("%v; another process holds port %d (stop it, or take it over with --force)", err, prof.Ports.Gateway)
 		}
 		return env.Errorf("%v", err)

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/clawdbot/clawdbot/gateway"
+	"github.com/clawdbot/clawdbot/gateway/ports"
+	"github.com/clawdbot/clawdbot/profiles"
+)
+
+// GatewayPortHeld, when set, phrases the error for a gateway port that is
+// already taken (who holds it, and the fix).
+var GatewayPortHeld func(env *Env, port int) string
+
+// The lifecycle (signals, SIGUSR1 restart, config reload, sd_notify, canvas,
+// single-instance lock) and --force are wired into `clawdbot gateway` here,
+// through the hooks gateway.go exposes.
+func init() {
+	GatewayServe = serveGatewayLifecycle
+	GatewayTakeover = forceTakeover
+	GatewayPortHeld = describePortHeld
+}
+
+func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
+	initial, err := profiles.LoadEnv(run.Profile.ConfigPath, env.Getenv)
+	if err != nil || !initial.Valid {
+		initial = nil // running unconfigured or the file changed under us: diff from empty
+	}
+	ctx := env.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err = srv.Run(ctx, gateway.LifecycleOptions{
+		Getenv: env.Getenv, Home: run.Profile.Home, Workspace: run.Profile.Workspace,
+		Initial: initial,
+		Runtime: func(cfg *profiles.Config) (gateway.RuntimeConfig, string, error) {
+			prof, err := env.ResolveProfile(run.Flags.Port)
+			if err != nil {
+				return gateway.RuntimeConfig{}, "", err
+			}
+			rc, host, err := GatewayRuntime(env, prof, cfg, run.Flags)
+			if err != nil {
+				return gateway.RuntimeConfig{}, "", err
+			}
+			return rc, net.JoinHostPort(host, strconv.Itoa(prof.Ports.Gateway)), nil
+		},
+	})
+	switch {
+	case errors.Is(err, gateway.ErrForcedExit):
+		return ExitFailure
+	case errors.Is(err, ports.ErrLocked):
+		return env.Errorf("%v", err)
+	case err != nil:
+		return env.Errorf("%v", err)
+	}
+	return ExitOK
+}
+
+// forceTakeover frees the gateway port before binding (--force). Its log
+// lines go to stdout, like the rest of the gateway's console log.
+func forceTakeover(env *Env, addr string) error {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return fmt.Errorf("invalid gateway address %s", addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = ports.ForceFree(ctx, port, func(format string, args ...any) {
+		fmt.Fprintf(env.Stdout, format+"\n", args...)
+	})
+	return err
+}
+
+func describePortHeld(env *Env, port int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	r := ports.Inspect(ctx, port)
+	return ports.DescribeHolder(port, r.Listeners)
+}
