@@ -678,15 +678,34 @@ func BenchmarkRestartDowntime(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
 		g.cmd.Process.Signal(syscall.SIGUSR1)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, err := connect(ctx, g.port, procToken)
-		cancel()
-		if err != nil {
-			b.Fatalf("connect after SIGUSR1: %v", err)
+		// A connect that lands on the old runtime just before the swap is
+		// closed with 1012; like a real client, retry at once. The figure
+		// is the time until a client holds hello-ok and stays connected
+		// past the restart.
+		var took time.Duration
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			c, err := connect(ctx, g.port, procToken)
+			cancel()
+			took = time.Since(start)
+			if err != nil {
+				if websocket.CloseStatus(err) == websocket.StatusServiceRestart {
+					continue
+				}
+				b.Fatalf("connect after SIGUSR1: %v", err)
+			}
+			g.waitLog(fmt.Sprintf("gateway restarted in process (#%d,", i+1), 10*time.Second)
+			// Connected to the old runtime before the swap? Then the 1012 is on its way.
+			rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			_, _, rerr := c.ws.Read(rctx)
+			rcancel()
+			c.ws.CloseNow()
+			if websocket.CloseStatus(rerr) == websocket.StatusServiceRestart {
+				continue
+			}
+			break
 		}
-		total += time.Since(start)
-		c.ws.CloseNow()
-		g.waitLog(fmt.Sprintf("gateway restarted in process (#%d,", i+1), 10*time.Second)
+		total += took
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms-to-hello/op")
 }
