@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,26 +8,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/clawdbot/clawdbot/gateway"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
-// GatewayTakeover is the --force hook: the lifecycle work (gateway/ports)
-// sets it to free addr (stop our own gateway holding the port, or explain
-// who holds it). nil: --force only logs that takeover is unavailable.
-var GatewayTakeover func(env *Env, addr string) error
-
-// GatewayServe, when set, runs the server instead of the built-in
-// serve-until-signal loop; the lifecycle work sets it to add SIGUSR1
-// restarts, config reload and supervisor notifications. It must return the
-// exit code.
-var GatewayServe func(env *Env, srv *gateway.Server, run GatewayRun) int
-
 // GatewayRun is everything `clawdbot gateway` resolved before serving; the
-// lifecycle hook uses it to rebuild the runtime on restart.
+// lifecycle uses it to rebuild the runtime on restart.
 type GatewayRun struct {
 	Profile  profiles.Profile
 	BindHost string
@@ -109,12 +96,8 @@ func gatewayMain(env *Env, path string, args []string) int {
 
 	addr := net.JoinHostPort(bindHost, strconv.Itoa(prof.Ports.Gateway))
 	if f.Force {
-		if GatewayTakeover != nil {
-			if err := GatewayTakeover(env, addr); err != nil {
-				return env.Errorf("%v", err)
-			}
-		} else {
-			logger.Warn("--force: port takeover is not available in this build; starting normally")
+		if err := forceTakeover(env, addr); err != nil {
+			return env.Errorf("%v", err)
 		}
 	}
 	srv, err := gateway.New(gateway.Options{
@@ -124,18 +107,12 @@ func gatewayMain(env *Env, path string, args []string) int {
 	if err != nil {
 		var oe *net.OpError
 		if errors.As(err, &oe) && strings.Contains(err.Error(), "address already in use") {
-			if GatewayPortHeld != nil {
-				return env.Errorf("%s", GatewayPortHeld(env, prof.Ports.Gateway))
-			}
-			return env.Errorf("%v; another process holds port %d (stop it, or take it over with --force)", err, prof.Ports.Gateway)
+			return env.Errorf("%s", describePortHeld(prof.Ports.Gateway))
 		}
 		return env.Errorf("%v", err)
 	}
 	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logger}
-	if GatewayServe != nil {
-		return GatewayServe(env, srv, run)
-	}
-	return serveUntilSignal(env, srv, logger)
+	return serveGatewayLifecycle(env, srv, run)
 }
 
 // GatewayRuntime resolves the config-derived runtime (auth, proxies) and
@@ -265,31 +242,6 @@ func gatewayLogger(env *Env, prof profiles.Profile, cfg *profiles.Config, verbos
 	}
 	h := slog.NewMultiHandler(file, filelog.NewText(env.Stdout, consoleLevel))
 	return slog.New(h), func() { _ = file.Close() }, nil
-}
-
-// serveUntilSignal serves until SIGINT/SIGTERM, then shuts down within 5 s.
-func serveUntilSignal(env *Env, srv *gateway.Server, logger *slog.Logger) int {
-	ctx, stop := env.SignalContext()
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve() }()
-	logger.Info(fmt.Sprintf("gateway listening on ws://%s", srv.Addr()))
-	select {
-	case err := <-errc:
-		if err != nil {
-			return env.Errorf("gateway: %v", err)
-		}
-		return ExitOK
-	case <-ctx.Done():
-	}
-	logger.Info("gateway stopping")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("gateway shutdown", "err", err)
-	}
-	<-errc
-	return ExitOK
 }
 
 func configError(env *Env, msg string) int {

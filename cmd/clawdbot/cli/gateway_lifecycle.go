@@ -13,19 +13,9 @@ import (
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
-// GatewayPortHeld, when set, phrases the error for a gateway port that is
-// already taken (who holds it, and the fix).
-var GatewayPortHeld func(env *Env, port int) string
-
-// The lifecycle (signals, SIGUSR1 restart, config reload, sd_notify, canvas,
-// single-instance lock) and --force are wired into `clawdbot gateway` here,
-// through the hooks gateway.go exposes.
-func init() {
-	GatewayServe = serveGatewayLifecycle
-	GatewayTakeover = forceTakeover
-	GatewayPortHeld = describePortHeld
-}
-
+// serveGatewayLifecycle serves until stopped, with the lifecycle: signals,
+// SIGUSR1 restart, config reload, sd_notify, canvas host and the
+// single-instance lock (gateway.Server.Run). It returns the exit code.
 func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	initial, err := profiles.LoadEnv(run.Profile.ConfigPath, env.Getenv)
 	if err != nil || !initial.Valid {
@@ -80,7 +70,9 @@ func forceTakeover(env *Env, addr string) error {
 	return err
 }
 
-func describePortHeld(env *Env, port int) string {
+// describePortHeld phrases the error for a gateway port that is already
+// taken: who holds it, and the fix.
+func describePortHeld(port int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
 	r := ports.Inspect(ctx, port)
