@@ -1,0 +1,598 @@
+package doctor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/clawdbot/clawdbot/gateway/ports"
+	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/supervise"
+	"github.com/clawdbot/clawdbot/wire/client"
+)
+
+// Finding codes of doctor's own checks (the service audit codes are
+// supervise's, spec §6.4, and are passed through unchanged).
+const (
+	CodeConfigUnreadable     = "config-unreadable"
+	CodeConfigMissing        = "config-missing"
+	CodeConfigInvalid        = "config-invalid"
+	CodeConfigUnknownKeys    = "config-unknown-keys"
+	CodeConfigPermissions    = "config-permissions"
+	CodeStateDirPermissions  = "state-dir-permissions"
+	CodeGatewayModeUnset     = "gateway-mode-unset"
+	CodeTokenMissing         = "gateway-token-missing"
+	CodeServiceUnsupported   = "service-unsupported"
+	CodeServiceNotInstalled  = "service-not-installed"
+	CodeServiceUnreadable    = "service-unreadable"
+	CodeServiceNotRunning    = "service-not-running"
+	CodeServiceManagerDown   = "service-manager-unavailable"
+	CodeServiceSpec          = "service-spec-error"
+	CodeLegacyService        = "legacy-service"
+	CodeExtraService         = "extra-service"
+	CodePortForeign          = "port-foreign-holder"
+	CodePortOtherProfile     = "port-held-by-other-profile"
+	CodePortUnknown          = "port-busy-unknown-holder"
+	CodeProfilesSharePort    = "profiles-share-port"
+	CodeProfilesShareState   = "profiles-share-state-dir"
+	CodeLingerDisabled       = "linger-disabled"
+	CodeLingerUnknown        = "linger-unknown"
+	CodeGatewayUnreachable   = "gateway-unreachable"
+	CodeGatewayAuthFailed    = "gateway-auth-failed"
+	CodeGatewayRemoteSkipped = "gateway-remote-mode"
+)
+
+// Checks are doctor's checks in report order.
+func Checks() []Check {
+	return []Check{
+		CheckFunc{"config", checkConfig},
+		CheckFunc{"gateway-token", checkToken},
+		CheckFunc{"service", checkService},
+		CheckFunc{"legacy-services", checkLegacy},
+		CheckFunc{"other-services", checkOther},
+		CheckFunc{"port", checkPort},
+		CheckFunc{"profiles", checkProfiles},
+		CheckFunc{"linger", checkLinger},
+		CheckFunc{"gateway-health", checkHealth},
+	}
+}
+
+// --- config -----------------------------------------------------------
+
+func checkConfig(ctx context.Context, c *Context) []Finding {
+	snap, err := c.Config()
+	path := c.Profile.ConfigPath
+	if err != nil {
+		return []Finding{{Code: CodeConfigUnreadable, Severity: SevError, Message: "Config cannot be read", Detail: err.Error(),
+			Fix: "check the file's owner and permissions: " + path}}
+	}
+	if !snap.Exists {
+		return []Finding{{Code: CodeConfigMissing, Severity: SevWarn, Message: "No config file at " + path + " (the gateway will not start without one)",
+			Fix: c.Hint("clawdbot setup")}}
+	}
+	var out []Finding
+	if !snap.Valid {
+		var lines []string
+		for i, is := range snap.Issues {
+			if i == 5 {
+				lines = append(lines, fmt.Sprintf("… and %d more", len(snap.Issues)-5))
+				break
+			}
+			lines = append(lines, is.String())
+		}
+		out = append(out, Finding{Code: CodeConfigInvalid, Severity: SevError, Message: "Config is invalid: the gateway refuses to start",
+			Detail: strings.Join(lines, "; "), Fix: c.Hint("clawdbot config validate") + " (then edit " + path + ")"})
+	}
+	if len(snap.Warnings) > 0 {
+		var keys []string
+		for _, w := range snap.Warnings {
+			keys = append(keys, w.String())
+		}
+		out = append(out, Finding{Code: CodeConfigUnknownKeys, Severity: SevWarn, Message: "Config has keys clawdbot does not know (typos are ignored silently)",
+			Detail: strings.Join(keys, "; "), Fix: "edit " + path + " (see " + c.Hint("clawdbot config validate") + ")"})
+	}
+	if snap.Config != nil && snap.Config.Gateway.Mode == "" {
+		out = append(out, Finding{Code: CodeGatewayModeUnset, Severity: SevWarn, Message: "gateway.mode is not set: `clawdbot gateway` refuses to start",
+			Fix: `set "gateway": {"mode": "local"} in ` + path + " (or run " + c.Hint("clawdbot setup") + ")"})
+	}
+	if runtime.GOOS != "windows" {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, Finding{Code: CodeConfigPermissions, Severity: SevWarn,
+				Message: "Config is readable by other users (it holds the gateway token)",
+				Detail:  fmt.Sprintf("%s mode %04o, want 0600", path, fi.Mode().Perm()), Fix: "chmod 600 " + path,
+				Repair: chmodRepair(path, 0o600)})
+		}
+		dir := c.Profile.StateDir
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, Finding{Code: CodeStateDirPermissions, Severity: SevWarn,
+				Message: "State dir is accessible by other users (device keys, tokens, sessions)",
+				Detail:  fmt.Sprintf("%s mode %04o, want 0700", dir, fi.Mode().Perm()), Fix: "chmod 700 " + dir,
+				Repair: chmodRepair(dir, 0o700)})
+		}
+	}
+	return out
+}
+
+func chmodRepair(path string, mode os.FileMode) *Repair {
+	return &Repair{Step: StepPermissions, Key: "chmod:" + path, Title: fmt.Sprintf("chmod %o %s", mode, path),
+		Run: func(ctx context.Context, c *Context) ([]string, error) {
+			if err := os.Chmod(path, mode); err != nil {
+				return nil, err
+			}
+			return []string{fmt.Sprintf("chmod %o %s", mode, path)}, nil
+		}}
+}
+
+// --- gateway token ----------------------------------------------------
+
+func checkToken(ctx context.Context, c *Context) []Finding {
+	snap, err := c.Config()
+	if err != nil || !snap.Exists || snap.Config == nil || snap.Config.Gateway.Mode == "remote" {
+		return nil // config-* findings cover it; a remote client needs no local token
+	}
+	auth := snap.Config.ResolvedAuth(c.Getenv)
+	if auth.Mode == profiles.AuthPassword && auth.Password != "" {
+		return nil
+	}
+	if snap.Config.Gateway.Auth.Token != "" {
+		return nil
+	}
+	f := Finding{Code: CodeTokenMissing, Severity: SevWarn, Repair: tokenRepair(),
+		Message: "No gateway token in the config: token auth is the recommended default, even on loopback",
+		Fix:     c.Hint("clawdbot doctor --generate-gateway-token")}
+	if auth.Token != "" {
+		f.Severity = SevInfo
+		f.Message = "The gateway token comes only from CLAWDBOT_GATEWAY_TOKEN; a service started without that variable runs without it"
+	}
+	return []Finding{f}
+}
+
+func tokenRepair() *Repair {
+	return &Repair{Step: StepToken, Key: "token", Title: "generate a gateway token",
+		Run: func(ctx context.Context, c *Context) ([]string, error) {
+			b := make([]byte, 24)
+			if _, err := rand.Read(b); err != nil {
+				return nil, err
+			}
+			return []string{"wrote gateway.auth.mode=token and a new gateway.auth.token (48 hex chars) to " + c.Profile.ConfigPath + " (mode 0600)"},
+				SetGatewayToken(c.Profile.ConfigPath, c.Getenv, hex.EncodeToString(b))
+		}}
+}
+
+// SetGatewayToken writes gateway.auth.mode=token and gateway.auth.token into
+// the config with a merge patch (other keys and their order kept) and
+// profiles.Save (0600, atomic, .bak).
+func SetGatewayToken(path string, getenv func(string) string, token string) error {
+	snap, err := profiles.LoadEnv(path, getenv)
+	if err != nil {
+		return err
+	}
+	if snap.Exists && snap.Parsed == nil {
+		return fmt.Errorf("config %s does not parse; fix it before generating a token", path)
+	}
+	patch, err := json.Marshal(map[string]any{"gateway": map[string]any{"auth": map[string]any{"mode": "token", "token": token}}})
+	if err != nil {
+		return err
+	}
+	raw, err := profiles.MergePatch(snap.Raw, patch)
+	if err != nil {
+		return err
+	}
+	return profiles.Save(path, raw)
+}
+
+// --- service ----------------------------------------------------------
+
+// auditSeverity: a service that cannot start is an error; drift is a warning.
+func auditSeverity(code string) Severity {
+	switch code {
+	case supervise.CodeBinaryMissing, supervise.CodeCommandMissing:
+		return SevError
+	}
+	return SevWarn
+}
+
+func checkService(ctx context.Context, c *Context) []Finding {
+	if c.Platform == "" {
+		return []Finding{{Code: CodeServiceUnsupported, Severity: SevInfo,
+			Message: "No supported service manager on " + runtime.GOOS + "; run the gateway under your own supervisor"}}
+	}
+	want, wantErr := c.Want()
+	inst, err := c.Installed()
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Finding{{Code: CodeServiceNotInstalled, Severity: SevInfo,
+			Message: fmt.Sprintf("No %s service installed for profile %s (%s)", supervise.ManagerLabel(c.Platform), c.Profile.DisplayName(), want.DefinitionPath()),
+			Fix:     c.Hint("clawdbot gateway install")}}
+	}
+	if wantErr != nil {
+		return []Finding{{Code: CodeServiceSpec, Severity: SevWarn,
+			Message: "Cannot compute the service definition this binary would install, so drift is not audited",
+			Detail:  wantErr.Error(), Fix: "run doctor from the installed clawdbot binary"}}
+	}
+	rewrite := &Repair{Step: StepService, Key: "service-rewrite",
+		Title: "back up and rewrite " + want.DefinitionPath(),
+		Run: func(ctx context.Context, c *Context) ([]string, error) {
+			return rewriteService(ctx, c, want)
+		}}
+	if err != nil {
+		r := *rewrite
+		r.Aggressive = true
+		return []Finding{{Code: CodeServiceUnreadable, Severity: SevError, Message: "Service definition cannot be parsed",
+			Detail: err.Error(), Fix: c.Hint("clawdbot doctor --fix --force"), Repair: &r}}
+	}
+	var out []Finding
+	for _, a := range supervise.Audit(inst, want) {
+		r := *rewrite
+		r.Aggressive = a.Level == supervise.LevelAggressive
+		fix := c.Hint("clawdbot doctor --fix")
+		if r.Aggressive {
+			fix = c.Hint("clawdbot doctor --fix --force")
+		}
+		out = append(out, Finding{Code: a.Code, Severity: auditSeverity(a.Code), Message: a.Message, Detail: a.Detail,
+			Fix: fix, Repair: &r})
+	}
+	m, err := c.Manager()
+	if err != nil {
+		return out
+	}
+	st, err := m.Status(ctx, want)
+	switch {
+	case err != nil:
+		out = append(out, Finding{Code: CodeServiceManagerDown, Severity: SevWarn,
+			Message: supervise.ManagerLabel(c.Platform) + " cannot be asked about the service", Detail: err.Error(),
+			Fix: managerFix(c.Platform)})
+	case !st.Running && len(out) == 0:
+		// With drift, the rewrite restarts it anyway.
+		detail := "state " + firstNonEmpty(st.ActiveState, "unknown")
+		if st.LastExitStatus != nil {
+			detail += fmt.Sprintf(", last exit %d", *st.LastExitStatus)
+		}
+		out = append(out, Finding{Code: CodeServiceNotRunning, Severity: SevError,
+			Message: "The gateway service is installed but not running", Detail: detail,
+			Fix: c.Hint("clawdbot gateway start"),
+			Repair: &Repair{Step: StepStart, Key: "service-start", Title: "start " + want.Name,
+				Run: func(ctx context.Context, c *Context) ([]string, error) {
+					if err := m.Start(ctx, want); err != nil {
+						return nil, err
+					}
+					return []string{"started " + want.Name}, nil
+				}}})
+	}
+	return out
+}
+
+func managerFix(pl supervise.Platform) string {
+	if pl == supervise.Systemd {
+		return "log in as this user (not su/sudo) or set XDG_RUNTIME_DIR=/run/user/$(id -u); in a container run 'clawdbot gateway' under your own supervisor"
+	}
+	return "check that the service manager is running"
+}
+
+// rewriteService backs the installed definition up and installs want over
+// it (a rewrite plus restart).
+func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]string, error) {
+	var lines []string
+	path := want.DefinitionPath()
+	if _, err := os.Stat(path); err == nil {
+		bak, err := c.backup(path)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, "backed up "+path+" to "+bak)
+	}
+	m, err := c.Manager()
+	if err != nil {
+		return lines, err
+	}
+	// Force: the finding was approved (an aggressive one only with --force),
+	// and the marker guard in Install would otherwise refuse a foreign file.
+	res, err := m.Install(ctx, want, supervise.InstallOptions{Force: true})
+	if err != nil {
+		return lines, err
+	}
+	lines = append(lines, fmt.Sprintf("%s %s (restarted)", res.Action, res.Path))
+	return lines, nil
+}
+
+// --- legacy and other services ------------------------------------------
+
+func checkLegacy(ctx context.Context, c *Context) []Finding {
+	_, legacy := c.scans()
+	var out []Finding
+	for _, ls := range legacy {
+		fix := c.Hint("clawdbot doctor --fix")
+		if !ls.Marked {
+			fix = c.Hint("clawdbot doctor --fix --force")
+		}
+		msg := fmt.Sprintf("Legacy gateway service %s (%s scope, profile %s) competes with the current one", ls.Label, ls.Scope, displayProfile(ls.Profile))
+		if !ls.Marked {
+			msg += "; it carries no clawdbot marker"
+		}
+		out = append(out, Finding{Code: CodeLegacyService, Severity: SevWarn, Message: msg, Detail: ls.Detail, Fix: fix, Repair: legacyRepair(ls)})
+	}
+	return out
+}
+
+func checkOther(ctx context.Context, c *Context) []Finding {
+	found, _ := c.scans()
+	var out []Finding
+	for _, f := range found {
+		if f.Class != "other" {
+			continue
+		}
+		if _, legacy := legacyName(f.Platform, f.Name); legacy {
+			continue
+		}
+		out = append(out, Finding{Code: CodeExtraService, Severity: SevInfo,
+			Message: fmt.Sprintf("Other service mentioning clawdbot: %s (%s scope)", f.Name, f.Scope), Detail: f.Detail,
+			Fix: cleanupHint(f)})
+	}
+	return out
+}
+
+func cleanupHint(f supervise.Found) string {
+	switch f.Platform {
+	case supervise.Launchd:
+		return fmt.Sprintf("if it is unwanted: launchctl bootout gui/$UID/%s && rm %s", f.Name, f.Path)
+	case supervise.Systemd:
+		if f.Scope == supervise.ScopeSystem {
+			return fmt.Sprintf("if it is unwanted: sudo systemctl disable --now %s && sudo rm %s", filepath.Base(f.Path), f.Path)
+		}
+		return fmt.Sprintf("if it is unwanted: systemctl --user disable --now %s && rm %s", filepath.Base(f.Path), f.Path)
+	}
+	return ""
+}
+
+// --- port -----------------------------------------------------------------
+
+func checkPort(ctx context.Context, c *Context) []Finding {
+	port := c.Profile.Ports.Gateway
+	rep := c.inspect(ctx, port)
+	if rep.Status == ports.StatusFree {
+		return nil
+	}
+	if rep.Status == ports.StatusBusy && len(rep.Listeners) == 0 {
+		return []Finding{{Code: CodePortUnknown, Severity: SevWarn,
+			Message: fmt.Sprintf("Port %d is in use but its holder is unknown", port),
+			Detail:  ports.DescribeHolder(port, nil), Fix: "install lsof or rerun as an admin user to see the holder"}}
+	}
+	servicePID := 0
+	if want, _ := c.Want(); want.Name != "" {
+		if m, err := c.Manager(); err == nil {
+			if st, err := m.Status(ctx, want); err == nil {
+				servicePID = st.PID
+			}
+		}
+	}
+	var out []Finding
+	for _, l := range rep.Listeners {
+		switch {
+		case l.PID == servicePID && servicePID != 0:
+			continue // our own service holds it
+		case l.Kind == ports.KindGateway && strings.EqualFold(l.Profile, c.Profile.Name):
+			continue // this profile's gateway, run by hand
+		case l.Kind == ports.KindGateway:
+			out = append(out, Finding{Code: CodePortOtherProfile, Severity: SevError,
+				Message: fmt.Sprintf("Port %d is held by the gateway of profile %s", port, displayProfile(l.Profile)),
+				Detail:  ports.DescribeHolder(port, []ports.Listener{l}),
+				Fix:     ports.StopCommand(l.Profile) + ", or give this profile its own gateway.port (20+ apart)"})
+		default:
+			out = append(out, Finding{Code: CodePortForeign, Severity: SevError,
+				Message: fmt.Sprintf("Port %d is held by a process that is not this profile's gateway", port),
+				Detail:  ports.DescribeHolder(port, []ports.Listener{l}),
+				Fix:     fmt.Sprintf("stop pid %d, or move this profile to another port (gateway.port in %s, then %s)", l.PID, c.Profile.ConfigPath, c.Hint("clawdbot gateway install --force"))})
+		}
+	}
+	return out
+}
+
+// --- profiles sharing a port or state dir ----------------------------------
+
+type profileUse struct {
+	name, configPath string
+	port             int
+}
+
+// knownProfiles lists the profiles with a config under home
+// (~/.clawdbot/clawdbot.json and ~/.clawdbot-*/clawdbot.json) plus the
+// active one, with the gateway port each would use.
+func knownProfiles(c *Context) []profileUse {
+	var out []profileUse
+	seen := map[string]bool{}
+	add := func(name, path string) {
+		if seen[path] {
+			return
+		}
+		seen[path] = true
+		snap, err := profiles.LoadEnv(path, c.Getenv)
+		if err != nil || !snap.Exists {
+			return
+		}
+		port := profiles.DefaultGatewayPort
+		if strings.EqualFold(name, "dev") {
+			port = profiles.DevGatewayPort
+		}
+		if snap.Config != nil && snap.Config.Gateway.Port != 0 {
+			port = snap.Config.Gateway.Port
+		}
+		if path == c.Profile.ConfigPath {
+			port = c.Profile.Ports.Gateway
+		}
+		out = append(out, profileUse{name: name, configPath: path, port: port})
+	}
+	add(c.Profile.Name, c.Profile.ConfigPath)
+	matches, _ := filepath.Glob(filepath.Join(c.Profile.Home, ".clawdbot*", "clawdbot.json"))
+	sort.Strings(matches)
+	for _, m := range matches {
+		dir := filepath.Base(filepath.Dir(m))
+		name := strings.TrimPrefix(strings.TrimPrefix(dir, ".clawdbot"), "-")
+		if dir != ".clawdbot" && !strings.HasPrefix(dir, ".clawdbot-") {
+			continue
+		}
+		add(name, m)
+	}
+	return out
+}
+
+func checkProfiles(ctx context.Context, c *Context) []Finding {
+	var out []Finding
+	byPort := map[int][]profileUse{}
+	var portsSeen []int
+	for _, p := range knownProfiles(c) {
+		if len(byPort[p.port]) == 0 {
+			portsSeen = append(portsSeen, p.port)
+		}
+		byPort[p.port] = append(byPort[p.port], p)
+	}
+	for _, port := range portsSeen {
+		us := byPort[port]
+		if len(us) < 2 {
+			continue
+		}
+		involved := false
+		var names []string
+		for _, u := range us {
+			names = append(names, displayProfile(u.name)+" ("+u.configPath+")")
+			involved = involved || u.configPath == c.Profile.ConfigPath
+		}
+		sev := SevInfo
+		if involved {
+			sev = SevWarn
+		}
+		out = append(out, Finding{Code: CodeProfilesSharePort, Severity: sev,
+			Message: fmt.Sprintf("Profiles %s resolve to the same gateway port %d: only one can run", strings.Join(displayNames(us), ", "), port),
+			Detail:  strings.Join(names, "; "),
+			Fix:     "give each profile its own gateway.port, 20 or more apart (e.g. " + strconv.Itoa(port+20) + "), then reinstall its service"})
+	}
+	// Installed gateway services of different names that share a state dir
+	// write the same config, devices and logs.
+	found, _ := c.scans()
+	byState := map[string][]string{}
+	var states []string
+	for _, f := range found {
+		if f.Class != "gateway" {
+			continue
+		}
+		s, err := supervise.ReadInstalled(f.Platform, f.Path)
+		if err != nil {
+			continue
+		}
+		dir := s.Env[supervise.EnvStateDir]
+		if dir == "" {
+			continue
+		}
+		if len(byState[dir]) == 0 {
+			states = append(states, dir)
+		}
+		byState[dir] = append(byState[dir], f.Name)
+	}
+	for _, dir := range states {
+		if names := byState[dir]; len(names) > 1 {
+			out = append(out, Finding{Code: CodeProfilesShareState, Severity: SevError,
+				Message: "Several gateway services use the same state dir " + dir + " (they overwrite each other's config, devices and logs)",
+				Detail:  strings.Join(names, ", "),
+				Fix:     "keep one; remove the others with 'clawdbot --profile <name> gateway uninstall' or reinstall them from their own profile"})
+		}
+	}
+	return out
+}
+
+func displayNames(us []profileUse) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, displayProfile(u.name))
+	}
+	return out
+}
+
+// --- linger ----------------------------------------------------------------
+
+func checkLinger(ctx context.Context, c *Context) []Finding {
+	if c.Platform != supervise.Systemd {
+		return nil
+	}
+	if _, err := c.Installed(); err != nil {
+		return nil
+	}
+	who := c.User
+	if who == "" {
+		who = currentUserName()
+	}
+	if who == "" || c.Runner == nil {
+		return nil
+	}
+	on, err := supervise.LingerEnabled(ctx, c.Runner, who)
+	if err != nil {
+		return []Finding{{Code: CodeLingerUnknown, Severity: SevInfo,
+			Message: "Cannot tell whether lingering is on for " + who + " (logind not reachable)", Detail: err.Error(),
+			Fix: "if the gateway must run while you are logged out: " + supervise.LingerCommand(who)}}
+	}
+	if on {
+		return nil
+	}
+	return []Finding{{Code: CodeLingerDisabled, Severity: SevWarn,
+		Message: "Lingering is off for " + who + ": the user service stops when you log out and starts only at login",
+		Fix:     supervise.LingerCommand(who),
+		Repair: &Repair{Step: StepLinger, Key: "linger", Title: "enable lingering for " + who,
+			Run: func(ctx context.Context, c *Context) ([]string, error) {
+				if err := supervise.EnableLinger(ctx, c.Runner, who); err != nil {
+					return nil, fmt.Errorf("%w; run: sudo %s", err, supervise.LingerCommand(who))
+				}
+				return []string{supervise.LingerCommand(who)}, nil
+			}}}}
+}
+
+// --- gateway health --------------------------------------------------------
+
+func checkHealth(ctx context.Context, c *Context) []Finding {
+	snap, _ := c.Config()
+	var cfg *profiles.Config
+	if snap != nil && snap.Config != nil {
+		cfg = snap.Config
+	}
+	if cfg != nil && cfg.Gateway.Mode == "remote" {
+		return []Finding{{Code: CodeGatewayRemoteSkipped, Severity: SevInfo,
+			Message: "gateway.mode is remote: the local gateway is not checked"}}
+	}
+	t := ProbeTarget(c.Profile, cfg, c.Getenv, c.Profile.Ports.Gateway)
+	_, err := Probe(ctx, c, t, "health")
+	if err == nil {
+		return nil
+	}
+	_, instErr := c.Installed()
+	installed := instErr == nil
+	f := Finding{Code: CodeGatewayUnreachable, Severity: SevWarn, Message: "Gateway does not answer at " + t.URL, Detail: err.Error()}
+	var ce *client.ConnectError
+	var cl *client.CloseError
+	switch {
+	case errors.As(err, &ce) || (errors.As(err, &cl) && cl.Code == 1008):
+		f.Code, f.Severity = CodeGatewayAuthFailed, SevError
+		f.Message = "Gateway at " + t.URL + " rejected the connection (token or device auth)"
+		f.Fix = "make gateway.auth.token in " + c.Profile.ConfigPath + " match the running gateway's (or unset CLAWDBOT_GATEWAY_TOKEN), then " + c.Hint("clawdbot gateway restart")
+	case installed:
+		f.Severity = SevError
+		f.Fix = c.Hint("clawdbot gateway restart") + " (logs: " + c.Hint("clawdbot gateway status") + ")"
+	default:
+		f.Fix = c.Hint("clawdbot gateway install") + " (or run it in the foreground: " + c.Hint("clawdbot gateway") + ")"
+	}
+	return []Finding{f}
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
