@@ -112,7 +112,7 @@ func gatewayMain(env *Env, path string, args []string) int {
 		return env.Errorf("%v", err)
 	}
 	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logger}
-	return serveGatewayLifecycle(env, srv, run)
+	return serveGateway(env, srv, run)
 }
 
 // GatewayRuntime resolves the config-derived runtime (auth, proxies) and
