@@ -210,6 +210,15 @@ func WriteReport(w io.Writer, checks []Check, findings []Finding, actions []Acti
 	final := findings
 	if after != nil {
 		final = after
+		if len(after) > 0 {
+			fmt.Fprintln(w, "\nAfter repairs:")
+			for _, f := range after {
+				fmt.Fprintf(w, "  %-7s [%s] %s\n", f.Severity, f.Code, f.Message)
+				if f.Fix != "" {
+					fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+				}
+			}
+		}
 	}
 	fmt.Fprintf(w, "\n%s\n", Verdict(final, actions != nil, hint))
 }

@@ -1,0 +1,168 @@
+package cli
+
+// doctor: run every check in parallel, print a grouped report with a fix per
+// finding, and with --fix run the repairs in their fixed order (doctor
+// package). The prompt policy follows the original (supervision spec §6.2):
+// without a TTY and without --yes, doctor only reports.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/clawdbot/clawdbot/doctor"
+)
+
+func init() {
+	Register(&Command{Path: "doctor", Summary: "check config, service, port and gateway health; --fix repairs what it can", Run: runDoctor})
+}
+
+const doctorUsage = `doctor [--fix|--repair] [--yes] [--non-interactive] [--force] [--deep] [--json] [--generate-gateway-token]
+
+Repairs run only with --fix/--repair or --yes, and without a TTY only with
+--yes (--non-interactive never repairs); on a TTY without --fix doctor asks.
+Repairs that would overwrite or remove a service definition clawdbot did not
+write (no marker) also need --force. Order: rewrite drifted service
+definitions (after a backup under <state>/backups/services), migrate legacy
+services, fix permissions, generate a token, enable lingering, start the
+service.
+
+Exit codes: 0 no errors remain (warnings allowed), 1 errors remain, 2 usage.`
+
+// doctorJSON is `doctor --json`.
+type doctorJSON struct {
+	OK         bool             `json:"ok"`
+	Profile    string           `json:"profile"`
+	ConfigPath string           `json:"configPath"`
+	Summary    doctor.Summary   `json:"summary"`
+	Findings   []doctor.Finding `json:"findings"`
+	Applied    bool             `json:"applied"`
+	Actions    []doctor.Action  `json:"actions"`
+	// Remaining are the findings of the re-run after repairs (absent when
+	// nothing was repaired).
+	Remaining []doctor.Finding `json:"remaining,omitempty"`
+}
+
+// stdinIsTTY reports whether the command can ask the user.
+func stdinIsTTY(env *Env) bool {
+	f, ok := env.Stdin.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func runDoctor(env *Env, args []string) int {
+	var fix, repair, yes, nonInteractive, force, deep, asJSON, genToken bool
+	var timeoutMs int
+	fs := env.FlagSet("doctor", doctorUsage)
+	fs.BoolVar(&fix, "fix", false, "apply the repairs (alias --repair)")
+	fs.BoolVar(&repair, "repair", false, "apply the repairs")
+	fs.BoolVar(&yes, "yes", false, "answer yes: repair without asking, also without a TTY")
+	fs.BoolVar(&nonInteractive, "non-interactive", false, "never ask and never repair (report only)")
+	fs.BoolVar(&force, "force", false, "also overwrite/remove service definitions without the clawdbot marker")
+	fs.BoolVar(&deep, "deep", false, "also scan system service locations")
+	fs.BoolVar(&asJSON, "json", false, "print findings and actions as JSON")
+	fs.BoolVar(&genToken, "generate-gateway-token", false, "generate a gateway token if none is configured")
+	fs.IntVar(&timeoutMs, "timeout", 3000, "gateway health probe timeout in ms")
+	if code, ok := env.Parse(fs, args, 0); !ok {
+		return code
+	}
+	prof, err := env.ResolveProfile(0)
+	if err != nil {
+		return env.Errorf("%v", err)
+	}
+	cf := clientFlags{Timeout: timeoutMs}
+	c := doctorContext(env, prof, deep, cf.timeout())
+	ctx := env.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	checks := doctor.Checks()
+	findings := doctor.Run(ctx, c, checks)
+
+	// Prompt policy (spec §6.2).
+	tty := stdinIsTTY(env)
+	interactive := !nonInteractive && (tty || yes)
+	apply := (fix || repair || yes) && interactive
+	repairable := 0
+	for _, f := range findings {
+		if f.Repairable {
+			repairable++
+		}
+	}
+	if !apply && interactive && tty && !asJSON && repairable > 0 && !nonInteractive {
+		doctor.WriteReport(env.Stdout, checks, findings, nil, nil, env.Hint)
+		fmt.Fprintf(env.Stdout, "\nApply %d repair(s) now? [y/N] ", repairable)
+		line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+		apply = strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
+		if !apply {
+			return doctorExit(findings)
+		}
+		fmt.Fprintln(env.Stdout)
+	}
+	var actions []doctor.Action
+	var after []doctor.Finding
+	opts := doctor.FixOptions{Force: force}
+	switch {
+	case apply:
+	case genToken:
+		// An explicit request: it runs even when doctor only reports.
+		opts.Only = []doctor.Step{doctor.StepToken}
+	default:
+		opts.Only = []doctor.Step{}
+	}
+	if len(opts.Only) > 0 || opts.Only == nil {
+		actions = doctor.Fix(ctx, c, findings, opts)
+		if actions == nil {
+			actions = []doctor.Action{}
+		}
+		after = doctor.Run(ctx, c, checks)
+		if after == nil {
+			after = []doctor.Finding{}
+		}
+	}
+	final := findings
+	if after != nil {
+		final = after
+	}
+	if asJSON {
+		out := doctorJSON{
+			OK: doctor.Summarize(final).Errors == 0, Profile: prof.DisplayName(), ConfigPath: prof.ConfigPath,
+			Summary: doctor.Summarize(final), Findings: orEmpty(findings), Applied: actions != nil,
+			Actions: actions, Remaining: after,
+		}
+		if out.Actions == nil {
+			out.Actions = []doctor.Action{}
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		enc.Encode(out)
+		return doctorExit(final)
+	}
+	fmt.Fprintf(env.Stdout, "Clawdbot doctor: profile %s, config %s\n\n", prof.DisplayName(), prof.ConfigPath)
+	doctor.WriteReport(env.Stdout, checks, findings, actions, after, env.Hint)
+	if actions == nil && repairable > 0 && (fix || repair || yes) && !apply {
+		fmt.Fprintf(env.Stdout, "Not repairing: no TTY to confirm on; rerun with --yes (%s).\n", env.Hint("clawdbot doctor --fix --yes"))
+	}
+	return doctorExit(final)
+}
+
+func orEmpty(fs []doctor.Finding) []doctor.Finding {
+	if fs == nil {
+		return []doctor.Finding{}
+	}
+	return fs
+}
+
+func doctorExit(fs []doctor.Finding) int {
+	if doctor.Summarize(fs).Errors > 0 {
+		return ExitFailure
+	}
+	return ExitOK
+}

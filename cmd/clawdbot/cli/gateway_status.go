@@ -1,0 +1,90 @@
+package cli
+
+// gateway status: the supervisor's view and the RPC view of this profile's
+// gateway in one report (doctor.GatherStatus does the work). Unlike the
+// original, which always exits 0 (supervision spec §5.6, gap §10.7), the
+// exit code says whether the gateway is up.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/clawdbot/clawdbot/doctor"
+	"github.com/clawdbot/clawdbot/profiles"
+)
+
+func init() {
+	Register(&Command{Path: "gateway status", Summary: "show the gateway service (supervisor view) and whether it answers (RPC view)", Run: runGatewayStatus})
+}
+
+// doctorContext builds the doctor context of the active profile. Its
+// launchctl/systemctl/loginctl/journalctl calls go through ServiceRunner,
+// which tests replace.
+func doctorContext(env *Env, prof profiles.Profile, deep bool, probeTimeout time.Duration) *doctor.Context {
+	bin := env.Executable
+	if bin == "" {
+		bin, _ = os.Executable()
+	}
+	return &doctor.Context{
+		Profile: prof, Getenv: env.Getenv, Platform: servicePlatform, Runner: ServiceRunner,
+		UID: os.Getuid(), Binary: bin, Version: Version, User: currentUser(env), Deep: deep,
+		ProbeTimeout: probeTimeout,
+	}
+}
+
+const gatewayStatusUsage = `gateway status [--json] [--deep] [--no-probe] [--url U] [--token T] [--timeout ms]
+
+Exit codes:
+  0  the gateway is running and answers the RPC probe (with --no-probe: the
+     supervisor reports it running)
+  1  not running, not installed and not answering, or the RPC probe failed
+  3  running and reachable, but the CLI resolves a different config file or
+     port than the service uses (health, logs and call would miss it)
+  2  usage error
+
+--json prints the report described in doc/gateway-status-json.md (keys
+service, config, gateway, port, portCli, lastError, rpc, legacyServices,
+extraServices, warnings).`
+
+func runGatewayStatus(env *Env, args []string) int {
+	var cf clientFlags
+	var asJSON, deep, noProbe bool
+	fs := env.FlagSet("gateway status", gatewayStatusUsage)
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON (stable keys; see doc/gateway-status-json.md)")
+	fs.BoolVar(&deep, "deep", false, "also scan system service locations for other gateway-like services")
+	fs.BoolVar(&noProbe, "no-probe", false, "skip the RPC probe (supervisor view only)")
+	cf.register(fs, true)
+	if code, ok := env.Parse(fs, args, 0); !ok {
+		return code
+	}
+	prof, err := env.ResolveProfile(0)
+	if err != nil {
+		return env.Errorf("%v", err)
+	}
+	c := doctorContext(env, prof, deep, cf.timeout())
+	ctx := env.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r := doctor.GatherStatus(ctx, c, doctor.StatusOptions{
+		URL: cf.URL, Token: cf.Token, Password: cf.Password, NoProbe: noProbe, Timeout: cf.timeout(),
+	})
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			return env.Errorf("gateway status: %v", err)
+		}
+		return r.ExitCode()
+	}
+	r.WriteText(env.Stdout)
+	if code := r.ExitCode(); code != doctor.StatusExitOK {
+		fmt.Fprintf(env.Stderr, "Diagnose: %s\n", env.Hint("clawdbot doctor"))
+		return code
+	}
+	return ExitOK
+}
