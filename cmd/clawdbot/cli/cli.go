@@ -468,8 +468,7 @@ func (e *Env) FlagSet(path, usage string) *pflag.FlagSet {
 func (e *Env) Parse(fs *pflag.FlagSet, args []string, maxArgs int) (int, bool) {
 	fs.SetOutput(io.Discard) // we print our own one-line error
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fs.Usage()
+		if errors.Is(err, pflag.ErrHelp) { // pflag has already printed fs.Usage
 			return ExitOK, false
 		}
 		fmt.Fprintf(e.Stderr, "clawdbot %s: %v (see --help)\n", strings.TrimPrefix(fs.Name(), "clawdbot "), err)

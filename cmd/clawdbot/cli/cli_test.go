@@ -122,6 +122,9 @@ func TestMainDispatch(t *testing.T) {
 			if tt.code == ExitOK && errb.Len() > 0 {
 				t.Errorf("unexpected stderr on success: %q", errb)
 			}
+			if n := strings.Count(out.String(), "Usage:"); n > 1 {
+				t.Errorf("usage printed %d times:\n%s", n, out)
+			}
 		})
 	}
 }
