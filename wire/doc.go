@@ -27,8 +27,10 @@
 // sends, e.g. "invalid connect params: at /client/id: must be equal to
 // constant; at /client/id: must match a schema in anyOf". If the two ever
 // disagreed, santhosh's verdict stands and its own text is used. Well-formed
-// request frames skip the generic machinery through an exact hand-written
-// check (fastRequestFrame) that a fuzz target holds equal to the schema.
+// request frames and connect params skip the generic machinery through
+// exact hand-written checks (validate_fast.go: fastRequestFrame,
+// fastConnectParams) that fuzz targets hold equal to the schema and to
+// json.Unmarshal; anything they do not take goes the schema way.
 //
 // # Intentional differences from the original's schemas
 //

@@ -176,6 +176,9 @@ func ValidateConnectParams(raw json.RawMessage) (*ConnectParams, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = json.RawMessage("{}")
 	}
+	if p, ok := fastConnectParams(raw); ok {
+		return p, nil
+	}
 	detail, err := check("ConnectParams", raw, nil)
 	if err != nil {
 		return nil, invalid("invalid connect params: ", err.Error(), err)
@@ -259,43 +262,4 @@ func DecodeParams(method string, params json.RawMessage, dst any) error {
 		return invalid("invalid "+method+" params: ", err.Error(), err)
 	}
 	return nil
-}
-
-// fastRequestFrame accepts the common well-formed frame without the generic
-// schema machinery (the gateway validates every frame). It implements the
-// RequestFrame schema exactly: an object with only type/id/method/params,
-// type "req", id and method non-empty strings. Anything else returns false
-// and takes the schema path, which also builds the error message; the fuzz
-// target and TestFastPathAgreesWithSchema check the two never disagree.
-func fastRequestFrame(raw []byte) (*RequestFrame, bool) {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil || fields == nil {
-		return nil, false
-	}
-	f := &RequestFrame{}
-	for k, v := range fields {
-		switch k {
-		case "type":
-			if string(v) != `"req"` {
-				return nil, false
-			}
-			f.Type = FrameReq
-		case "id":
-			if json.Unmarshal(v, &f.ID) != nil || v[0] != '"' || f.ID == "" {
-				return nil, false
-			}
-		case "method":
-			if json.Unmarshal(v, &f.Method) != nil || v[0] != '"' || f.Method == "" {
-				return nil, false
-			}
-		case "params":
-			f.Params = v
-		default:
-			return nil, false
-		}
-	}
-	if f.Type == "" || f.ID == "" || f.Method == "" {
-		return nil, false
-	}
-	return f, true
 }
