@@ -200,8 +200,9 @@ func (c *Context) Config() (*profiles.Snapshot, error) {
 	return c.snap, c.snapErr
 }
 
-// reset forgets the cached views (after repairs changed the disk).
-func (c *Context) reset() {
+// Refresh forgets the cached views (config snapshot, service definitions,
+// scans), so the next check reads the disk again. Fix calls it after repairs.
+func (c *Context) Refresh() {
 	c.once, c.snap, c.snapErr = sync.Once{}, nil, nil
 	c.resetSpecs()
 	c.scanOnce, c.found, c.legacy = sync.Once{}, nil, nil
@@ -413,7 +414,7 @@ func Fix(ctx context.Context, c *Context, findings []Finding, opts FixOptions) [
 		}
 		acts = append(acts, a)
 	}
-	c.reset()
+	c.Refresh()
 	return acts
 }
 
