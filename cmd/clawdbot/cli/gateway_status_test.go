@@ -193,7 +193,7 @@ func TestGatewayStatusNothingInstalled(t *testing.T) {
 		"config.cli.path": f.prof.ConfigPath, "config.cli.exists": true, "config.cli.valid": true, "config.mismatch": nil,
 		"gateway.port": f.port, "gateway.portSource": "env/config", "gateway.bindMode": "loopback",
 		"gateway.probeUrl": "ws://127.0.0.1:" + strconv.Itoa(f.port),
-		"port.status": "free", "rpc.ok": false, "portCli": nil,
+		"port.status":      "free", "rpc.ok": false, "portCli": nil,
 	})
 	if ws := warningCodes(m); !slicesContains(ws, "service-not-installed") {
 		t.Errorf("warnings %v", ws)
