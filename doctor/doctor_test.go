@@ -27,7 +27,7 @@ type fixture struct {
 
 // newFixture makes a temp HOME with a resolved profile, a local-mode config
 // on a free port and a clawdbot "binary" outside any go-build dir.
-func newFixture(t *testing.T, pl supervise.Platform, profile string, cfgExtra string) *fixture {
+func newFixture(t testing.TB, pl supervise.Platform, profile string, cfgExtra string) *fixture {
 	t.Helper()
 	home := t.TempDir()
 	port := freePort(t)
