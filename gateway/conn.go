@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -17,10 +18,11 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// conn is one WebSocket client. The reader runs on the HTTP handler
-// goroutine; a writer goroutine exists only while the outbound queue is
-// non-empty, so an idle connection costs one goroutine (spec policy
-// maxBufferedBytes bounds the queue).
+// conn is one WebSocket client. The handshake runs on the HTTP handler
+// goroutine, then a reader goroutine (readLoop) takes over; a writer
+// goroutine exists only while the outbound queue is non-empty, so an idle
+// connection costs one goroutine (spec policy maxBufferedBytes bounds the
+// queue).
 type conn struct {
 	s      *Server
 	rt     *runtime
@@ -29,7 +31,7 @@ type conn struct {
 	nonce  string
 	remote string // client IP after trusted-proxy resolution
 	local  bool
-	req    *http.Request
+	req    *http.Request // the upgrade request; nil once the handshake is done
 
 	ready atomic.Bool // handshake done: broadcasts reach it
 
@@ -74,7 +76,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The original has no Origin check (spec §1.1): a local gateway serves
 	// native apps and the CLI, which send no or arbitrary origins. The
 	// Origin is logged instead, and auth/device identity gate access.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBufHijacker{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -89,7 +91,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.conns[c] = struct{}{}
 	s.bmu.Unlock()
 	s.log.Debug("ws open", "conn", c.id, "remote", ip, "origin", r.Header.Get("Origin"), "path", r.URL.Path)
-	defer s.dropConn(c)
 
 	c.sendEvent("connect.challenge", wire.ConnectChallenge{Nonce: c.nonce, TS: s.now().UnixMilli()})
 
@@ -103,21 +104,60 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	})
 	defer timer.Stop()
 
+	_, data, err := ws.Read(context.Background())
+	if err != nil || !c.handshake(data) {
+		s.dropConn(c)
+		return
+	}
+	c.req = nil // only the handshake reads it; let net/http's request go
+	go c.readLoop()
+}
+
+// readLoop serves a connected client until its socket closes. It runs on
+// a fresh goroutine rather than the HTTP handler's: that stack has grown
+// through net/http and the handshake, while a reader parked in ws.Read
+// needs a shallow one, and returning from the handler lets net/http's
+// per-connection state (request, response, contexts) go. One goroutine
+// with a small stack is the whole idle cost of a connection.
+func (c *conn) readLoop() {
+	defer c.s.dropConn(c)
 	ctx := context.Background()
 	for {
-		_, data, err := ws.Read(ctx)
+		_, data, err := c.ws.Read(ctx)
 		if err != nil {
 			return
 		}
-		if !c.ready.Load() {
-			if !c.handshake(data) {
-				return
-			}
-			timer.Stop()
-			continue
-		}
 		c.handleFrame(data)
 	}
+}
+
+// WebSocket buffer sizes handed to coder/websocket in place of net/http's
+// 4 KiB pair. The buffers live as long as the connection, and an idle
+// connection uses neither; a frame larger than a buffer is read or written
+// around it at the cost of one more syscall, which only large frames pay.
+const (
+	wsReadBufSize  = 1024
+	wsWriteBufSize = 1024
+)
+
+// smallBufHijacker wraps the ResponseWriter so that coder/websocket's
+// Accept (which keeps the bufio.ReadWriter returned by Hijack for the
+// connection's life) gets small buffers.
+type smallBufHijacker struct{ http.ResponseWriter }
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w smallBufHijacker) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hijacks the real connection and swaps in small buffers. When the
+// client already sent bytes after its upgrade request they sit in
+// net/http's reader, which is then kept as is (rare: clients wait for the
+// 101 before they send).
+func (w smallBufHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 || brw.Writer.Buffered() > 0 {
+		return nc, brw, err
+	}
+	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, wsReadBufSize), bufio.NewWriterSize(nc, wsWriteBufSize)), nil
 }
 
 // dropConn unregisters a closed connection and records the disconnect in
