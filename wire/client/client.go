@@ -488,33 +488,41 @@ func (c *Conn) call(ctx context.Context, method string, params, result any, expe
 		}
 		return fmt.Errorf("send %s: %w", method, err)
 	}
+	var f inFrame
 	select {
-	case f := <-p.ch:
-		if !f.OK {
-			if f.Error == nil {
-				return &wire.ErrorShape{Code: wire.ErrUnavailable, Message: "request failed without an error"}
-			}
-			return f.Error
-		}
-		switch r := result.(type) {
-		case nil:
-			return nil
-		case *json.RawMessage:
-			*r = append((*r)[:0], f.Payload...)
-			return nil
-		default:
-			if len(f.Payload) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(f.Payload, result); err != nil {
-				return fmt.Errorf("decode %s result: %w", method, err)
-			}
-			return nil
-		}
+	case f = <-p.ch:
 	case <-c.closed:
-		return c.err()
+		// The gateway answers a failed connect and closes right after; when
+		// both are ready select picks at random, so the response that was
+		// read first must win over the close.
+		select {
+		case f = <-p.ch:
+		default:
+			return c.err()
+		}
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if !f.OK {
+		if f.Error == nil {
+			return &wire.ErrorShape{Code: wire.ErrUnavailable, Message: "request failed without an error"}
+		}
+		return f.Error
+	}
+	switch r := result.(type) {
+	case nil:
+		return nil
+	case *json.RawMessage:
+		*r = append((*r)[:0], f.Payload...)
+		return nil
+	default:
+		if len(f.Payload) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(f.Payload, result); err != nil {
+			return fmt.Errorf("decode %s result: %w", method, err)
+		}
+		return nil
 	}
 }
 
