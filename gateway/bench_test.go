@@ -20,7 +20,7 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The performance targets of the gateway (issue #3), on a 2-core machine:
+// The gateway's performance targets, on a 2-core machine:
 //
 //	go test -run '^$' -bench 'Handshake|HealthRoundTrip|Pipelined|Broadcast1000|IdleConnHeap' -benchmem ./gateway/
 //
