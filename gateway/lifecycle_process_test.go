@@ -1,3 +1,5 @@
+//go:build unix
+
 package gateway_test
 
 // Real-process tests of the gateway lifecycle: the clawdbot binary is built

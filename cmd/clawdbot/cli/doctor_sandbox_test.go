@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli_test
 
 // doctor against the real systemd user manager (the sandbox helpers live in
