@@ -2,9 +2,6 @@ package doctor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -160,12 +157,12 @@ func checkToken(ctx context.Context, c *Context) []Finding {
 func tokenRepair() *Repair {
 	return &Repair{Step: StepToken, Key: "token", Title: "generate a gateway token",
 		Run: func(ctx context.Context, c *Context) ([]string, error) {
-			b := make([]byte, 24)
-			if _, err := rand.Read(b); err != nil {
+			tok, err := profiles.NewGatewayToken()
+			if err != nil {
 				return nil, err
 			}
-			return []string{"wrote gateway.auth.mode=token and a new gateway.auth.token (48 hex chars) to " + c.Profile.ConfigPath + " (mode 0600)"},
-				SetGatewayToken(c.Profile.ConfigPath, c.Getenv, hex.EncodeToString(b))
+			return []string{fmt.Sprintf("wrote gateway.auth.mode=token and a new gateway.auth.token (%d hex chars) to %s (mode 0600)", len(tok), c.Profile.ConfigPath)},
+				SetGatewayToken(c.Profile.ConfigPath, c.Getenv, tok)
 		}}
 }
 
@@ -173,22 +170,7 @@ func tokenRepair() *Repair {
 // the config with a merge patch (other keys and their order kept) and
 // profiles.Save (0600, atomic, .bak).
 func SetGatewayToken(path string, getenv func(string) string, token string) error {
-	snap, err := profiles.LoadEnv(path, getenv)
-	if err != nil {
-		return err
-	}
-	if snap.Exists && snap.Parsed == nil {
-		return fmt.Errorf("config %s does not parse; fix it before generating a token", path)
-	}
-	patch, err := json.Marshal(map[string]any{"gateway": map[string]any{"auth": map[string]any{"mode": "token", "token": token}}})
-	if err != nil {
-		return err
-	}
-	raw, err := profiles.MergePatch(snap.Raw, patch)
-	if err != nil {
-		return err
-	}
-	return profiles.Save(path, raw)
+	return profiles.PatchFile(path, getenv, map[string]any{"gateway": map[string]any{"auth": map[string]any{"mode": "token", "token": token}}})
 }
 
 // --- service ----------------------------------------------------------

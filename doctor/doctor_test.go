@@ -309,7 +309,7 @@ func TestDoctorTokenGeneration(t *testing.T) {
 	if err != nil || snap.Config == nil {
 		t.Fatal(err)
 	}
-	if tok := snap.Config.Gateway.Auth.Token; len(tok) != 48 || snap.Config.Gateway.Auth.Mode != "token" {
+	if tok := snap.Config.Gateway.Auth.Token; len(tok) != 2*profiles.GatewayTokenBytes || snap.Config.Gateway.Auth.Mode != "token" {
 		t.Errorf("token %q mode %q", tok, snap.Config.Gateway.Auth.Mode)
 	}
 	if snap.Config.Gateway.Port != f.port {

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -102,4 +103,41 @@ func syncDir(dir string) {
 		_ = d.Sync()
 		d.Close()
 	}
+}
+
+// PatchFile merges patch (RFC 7386) into the config file at path, keeping
+// its other keys and their order, and saves it atomically (0600, previous
+// file kept as .bak). A missing file starts from {}; a file that does not
+// parse is refused rather than replaced, so a user's broken edit is never
+// clobbered.
+func PatchFile(path string, getenv func(string) string, patch map[string]any) error {
+	snap, err := LoadEnv(path, getenv)
+	if err != nil {
+		return err
+	}
+	if snap.Exists && snap.Parsed == nil {
+		return fmt.Errorf("config %s does not parse (%v); fix it first", path, snap.Err())
+	}
+	p, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	raw, err := MergePatch(snap.Raw, p)
+	if err != nil {
+		return err
+	}
+	return Save(path, raw)
+}
+
+// GatewayTokenBytes is the entropy of a generated gateway token: 32 random
+// bytes, 64 hex characters (the original's doctor used 24).
+const GatewayTokenBytes = 32
+
+// NewGatewayToken returns a fresh gateway token from crypto/rand as hex.
+func NewGatewayToken() (string, error) {
+	b := make([]byte, GatewayTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("cannot generate a gateway token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

@@ -381,15 +381,7 @@ func storeGatewayToken(path string, getenv func(string) string, token string) er
 	if snap.Exists && !snap.Valid {
 		return fmt.Errorf("config %s is invalid (%v); fix it or run 'clawdbot doctor' before storing a token", path, snap.Err())
 	}
-	patch, err := json.Marshal(map[string]any{"gateway": map[string]any{"auth": map[string]any{"token": token}}})
-	if err != nil {
-		return err
-	}
-	raw, err := profiles.MergePatch(snap.Raw, patch)
-	if err != nil {
-		return err
-	}
-	return profiles.Save(path, raw)
+	return profiles.PatchFile(path, getenv, map[string]any{"gateway": map[string]any{"auth": map[string]any{"token": token}}})
 }
 
 func currentUser(env *Env) string {

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,7 +186,7 @@ func setupPatch(snap *profiles.Snapshot, workspace string, workspaceForced bool,
 	case resolved.Token != "":
 		tokenNote = "Auth OK: token in " + snap.Path
 	default:
-		tok, err := newToken()
+		tok, err := profiles.NewGatewayToken()
 		if err != nil {
 			return nil, nil, "", err
 		}
@@ -245,15 +243,6 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 		buf = append(append(append(buf, k...), ':'), v...)
 	}
 	return append(buf, '}'), nil
-}
-
-// newToken returns 32 random bytes as hex.
-func newToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("cannot generate a token: %w", err)
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // ensureDir creates dir (and parents) with mode 0700 and reports whether it
