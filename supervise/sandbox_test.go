@@ -4,70 +4,16 @@ package supervise
 
 import (
 	"context"
-	"errors"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// sandboxEnv returns the env of a real systemd --user manager: the one
-// .ci/run started, or a private one started here (shared/tools/README.md).
-func sandboxEnv(t *testing.T) map[string]string {
-	t.Helper()
-	if os.Getenv("SYSTEMD_USER_SANDBOX_DIR") != "" {
-		env := map[string]string{}
-		for _, k := range []string{"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "SYSTEMD_USER_SANDBOX_HOME", "SYSTEMD_USER_SANDBOX_UNIT_DIR"} {
-			env[k] = os.Getenv(k)
-		}
-		return env
-	}
-	skip := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("SYSTEMD_USER_SANDBOX_REQUIRED") == "1" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if runtime.GOOS != "linux" {
-		skip("systemd user sandbox: needs Linux, have %s", runtime.GOOS)
-	}
-	script := os.Getenv("SYSTEMD_USER_SANDBOX_SCRIPT")
-	for dir, _ := os.Getwd(); script == ""; dir = filepath.Dir(dir) {
-		if p := filepath.Join(dir, "shared", "tools", "systemd-user-sandbox.sh"); fileExists(p) {
-			script = p
-		} else if filepath.Dir(dir) == dir {
-			skip("systemd user sandbox: shared/tools/systemd-user-sandbox.sh not found (set SYSTEMD_USER_SANDBOX_SCRIPT)")
-		}
-	}
-	dir, err := os.MkdirTemp("", "sdus-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("bash", script, "start", "--plain", "--state-dir", dir).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 2 {
-			os.RemoveAll(dir)
-			skip("systemd user sandbox unavailable: %s", strings.TrimSpace(string(ee.Stderr)))
-		}
-		t.Fatalf("systemd user sandbox failed to start: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("bash", script, "stop", "--state-dir", dir).Run() })
-	env := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
-}
+	"github.com/clawdbot/clawdbot/supervise/sandboxtest"
+)
 
 // TestSystemdManagerAgainstRealSystemd installs our rendered Type=notify
 // unit (running a fake gateway that sends READY=1) into a real user
@@ -77,7 +23,7 @@ func TestSystemdManagerAgainstRealSystemd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a systemd user manager")
 	}
-	sb := sandboxEnv(t)
+	sb := sandboxtest.Start(t)
 	bin := filepath.Join(t.TempDir(), "fakegateway")
 	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/fakegateway").CombinedOutput(); err != nil {
 		t.Fatalf("build fake gateway: %v\n%s", err, out)

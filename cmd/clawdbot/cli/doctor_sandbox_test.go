@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawdbot/clawdbot/supervise/sandboxtest"
 )
 
 type doctorOut struct {
@@ -40,7 +42,7 @@ func TestDoctorRepairsDriftInSystemdUserSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and boots a systemd user manager")
 	}
-	sb := systemdUserSandbox(t)
+	sb := sandboxtest.Start(t)
 	home := sb["SYSTEMD_USER_SANDBOX_HOME"]
 	const profile, token = "doctest", "doctest-token-0123456789"
 	unit := "clawdbot-gateway-" + profile + ".service"

@@ -16,101 +16,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clawdbot/clawdbot/supervise/sandboxtest"
 )
-
-func findSandboxScript() string {
-	if p := os.Getenv("SYSTEMD_USER_SANDBOX_SCRIPT"); p != "" {
-		return p
-	}
-	dir, _ := os.Getwd() // walk up from the package dir
-	for {
-		p := filepath.Join(dir, "shared", "tools", "systemd-user-sandbox.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// systemdUserSandbox reuses the sandbox .ci/run started, or starts a
-// private one for this test (helper from shared/tools/README.md).
-func systemdUserSandbox(t *testing.T) map[string]string {
-	t.Helper()
-	if os.Getenv("SYSTEMD_USER_SANDBOX_DIR") != "" {
-		env := map[string]string{}
-		for _, k := range []string{"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "SYSTEMD_USER_SANDBOX_HOME",
-			"SYSTEMD_USER_SANDBOX_UNIT_DIR", "SYSTEMD_USER_SANDBOX_PID", "SYSTEMD_USER_SANDBOX_DIR", "SYSTEMD_USER_SANDBOX_LOG"} {
-			env[k] = os.Getenv(k)
-		}
-		if _, err := os.Stat(filepath.Join(env["XDG_RUNTIME_DIR"], "systemd", "private")); err != nil {
-			t.Fatalf("SYSTEMD_USER_SANDBOX_DIR=%s is set but its manager is not answering (stale env?): %v",
-				env["SYSTEMD_USER_SANDBOX_DIR"], err)
-		}
-		return env
-	}
-	skip := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("SYSTEMD_USER_SANDBOX_REQUIRED") == "1" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if runtime.GOOS != "linux" {
-		skip("systemd user sandbox: needs Linux, have %s", runtime.GOOS)
-	}
-	script := findSandboxScript()
-	if script == "" {
-		skip("systemd user sandbox: shared/tools/systemd-user-sandbox.sh not found (set SYSTEMD_USER_SANDBOX_SCRIPT)")
-	}
-	dir, err := os.MkdirTemp("", "sdus-") // short: socket paths must stay < 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("bash", script, "start", "--plain", "--state-dir", dir).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 2 { // prerequisites missing
-			os.RemoveAll(dir)
-			skip("systemd user sandbox unavailable: %s", strings.TrimSpace(string(ee.Stderr)))
-		}
-		t.Fatalf("systemd user sandbox failed to start: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(filepath.Join(dir, "manager.log")); err == nil {
-				t.Logf("manager.log (tail):\n%s", tail(string(b), 60))
-			}
-		}
-		if out, err := exec.Command("bash", script, "stop", "--state-dir", dir).CombinedOutput(); err != nil {
-			t.Errorf("sandbox stop: %v\n%s", err, out)
-		}
-	})
-	env := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -142,7 +55,7 @@ func TestGatewayServiceInSystemdUserSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and boots a systemd user manager")
 	}
-	sb := systemdUserSandbox(t)
+	sb := sandboxtest.Start(t)
 	home := sb["SYSTEMD_USER_SANDBOX_HOME"]
 	const profile, token = "citest", "citest-token-0123456789"
 	unit := "clawdbot-gateway-" + profile + ".service"
