@@ -27,6 +27,7 @@ type conn struct {
 	s      *Server
 	rt     *runtime
 	ws     *websocket.Conn
+	nc     net.Conn // the hijacked TCP socket under ws: closed directly when a peer stalls its close
 	id     string
 	nonce  string
 	remote string // client IP after trusted-proxy resolution
@@ -53,11 +54,22 @@ type conn struct {
 	closed    bool
 	slowClose bool // the writer must send 1008 "slow consumer" when its write returns
 	closeErr  sync.Once
+
+	closeOnce sync.Once     // the first closeWithin sends the close frame
+	closeDone chan struct{} // closed when that close handshake has ended
 }
 
 // slowCloseGrace bounds how long a slow consumer may take to drain before
 // its socket is dropped without a close handshake.
 const slowCloseGrace = 10 * time.Second
+
+// connCloseTimeout bounds one connection's close: flushing its queue,
+// sending the close frame and reading the peer's. A well-behaved client
+// answers in milliseconds; one that stopped reading would otherwise hold
+// its close (and a Shutdown or Restart waiting on it) for coder/websocket's
+// own 5 s handshake wait plus the flush, so past this bound its TCP socket
+// is closed under it.
+const connCloseTimeout = 3 * time.Second
 
 func newID() string {
 	var b [16]byte
@@ -76,7 +88,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The original has no Origin check (spec §1.1): a local gateway serves
 	// native apps and the CLI, which send no or arbitrary origins. The
 	// Origin is logged instead, and auth/device identity gate access.
-	ws, err := websocket.Accept(smallBufHijacker{w}, r, &websocket.AcceptOptions{
+	hj := &smallBufHijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -86,7 +99,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wire.MaxPayloadBytes)
 	ip, local := s.clientAddr(r, rt)
-	c := &conn{s: s, rt: rt, ws: ws, id: newID(), nonce: newID(), remote: ip, local: local, req: r}
+	c := &conn{s: s, rt: rt, ws: ws, nc: hj.nc, id: newID(), nonce: newID(), remote: ip, local: local, req: r,
+		closeDone: make(chan struct{})}
 	s.bmu.Lock()
 	s.conns[c] = struct{}{}
 	s.bmu.Unlock()
@@ -142,18 +156,24 @@ const (
 
 // smallBufHijacker wraps the ResponseWriter so that coder/websocket's
 // Accept (which keeps the bufio.ReadWriter returned by Hijack for the
-// connection's life) gets small buffers.
-type smallBufHijacker struct{ http.ResponseWriter }
+// connection's life) gets small buffers. It also keeps the hijacked
+// net.Conn: coder/websocket cannot abort a close handshake it has begun
+// (CloseNow waits for it), closing the socket under it can.
+type smallBufHijacker struct {
+	http.ResponseWriter
+	nc net.Conn
+}
 
 // Unwrap lets http.ResponseController reach the real writer.
-func (w smallBufHijacker) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *smallBufHijacker) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Hijack hijacks the real connection and swaps in small buffers. When the
 // client already sent bytes after its upgrade request they sit in
 // net/http's reader, which is then kept as is (rare: clients wait for the
 // 101 before they send).
-func (w smallBufHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallBufHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	w.nc = nc
 	if err != nil || brw.Reader.Buffered() > 0 || brw.Writer.Buffered() > 0 {
 		return nc, brw, err
 	}
@@ -282,11 +302,10 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// flushWait waits (bounded) until the queue is drained, so a response is on
-// the wire before the close frame that follows it.
-func (c *conn) flushWait(d time.Duration) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+// flushWait waits until the queue is drained (or ctx ends), so a response
+// is on the wire before the close frame that follows it.
+func (c *conn) flushWait(ctx context.Context) {
+	for ctx.Err() == nil {
 		c.qmu.Lock()
 		idle := !c.writing || c.closed
 		c.qmu.Unlock()
@@ -297,18 +316,50 @@ func (c *conn) flushWait(d time.Duration) {
 	}
 }
 
-// closeWith flushes pending frames and closes with code and reason (cut
-// to 120 bytes as the original does). Close blocks up to 10 s waiting for
-// the peer, so callers that must not block run it in a goroutine.
+// closeWith is closeWithin with no bound but connCloseTimeout.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
-	c.flushWait(2 * time.Second)
-	c.qmu.Lock()
-	c.closed = true
-	c.qmu.Unlock()
-	if reason != "" || code != websocket.StatusNormalClosure {
-		reason = wire.TruncateCloseReason(reason)
+	c.closeWithin(context.Background(), code, reason)
+}
+
+// closeWithin flushes pending frames and closes with code and reason (cut
+// to 120 bytes as the original does), waiting for the peer's close frame
+// until ctx ends or connCloseTimeout passes, whichever comes first; then
+// the TCP socket is closed under the handshake. Only the first call sends
+// a close frame; a later one (say Shutdown's, while a restart is still
+// closing the connection) waits for that handshake within its own bound.
+func (c *conn) closeWithin(ctx context.Context, code websocket.StatusCode, reason string) {
+	ctx, cancel := context.WithTimeout(ctx, connCloseTimeout)
+	defer cancel()
+	c.closeOnce.Do(func() {
+		if reason != "" || code != websocket.StatusNormalClosure {
+			reason = wire.TruncateCloseReason(reason)
+		}
+		// On its own goroutine because ws.Close cannot be interrupted: a
+		// stalled handshake ends when cut closes the socket.
+		go func() {
+			defer close(c.closeDone)
+			c.flushWait(ctx)
+			c.qmu.Lock()
+			c.closed = true
+			c.qmu.Unlock()
+			_ = c.ws.Close(code, reason)
+		}()
+	})
+	select {
+	case <-c.closeDone:
+	case <-ctx.Done():
+		c.cut()
 	}
-	_ = c.ws.Close(code, reason)
+}
+
+// cut closes the TCP socket without a close handshake; a pending
+// ws.Close then fails at once instead of waiting for the peer.
+func (c *conn) cut() {
+	if c.nc != nil {
+		_ = c.nc.Close()
+		return
+	}
+	go c.ws.CloseNow()
 }
 
 func (c *conn) sendEvent(event string, payload any) {

@@ -40,7 +40,6 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/gateway/reload"
 	"github.com/clawdbot/clawdbot/profiles"
-	"github.com/clawdbot/clawdbot/wire"
 )
 
 // Lifecycle timing (protocol spec §9.3).
@@ -298,7 +297,9 @@ func (l *lifecycle) scheduleRestart(reason string, delay time.Duration) RestartI
 }
 
 // restart is the in-process restart: re-read the config, build and swap the
-// runtime (the listener stays open), and report to the supervisor. Any
+// runtime with Server.Restart (the listener stays open; the old runtime's
+// clients are closed in the background, so one that stopped reading cannot
+// hold up the next SIGUSR1 or READY=1), and report to the supervisor. Any
 // failure keeps the current runtime serving.
 func (l *lifecycle) restart(ctx context.Context, reason string) {
 	start := time.Now()
@@ -335,7 +336,7 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 	} else {
 		rc.CanvasHostMounted = l.canvas.h.Load() != nil
 	}
-	if err := l.s.swapRuntime(rc); err != nil {
+	if err := l.s.Restart(ctx, rc); err != nil {
 		l.log.Warn("gateway restart failed", "err", err)
 		return
 	}
@@ -345,25 +346,6 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 	n := l.restarts.Add(1)
 	l.log.Info(fmt.Sprintf("gateway restarted in process (#%d, %dms)", n, time.Since(start).Milliseconds()))
 	l.consumeSentinel()
-}
-
-// swapRuntime is Server.Restart without waiting for the old runtime's
-// clients to finish their close handshakes: Restart waits for each (up to
-// 2 s flush + the WebSocket close handshake), so one client that does not
-// read would stall the restart loop, and with it the next SIGUSR1 and the
-// READY=1 notification, for several seconds. New connections are served by
-// the new runtime as soon as it is swapped in either way.
-func (s *Server) swapRuntime(rc RuntimeConfig) error {
-	nrt, err := s.newRuntime(rc)
-	if err != nil {
-		return fmt.Errorf("gateway restart: %w (still serving the previous config)", err)
-	}
-	s.swapMu.Lock()
-	old := s.rt.Swap(nrt)
-	s.swapMu.Unlock()
-	ms := int64(1500)
-	go s.closeConns(old, wire.ShutdownEvent{Reason: "gateway restarting", RestartExpectedMs: &ms})
-	return nil
 }
 
 func sameAddr(a, b string) bool {

@@ -16,12 +16,17 @@
 //     on swapMu for the few microseconds of the swap and is never refused),
 //     then broadcasts shutdown {reason:"gateway restarting",
 //     restartExpectedMs:1500} to the connections of the old runtime and
-//     closes them with 1012 "service restart". A runtime that fails to build
-//     leaves the old one serving and returns the error (roll back for free).
-//   - Server.Shutdown(ctx) broadcasts shutdown {reason:"gateway stopping",
-//     restartExpectedMs:null}, closes every connection with 1012, waits for
-//     in-flight requests (bounded by ctx, 5 s by default) and closes the
-//     listener.
+//     closes them with 1012 "service restart" in the background, so a
+//     client that stopped reading cannot delay the restart. A runtime that
+//     fails to build leaves the old one serving and returns the error (roll
+//     back for free).
+//   - Server.Shutdown(ctx) closes the listener, broadcasts shutdown
+//     {reason:"gateway stopping", restartExpectedMs:null}, closes every
+//     connection with 1012 and waits for in-flight requests, all bounded
+//     by ctx (5 s by default).
+//   - Closing a connection is bounded (connCloseTimeout, or the caller's
+//     ctx when that ends first): a peer that does not complete the close
+//     handshake in time has its TCP socket closed.
 //   - Options.ScheduleRestart is how config.apply/config.patch ask for a
 //     restart; the lifecycle helper supplies it (SIGUSR1-style authorization,
 //     sentinel). Without it those methods write the config and report
@@ -230,8 +235,9 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Shutdown stops the gateway: shutdown event, close 1012 to every client,
-// wait for in-flight requests (bounded by ctx), close the listener.
+// Shutdown stops the gateway: close the listener, shutdown event, close
+// 1012 to every client, wait for in-flight requests. It returns by the
+// time ctx ends even when a client never completes its close handshake.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.closing.CompareAndSwap(false, true) {
 		<-s.done
@@ -241,13 +247,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.tickStop)
 	// Stop accepting first so no client slips in after the shutdown event.
 	herr := s.http.Shutdown(ctx)
-	s.closeConns(nil, wire.ShutdownEvent{Reason: "gateway stopping"})
+	s.closeConns(ctx, s.notifyConns(nil, wire.ShutdownEvent{Reason: "gateway stopping"}))
 	waited := make(chan struct{})
 	go func() { s.inflight.Wait(); close(waited) }()
 	select {
 	case <-waited:
 	case <-ctx.Done():
-		return fmt.Errorf("gateway shutdown: in-flight requests still running: %w", ctx.Err())
+		// The closes may have used up ctx; requests that ended meanwhile
+		// are not "still running".
+		select {
+		case <-waited:
+		case <-time.After(10 * time.Millisecond):
+			return fmt.Errorf("gateway shutdown: in-flight requests still running: %w", ctx.Err())
+		}
 	}
 	if herr != nil && !errors.Is(herr, context.DeadlineExceeded) {
 		return herr
@@ -258,6 +270,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Restart builds a runtime from rc and swaps it in while the listener stays
 // open; the connections of the old runtime get the shutdown event and a 1012
 // close so they reconnect to the new one. On a build error nothing changes.
+//
+// Restart returns as soon as the new runtime serves: the shutdown event is
+// queued before it returns, the close handshakes finish in the background
+// (each bounded by connCloseTimeout). ctx is not used to bound them, since
+// a caller's ctx usually ends as soon as Restart returns.
 func (s *Server) Restart(ctx context.Context, rc RuntimeConfig) error {
 	nrt, err := s.newRuntime(rc)
 	if err != nil {
@@ -267,31 +284,40 @@ func (s *Server) Restart(ctx context.Context, rc RuntimeConfig) error {
 	old := s.rt.Swap(nrt)
 	s.swapMu.Unlock()
 	ms := int64(1500)
-	s.closeConns(old, wire.ShutdownEvent{Reason: "gateway restarting", RestartExpectedMs: &ms})
+	victims := s.notifyConns(old, wire.ShutdownEvent{Reason: "gateway restarting", RestartExpectedMs: &ms})
+	go s.closeConns(context.WithoutCancel(ctx), victims)
 	s.log.Info("gateway runtime restarted", "auth", nrt.auth.Mode)
-	_ = ctx
 	return nil
 }
 
-// closeConns sends shutdown and closes with 1012 every connection of rt
-// (every connection when rt is nil).
-func (s *Server) closeConns(rt *runtime, ev wire.ShutdownEvent) {
+// notifyConns queues the shutdown event for every connection of rt (every
+// connection when rt is nil) and returns those connections. Queuing never
+// blocks.
+func (s *Server) notifyConns(rt *runtime, ev wire.ShutdownEvent) []*conn {
 	of := func(c *conn) bool { return rt == nil || c.rt == rt }
 	s.broadcast("shutdown", ev, of, false)
 	s.bmu.Lock()
+	defer s.bmu.Unlock()
 	var victims []*conn
 	for c := range s.conns {
 		if of(c) {
 			victims = append(victims, c)
 		}
 	}
-	s.bmu.Unlock()
+	return victims
+}
+
+// closeConns closes victims with 1012 in parallel and returns when every
+// close handshake has ended, ctx has ended or connCloseTimeout has passed,
+// whichever comes first: the sockets of peers that did not answer in time
+// are closed without a handshake.
+func (s *Server) closeConns(ctx context.Context, victims []*conn) {
 	var wg sync.WaitGroup
 	for _, c := range victims {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.closeWith(wire.CloseServiceRestart, "service restart")
+			c.closeWithin(ctx, wire.CloseServiceRestart, "service restart")
 		}()
 	}
 	wg.Wait()
