@@ -79,6 +79,12 @@ type LifecycleOptions struct {
 	// Signals replaces the process signal source (tests). nil: the real
 	// signals via signal.Notify.
 	Signals <-chan os.Signal
+	// Lock is the single-instance lock when the caller took it before
+	// binding the port, as the CLI does: a second gateway for the same
+	// config then fails on the lock (naming the running pid) whatever port
+	// it asked for, and never binds or --force-frees a port first. Run
+	// releases it when it returns. nil: Run takes the lock itself.
+	Lock *ports.Lock
 }
 
 // lifecycle is the state of one Run.
@@ -136,10 +142,14 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	}
 	l.commandRestart = l.cfg.Commands.Restart
 
-	lock, err := ports.AcquireLock(s.opts.ConfigPath, lo.Getenv)
-	if err != nil {
-		_ = s.ln.Close()
-		return err
+	lock := lo.Lock
+	if lock == nil {
+		var err error
+		lock, err = ports.AcquireLock(s.opts.ConfigPath, lo.Getenv)
+		if err != nil {
+			_ = s.ln.Close()
+			return err
+		}
 	}
 	l.lock = lock
 	defer lock.Release()

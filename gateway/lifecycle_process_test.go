@@ -602,6 +602,63 @@ func TestProcessForceAndPortInUse(t *testing.T) {
 	}
 }
 
+// A second gateway for the same config fails on the single-instance lock,
+// naming the running gateway's pid, whatever port it asks for: a free one;
+// one held by another process (had it bound first it would report "port N
+// is held by"); and with --force on that port, where the holder must
+// survive (had it freed the port before taking the lock, it would be dead).
+func TestProcessSecondGatewaySameConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	first := startGateway(t, gwOpts{})
+	_, heldPort, holderDone := startListener(t)
+	want := fmt.Sprintf("clawdbot: gateway already running (pid %d, config %s); stop it with 'clawdbot gateway stop'",
+		first.cmd.Process.Pid, first.cfg)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"free port", []string{"--port", strconv.Itoa(freePort(t))}},
+		{"port held by another process", []string{"--port", strconv.Itoa(heldPort)}},
+		{"--force on a held port", []string{"--port", strconv.Itoa(heldPort), "--force"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary(t), append([]string{"gateway"}, tc.args...)...)
+			cmd.Env = []string{"HOME=" + first.home, "XDG_RUNTIME_DIR=" + filepath.Join(first.home, "run"), "PATH=" + os.Getenv("PATH")}
+			out := &gw{tb: t}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("second gateway still running:\n%s", out.output())
+			}
+			got := out.output()
+			if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(got, want) {
+				t.Errorf("exit %d, output %q; want 1 and %q", code, got, want)
+			}
+			for _, bad := range []string{"gateway listening", "is held by", "force:"} {
+				if strings.Contains(got, bad) {
+					t.Errorf("the second gateway got past the lock (%q):\n%s", bad, got)
+				}
+			}
+		})
+	}
+	select {
+	case <-holderDone:
+		t.Error("--force from a second gateway killed the port holder")
+	default:
+	}
+	mustConnect(t, first.port, procToken) // the first one still serves
+}
+
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)

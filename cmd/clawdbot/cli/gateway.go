@@ -11,6 +11,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
@@ -21,6 +22,9 @@ type GatewayRun struct {
 	BindHost string
 	Flags    GatewayFlags
 	Logger   *slog.Logger
+	// Lock is the single-instance lock, taken before the port is bound;
+	// the lifecycle releases it when the gateway stops.
+	Lock *ports.Lock
 }
 
 // GatewayFlags are the command-line overrides of `clawdbot gateway`.
@@ -94,6 +98,15 @@ func gatewayMain(env *Env, path string, args []string) int {
 	}
 	defer closeLog()
 
+	// The single-instance lock comes before the port: a second gateway for
+	// this config must fail naming the running one, not bind another port
+	// (or, with --force, kill whatever holds this one) first.
+	lock, err := ports.AcquireLock(prof.ConfigPath, env.Getenv)
+	if err != nil {
+		return env.Errorf("%v", err)
+	}
+	defer lock.Release()
+
 	addr := net.JoinHostPort(bindHost, strconv.Itoa(prof.Ports.Gateway))
 	if f.Force {
 		if err := forceTakeover(env, addr); err != nil {
@@ -111,7 +124,7 @@ func gatewayMain(env *Env, path string, args []string) int {
 		}
 		return env.Errorf("%v", err)
 	}
-	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logger}
+	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logger, Lock: lock}
 	return serveGateway(env, srv, run)
 }
 

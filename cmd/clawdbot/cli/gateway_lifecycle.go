@@ -14,8 +14,9 @@ import (
 )
 
 // serveGatewayLifecycle serves until stopped, with the lifecycle: signals,
-// SIGUSR1 restart, config reload, sd_notify, canvas host and the
-// single-instance lock (gateway.Server.Run). It returns the exit code.
+// SIGUSR1 restart, config reload, sd_notify and canvas host
+// (gateway.Server.Run, which releases run.Lock when it returns). It returns
+// the exit code.
 func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	initial, err := profiles.LoadEnv(run.Profile.ConfigPath, env.Getenv)
 	if err != nil || !initial.Valid {
@@ -27,7 +28,7 @@ func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	}
 	err = srv.Run(ctx, gateway.LifecycleOptions{
 		Getenv: env.Getenv, Home: run.Profile.Home, Workspace: run.Profile.Workspace,
-		Initial: initial,
+		Initial: initial, Lock: run.Lock,
 		Runtime: func(cfg *profiles.Config) (gateway.RuntimeConfig, string, error) {
 			prof, err := env.ResolveProfile(run.Flags.Port)
 			if err != nil {
