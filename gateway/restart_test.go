@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -10,19 +12,33 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// connByID finds the server side of a client by hello-ok's server.connId.
+// connByID finds the server side of a client by hello-ok's server.connId
+// and waits until broadcasts reach it (the client may read hello-ok a
+// moment before the server marks the connection ready).
 func connByID(t *testing.T, s *Server, hello map[string]any) *conn {
 	t.Helper()
 	id := hello["server"].(map[string]any)["connId"].(string)
+	var c *conn
 	s.bmu.Lock()
-	defer s.bmu.Unlock()
-	for c := range s.conns {
-		if c.id == id {
-			return c
+	for x := range s.conns {
+		if x.id == id {
+			c = x
 		}
 	}
-	t.Fatalf("no server connection %s", id)
-	return nil
+	s.bmu.Unlock()
+	if c == nil {
+		t.Fatalf("no server connection %s", id)
+	}
+	for !c.ready.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	return c
+}
+
+// socketClosed reports whether the server closed the connection's TCP
+// socket (SetDeadline fails only on a closed one).
+func socketClosed(c *conn) bool {
+	return errors.Is(c.nc.SetDeadline(time.Time{}), net.ErrClosed)
 }
 
 func closeEnded(c *conn) bool {
@@ -53,7 +69,7 @@ func expectShutdownThenClose(t *testing.T, c *testClient, reason string, restart
 func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 	s := startServer(t, nil)
 	good := dial(t, s)
-	good.connect(connectParams(testToken))
+	connByID(t, s, good.connect(connectParams(testToken)))
 	bad := dial(t, s)
 	badConn := connByID(t, s, bad.connect(connectParams(testToken)))
 	oldRT := s.rt.Load()
@@ -64,7 +80,7 @@ func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 	// The non-reader cannot complete its close handshake, so it is still
 	// closing unless Restart waited for the cut (connCloseTimeout) or for
 	// coder/websocket's own handshake timeout.
-	if closeEnded(badConn) {
+	if closeEnded(badConn) || socketClosed(badConn) {
 		t.Fatal("Restart returned only after the non-reading client's close ended")
 	}
 	if s.rt.Load() == oldRT {
@@ -101,7 +117,7 @@ func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 func TestShutdownBoundedWithClientThatNeverReads(t *testing.T) {
 	s := startServer(t, nil)
 	good := dial(t, s)
-	good.connect(connectParams(testToken))
+	connByID(t, s, good.connect(connectParams(testToken)))
 	bad := dial(t, s)
 	badConn := connByID(t, s, bad.connect(connectParams(testToken)))
 
@@ -119,8 +135,8 @@ func TestShutdownBoundedWithClientThatNeverReads(t *testing.T) {
 	if took >= connCloseTimeout {
 		t.Errorf("Shutdown with a %v ctx took %v", bound, took)
 	}
-	if !closeEnded(badConn) {
-		t.Error("Shutdown returned with the non-reader's close still pending")
+	if !socketClosed(badConn) {
+		t.Error("Shutdown returned with the non-reader's socket still open")
 	}
 	expectShutdownThenClose(t, good, "gateway stopping", nil)
 	expectShutdownThenClose(t, bad, "gateway stopping", nil)
