@@ -19,7 +19,7 @@ func (s *Server) broadcast(event string, payload any, filter func(*conn) bool, d
 func (s *Server) broadcastSV(event string, payload any, sv *wire.StateVersion, filter func(*conn) bool, dropIfSlow bool) {
 	body, err := json.Marshal(payload)
 	if err != nil {
-		s.log.Error("encode event", "event", event, "err", err)
+		s.wsLog.Error("encode event", "event", event, "err", err)
 		return
 	}
 	s.bmu.Lock()
@@ -29,7 +29,7 @@ func (s *Server) broadcastSV(event string, payload any, sv *wire.StateVersion, f
 	f := wire.EventFrame{Type: wire.FrameEvent, Event: event, Payload: json.RawMessage(body), Seq: &seq, StateVersion: sv}
 	b, err := json.Marshal(f)
 	if err != nil {
-		s.log.Error("encode event", "event", event, "err", err)
+		s.wsLog.Error("encode event", "event", event, "err", err)
 		return
 	}
 	for c := range s.conns {

@@ -94,7 +94,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
-		s.log.Debug("ws accept failed", "err", err, "remote", r.RemoteAddr)
+		s.wsLog.Debug("ws accept failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
 	ws.SetReadLimit(wire.MaxPayloadBytes)
@@ -104,7 +104,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.bmu.Lock()
 	s.conns[c] = struct{}{}
 	s.bmu.Unlock()
-	s.log.Debug("ws open", "conn", c.id, "remote", ip, "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+	s.wsLog.Debug("ws open", "conn", c.id, "remote", ip, "origin", r.Header.Get("Origin"), "path", r.URL.Path)
 
 	c.sendEvent("connect.challenge", wire.ConnectChallenge{Nonce: c.nonce, TS: s.now().UnixMilli()})
 
@@ -200,7 +200,7 @@ func (s *Server) dropConn(c *conn) {
 		s.presence.Bump()
 		s.broadcastPresence()
 	}
-	s.log.Debug("ws close", "conn", c.id)
+	s.wsLog.Debug("ws close", "conn", c.id)
 }
 
 // clientAddr resolves the client IP (trusted proxies, spec §10.5) and
@@ -248,7 +248,7 @@ func (c *conn) enqueue(b []byte, dropIfSlow bool) {
 		writing := c.writing
 		c.slowClose = writing
 		c.qmu.Unlock()
-		c.s.log.Warn("closing slow consumer", "conn", c.id)
+		c.s.wsLog.Warn("closing slow consumer", "conn", c.id)
 		if !writing {
 			go c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
 		}
@@ -365,7 +365,7 @@ func (c *conn) cut() {
 func (c *conn) sendEvent(event string, payload any) {
 	b, err := json.Marshal(wire.EventFrame{Type: wire.FrameEvent, Event: event, Payload: payload})
 	if err != nil {
-		c.s.log.Error("encode event", "event", event, "err", err)
+		c.s.wsLog.Error("encode event", "event", event, "err", err)
 		return
 	}
 	c.enqueue(b, false)

@@ -110,7 +110,7 @@ func (c *conn) handshake(data []byte) bool {
 		if !s.devices.isPaired(p.Device.ID, pubKey, role, scopes) {
 			req, created, err := s.devices.requestPairing(pairRequestFrom(p, pubKey, role, scopes, c))
 			if err != nil {
-				s.log.Error("device pairing store", "err", err)
+				s.wsLog.Error("device pairing store", "err", err)
 				msg := "pairing store unavailable"
 				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
 			}
@@ -124,7 +124,7 @@ func (c *conn) handshake(data []byte) bool {
 			}
 			res, err := s.devices.approve(req.RequestID, true)
 			if err != nil {
-				s.log.Error("device pairing approve", "err", err)
+				s.wsLog.Error("device pairing approve", "err", err)
 				msg := "pairing store unavailable"
 				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
 			}
@@ -134,7 +134,7 @@ func (c *conn) handshake(data []byte) bool {
 		if err == nil {
 			helloAuth = &wire.HelloAuth{DeviceToken: tok.Token, Role: role, Scopes: tok.Scopes, IssuedAtMs: tok.issuedAt()}
 		} else {
-			s.log.Error("device token", "err", err)
+			s.wsLog.Error("device token", "err", err)
 		}
 	}
 
@@ -165,7 +165,7 @@ func (c *conn) handshake(data []byte) bool {
 	hello := s.helloOk(c, helloAuth)
 	c.respond(f.id, hello, nil)
 	c.ready.Store(true)
-	s.log.Info("client connected", "conn", c.id, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.remote)
+	s.wsLog.Info("client connected", "conn", c.id, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.remote)
 	s.healthAfterConnect()
 	return true
 }

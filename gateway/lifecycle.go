@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/canvas"
+	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/notify"
 	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/gateway/reload"
@@ -89,10 +90,12 @@ type LifecycleOptions struct {
 
 // lifecycle is the state of one Run.
 type lifecycle struct {
-	s    *Server
-	lo   LifecycleOptions
-	log  *slog.Logger
-	lock *ports.Lock
+	s         *Server
+	lo        LifecycleOptions
+	log       *slog.Logger // subsystem "gateway": start, signals, restarts, stop
+	reloadLog *slog.Logger // subsystem "gateway/reload": the config watcher
+	canvasLog *slog.Logger // subsystem "gateway/canvas"
+	lock      *ports.Lock
 
 	mu             sync.Mutex
 	parsed         map[string]any // baseline of the next config diff
@@ -132,7 +135,9 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	if lo.Getenv == nil {
 		lo.Getenv = os.Getenv
 	}
-	l := &lifecycle{s: s, lo: lo, log: s.log, internal: make(chan string, 1)}
+	l := &lifecycle{s: s, lo: lo, log: s.log, internal: make(chan string, 1),
+		reloadLog: filelog.Subsystem(s.opts.Logger, "gateway/reload"),
+		canvasLog: filelog.Subsystem(s.opts.Logger, "gateway/canvas")}
 	if lo.Initial != nil {
 		l.parsed = lo.Initial.Parsed
 		l.cfg = lo.Initial.Config
@@ -180,10 +185,10 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 		w, err := reload.Watch(s.opts.ConfigPath, reload.WatchOptions{
 			Debounce: time.Duration(l.cfg.Gateway.Reload.DebounceMs) * time.Millisecond,
 			OnChange: l.onConfigChange,
-			OnError:  func(err error) { l.log.Warn("config watcher", "err", err) },
+			OnError:  func(err error) { l.reloadLog.Warn("config watcher", "err", err) },
 		})
 		if err != nil {
-			l.log.Warn("config reload disabled", "err", err)
+			l.reloadLog.Warn("config reload disabled", "err", err)
 		} else {
 			defer w.Close()
 		}
@@ -378,7 +383,7 @@ func (l *lifecycle) onConfigChange() {
 		err = snap.Err()
 	}
 	if err != nil {
-		l.log.Warn("config reload skipped (invalid config); still serving the previous config", "err", err)
+		l.reloadLog.Warn("config reload skipped (invalid config); still serving the previous config", "err", err)
 		return
 	}
 	l.mu.Lock()
@@ -393,10 +398,10 @@ func (l *lifecycle) onConfigChange() {
 	}
 	mode, valid := reload.ParseMode(cfg.Gateway.Reload.Mode)
 	if !valid {
-		l.log.Warn(fmt.Sprintf("invalid gateway.reload.mode %q; using hybrid", cfg.Gateway.Reload.Mode))
+		l.reloadLog.Warn(fmt.Sprintf("invalid gateway.reload.mode %q; using hybrid", cfg.Gateway.Reload.Mode))
 	}
 	plan := reload.NewPlan(paths, mode)
-	l.log.Info("config change detected", "paths", strings.Join(paths, ", "), "mode", string(plan.Mode))
+	l.reloadLog.Info("config change detected", "paths", strings.Join(paths, ", "), "mode", string(plan.Mode))
 
 	// The new file is the baseline from now on, whatever the plan does.
 	l.mu.Lock()
@@ -404,10 +409,10 @@ func (l *lifecycle) onConfigChange() {
 	l.mu.Unlock()
 
 	if len(plan.Ignored) > 0 {
-		l.log.Info(fmt.Sprintf("config change not applied (gateway.reload.mode=%s): %s", plan.Mode, strings.Join(plan.Ignored, ", ")))
+		l.reloadLog.Info(fmt.Sprintf("config change not applied (gateway.reload.mode=%s): %s", plan.Mode, strings.Join(plan.Ignored, ", ")))
 	}
 	if plan.Restart {
-		l.log.Info("config change requires gateway restart: " + strings.Join(plan.RestartPaths, ", "))
+		l.reloadLog.Info("config change requires gateway restart: " + strings.Join(plan.RestartPaths, ", "))
 		l.mu.Lock()
 		queued := l.restartQueued
 		l.restartQueued = true
@@ -430,11 +435,11 @@ func (l *lifecycle) onConfigChange() {
 	}
 	if l.lo.HotApply != nil {
 		if err := l.lo.HotApply(plan.HotKinds, cfg); err != nil {
-			l.log.Warn("config hot reload failed", "err", err)
+			l.reloadLog.Warn("config hot reload failed", "err", err)
 			return
 		}
 	}
-	l.log.Info("config hot reload applied: " + strings.Join(plan.HotKinds, ", "))
+	l.reloadLog.Info("config hot reload applied: " + strings.Join(plan.HotKinds, ", "))
 }
 
 // setupCanvas starts the canvas host for cfg (mounted on the gateway port
@@ -447,10 +452,10 @@ func (l *lifecycle) setupCanvas(cfg *profiles.Config) bool {
 	root := canvas.RootFor(cfg.CanvasHost, l.lo.Workspace, l.lo.Home)
 	h, err := canvas.New(canvas.Options{
 		Root: root, LiveReload: canvas.LiveReloadEnabled(cfg.CanvasHost),
-		Logf: func(f string, a ...any) { l.log.Warn(fmt.Sprintf(f, a...)) },
+		Logf: func(f string, a ...any) { l.canvasLog.Warn(fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {
-		l.log.Warn("canvas host disabled", "err", err)
+		l.canvasLog.Warn("canvas host disabled", "err", err)
 		return false
 	}
 	l.canvas.h.Store(h)
@@ -460,12 +465,12 @@ func (l *lifecycle) setupCanvas(cfg *profiles.Config) bool {
 		addr := net.JoinHostPort(host, strconv.Itoa(p))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			l.log.Warn(fmt.Sprintf("canvas host: standalone port %s unavailable (%v); serving on the gateway port only", addr, err))
+			l.canvasLog.Warn(fmt.Sprintf("canvas host: standalone port %s unavailable (%v); serving on the gateway port only", addr, err))
 		} else {
 			ctx, cancel := context.WithCancel(context.Background())
 			l.canvasCancel = cancel
 			go h.Serve(ctx, ln)
-			l.log.Info(fmt.Sprintf("canvas host: http://%s%s (root %s)", addr, canvas.Prefix, root))
+			l.canvasLog.Info(fmt.Sprintf("canvas host: http://%s%s (root %s)", addr, canvas.Prefix, root))
 		}
 	}
 	return true

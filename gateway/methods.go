@@ -71,7 +71,7 @@ func (c *conn) handleFrame(data []byte) {
 	f, malformed := decodeFrame(data)
 	if malformed {
 		// The original logs and ignores malformed JSON after connect.
-		s.log.Debug("ignoring malformed frame", "conn", c.id)
+		s.wsLog.Debug("ignoring malformed frame", "conn", c.id)
 		return
 	}
 	if f.err != nil {
@@ -112,7 +112,7 @@ func (c *conn) run(m *method, cl *call) {
 	defer c.s.inflight.Done()
 	defer func() {
 		if r := recover(); r != nil {
-			c.s.log.Error("method panicked", "method", m.name, "panic", r)
+			c.s.callLog.Error("method panicked", "method", m.name, "panic", r)
 			c.respond(cl.id, nil, errShape(wire.ErrUnavailable, "internal error"))
 		}
 	}()

@@ -205,7 +205,7 @@ func (s *Server) mConfigApply(cl *call, patch bool) (any, *wire.ErrorShape) {
 	if err := writeJSONFile(sentPath, sent); err == nil {
 		sentPathOut = &sentPath
 	} else {
-		s.log.Warn("write restart sentinel", "err", err)
+		s.callLog.Warn("write restart sentinel", "err", err)
 	}
 	delay := int64(2000)
 	if p.RestartDelayMs != nil {

@@ -272,6 +272,6 @@ func (s *Server) mNodeEvent(cl *call) (any, *wire.ErrorShape) {
 	}
 	// No agent or chat runtime yet: the events are accepted and logged, as
 	// the original does for the kinds it does not act on.
-	s.log.Info("node event", "node", cl.c.nodeID, "event", p.Event)
+	s.callLog.Info("node event", "node", cl.c.nodeID, "event", p.Event)
 	return map[string]bool{"ok": true}, nil
 }

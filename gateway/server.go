@@ -51,6 +51,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
@@ -113,7 +114,11 @@ type Options struct {
 	// Version and Commit are reported in hello-ok.server.
 	Version string
 	Commit  string
-	// Logger receives structured logs (nil: discard).
+	// Logger receives structured logs (nil: discard). The server tags its
+	// lines with the original's subsystems (filelog.Subsystem): "gateway"
+	// for startup and lifecycle, "gateway/ws" for connections and the
+	// handshake, "gateway/methods", "gateway/reload", "gateway/canvas",
+	// "gateway/http", so `clawdbot logs` shows where a line comes from.
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now); presence expiry tests inject one.
 	Now func() time.Time
@@ -138,7 +143,9 @@ type Options struct {
 // Server is a running gateway. Create it with New, then call Serve.
 type Server struct {
 	opts    Options
-	log     *slog.Logger
+	log     *slog.Logger // subsystem "gateway"
+	wsLog   *slog.Logger // subsystem "gateway/ws": connections, handshake, frames
+	callLog *slog.Logger // subsystem "gateway/methods": method handlers
 	now     func() time.Time
 	started time.Time
 	ln      net.Listener
@@ -186,7 +193,9 @@ func New(opts Options) (*Server, error) {
 	host, _ := os.Hostname()
 	s := &Server{
 		opts:     opts,
-		log:      opts.Logger,
+		log:      filelog.Subsystem(opts.Logger, "gateway"),
+		wsLog:    filelog.Subsystem(opts.Logger, "gateway/ws"),
+		callLog:  filelog.Subsystem(opts.Logger, "gateway/methods"),
 		now:      opts.Now,
 		started:  opts.Now(),
 		host:     host,
@@ -216,7 +225,7 @@ func New(opts Options) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(filelog.Subsystem(opts.Logger, "gateway/http").Handler(), slog.LevelDebug),
 	}
 	return s, nil
 }
