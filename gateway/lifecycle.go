@@ -127,7 +127,8 @@ func (c *canvasSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Run serves s until SIGTERM/SIGINT (or ctx ends), handling SIGUSR1
 // restarts, config reloads, readiness notifications, the canvas host and the
-// single-instance lock. It returns nil after a graceful stop.
+// single-instance lock (taken here unless LifecycleOptions.Lock holds it
+// already). It returns nil after a graceful stop.
 func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	if lo.Runtime == nil {
 		return errors.New("gateway.Run: LifecycleOptions.Runtime is required")
