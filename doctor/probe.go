@@ -36,22 +36,23 @@ func ProbeTarget(p profiles.Profile, cfg *profiles.Config, getenv func(string) s
 	if cfg.Gateway.Bind != "" {
 		t.BindMode = cfg.Gateway.Bind
 	}
+	// Where the gateway listens comes from the same function the gateway
+	// uses; a local client reaches a wildcard or loopback bind on 127.0.0.1.
 	t.BindHost, t.ProbeHost = "127.0.0.1", "127.0.0.1"
+	if h, err := profiles.BindHost(t.BindMode, cfg.Gateway.CustomBindHost); err == nil {
+		t.BindHost = h
+		if h != "0.0.0.0" && !profiles.IsLoopbackHost(h) {
+			t.ProbeHost = h
+		}
+	}
 	switch t.BindMode {
 	case "loopback":
 		t.Note = "Loopback-only gateway; only local clients can connect."
 	case "lan":
-		t.BindHost = "0.0.0.0"
 		t.Note = "bind=lan listens on all interfaces; probing via loopback (127.0.0.1)."
 	case "tailnet":
-		if ip := tailnetIPv4(); ip != "" {
-			t.BindHost, t.ProbeHost = ip, ip
-		} else {
+		if t.BindHost == "127.0.0.1" {
 			t.Note = "bind=tailnet but no Tailscale (100.64.0.0/10) address found; probing loopback."
-		}
-	case "custom":
-		if h := strings.TrimSpace(cfg.Gateway.CustomBindHost); h != "" {
-			t.BindHost, t.ProbeHost = h, h
 		}
 	}
 	t.URL = "ws://" + net.JoinHostPort(t.ProbeHost, strconv.Itoa(port))
@@ -66,21 +67,6 @@ func ProbeTarget(p profiles.Profile, cfg *profiles.Config, getenv func(string) s
 		}
 	}
 	return t
-}
-
-// tailnetIPv4 is the first interface address in Tailscale's CGNAT range.
-func tailnetIPv4() string {
-	_, cgnat, _ := net.ParseCIDR("100.64.0.0/10")
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return ""
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && cgnat.Contains(n.IP) {
-			return n.IP.String()
-		}
-	}
-	return ""
 }
 
 // Probe connects to t, calls method once and returns the result, within the

@@ -168,11 +168,11 @@ func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f Gat
 	if bind == "" {
 		bind = cfg.Gateway.Bind
 	}
-	host, err := bindHost(bind, cfg.Gateway.CustomBindHost)
+	host, err := profiles.BindHost(bind, cfg.Gateway.CustomBindHost)
 	if err != nil {
 		return gateway.RuntimeConfig{}, "", err
 	}
-	if auth.Mode == gateway.AuthNone && !isLoopbackHost(host) {
+	if auth.Mode == gateway.AuthNone && !profiles.IsLoopbackHost(host) {
 		return gateway.RuntimeConfig{}, "", fmt.Errorf("refusing to bind gateway to %s:%d without auth (set gateway.auth.token or CLAWDBOT_GATEWAY_TOKEN, or pass --token)", host, prof.Ports.Gateway)
 	}
 	rc := gateway.RuntimeConfig{
@@ -180,54 +180,6 @@ func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f Gat
 		AllowInsecureControlUI: cfg.Gateway.ControlUI.AllowInsecureAuth,
 	}
 	return rc, host, nil
-}
-
-// bindHost maps a bind mode to a listen host (spec §10.2).
-func bindHost(mode, custom string) (string, error) {
-	switch strings.TrimSpace(mode) {
-	case "", "loopback", "auto":
-		return "127.0.0.1", nil
-	case "lan":
-		return "0.0.0.0", nil
-	case "tailnet":
-		if ip := tailnetIPv4(); ip != "" {
-			return ip, nil
-		}
-		return "127.0.0.1", nil
-	case "custom":
-		if net.ParseIP(custom).To4() == nil {
-			return "", fmt.Errorf("gateway.bind is custom but gateway.customBindHost %q is not an IPv4 address (set it, or use --bind loopback)", custom)
-		}
-		return custom, nil
-	}
-	h := strings.TrimSpace(mode)
-	if net.ParseIP(h) == nil && h != "localhost" {
-		return "", fmt.Errorf("invalid --bind %q (use loopback, lan, tailnet, auto or an IP address)", mode)
-	}
-	return h, nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
-
-// tailnetIPv4 is this host's Tailscale address (100.64.0.0/10), if any.
-func tailnetIPv4() string {
-	_, cgnat, _ := net.ParseCIDR("100.64.0.0/10")
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return ""
-	}
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && cgnat.Contains(ipn.IP) {
-			return ipn.IP.String()
-		}
-	}
-	return ""
 }
 
 // gatewayLogger logs JSON lines to <state>/logs (or logging.file) and human
