@@ -49,17 +49,7 @@ func TestDoctorRepairsDriftInSystemdUserSandbox(t *testing.T) {
 	unitPath := filepath.Join(sb["SYSTEMD_USER_SANDBOX_UNIT_DIR"], unit)
 	stateDir := filepath.Join(home, ".clawdbot-"+profile)
 	t.Cleanup(func() { os.RemoveAll(stateDir) })
-	binDir, err := os.MkdirTemp("", "clawdbot-doctest-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(binDir) })
-	bin := filepath.Join(binDir, "clawdbot")
-	build := exec.Command("go", "build", "-o", bin, "github.com/clawdbot/clawdbot/cmd/clawdbot")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := clawdbotBinary(t)
 	env := append(os.Environ(), "HOME="+home, "XDG_RUNTIME_DIR="+sb["XDG_RUNTIME_DIR"],
 		"DBUS_SESSION_BUS_ADDRESS="+sb["DBUS_SESSION_BUS_ADDRESS"],
 		"CLAWDBOT_PROFILE=", "CLAWDBOT_STATE_DIR=", "CLAWDBOT_CONFIG_PATH=", "CLAWDBOT_GATEWAY_PORT=",

@@ -63,19 +63,7 @@ func TestGatewayServiceInSystemdUserSandbox(t *testing.T) {
 	stateDir := filepath.Join(home, ".clawdbot-"+profile)
 	t.Cleanup(func() { os.RemoveAll(stateDir) })
 
-	// The binary lives outside the Go build cache (a `go run`/test temp
-	// binary is refused by install).
-	binDir, err := os.MkdirTemp("", "clawdbot-citest-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(binDir) })
-	bin := filepath.Join(binDir, "clawdbot")
-	build := exec.Command("go", "build", "-o", bin, "github.com/clawdbot/clawdbot/cmd/clawdbot")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := clawdbotBinary(t)
 
 	env := append(os.Environ(),
 		"HOME="+home, // enable/disable run client-side and need the sandbox HOME
