@@ -317,8 +317,11 @@ type NodeInvokeRequestEvent struct {
 	IdempotencyKey string  `json:"idempotencyKey,omitempty" jsonschema:"minLength=1"`
 }
 
-// NodePairRequest is a pending legacy node-pairing request; it is also the
-// node.pair.requested event payload.
+// NodePairRequest is a pending legacy node-pairing request: an entry of
+// <state>/nodes/pending.json, the request of node.pair.request and
+// node.pair.list, and the node.pair.requested event payload. isRepair is
+// always present (spec §3.3: "…metadata, silent?, isRepair, ts"): the
+// original sets it to whether the node was already paired.
 type NodePairRequest struct {
 	RequestID       string          `json:"requestId"`
 	NodeID          string          `json:"nodeId"`
@@ -334,12 +337,13 @@ type NodePairRequest struct {
 	Permissions     map[string]bool `json:"permissions,omitzero"`
 	RemoteIP        string          `json:"remoteIp,omitempty"`
 	Silent          *bool           `json:"silent,omitempty"`
-	IsRepair        *bool           `json:"isRepair,omitempty"`
+	IsRepair        bool            `json:"isRepair"`
 	TS              int64           `json:"ts"`
 }
 
-// PairedNode is an approved legacy-paired node (tokens are not redacted in
-// node.pair.list, as in the original).
+// PairedNode is an approved legacy-paired node: an entry of
+// <state>/nodes/paired.json and of node.pair.list (tokens are not redacted
+// there, as in the original).
 type PairedNode struct {
 	NodeID            string          `json:"nodeId"`
 	Token             string          `json:"token"`
@@ -481,8 +485,32 @@ type RestartInfo struct {
 // SentinelInfo is the restart sentinel written before a restart; Path is
 // null when it could not be written.
 type SentinelInfo struct {
-	Path    *string         `json:"path"`
-	Payload json.RawMessage `json:"payload"`
+	Path    *string                `json:"path"`
+	Payload RestartSentinelPayload `json:"payload"`
+}
+
+// Restart sentinel kinds and statuses (spec §9.3).
+const (
+	SentinelConfigApply = "config-apply"
+	SentinelUpdate      = "update"
+	SentinelRestart     = "restart"
+	SentinelOK          = "ok"
+	SentinelError       = "error"
+	SentinelSkipped     = "skipped"
+)
+
+// RestartSentinelPayload is the payload of <state>/restart-sentinel.json
+// ({version:1, payload}), which config.apply/patch also return as
+// sentinel.payload. Message is an explicit null when there is no note, as
+// config.apply writes it (spec §3.5: "message: note|null").
+type RestartSentinelPayload struct {
+	Kind       string         `json:"kind"`   // config-apply | update | restart
+	Status     string         `json:"status"` // ok | error | skipped
+	TS         int64          `json:"ts"`
+	SessionKey string         `json:"sessionKey,omitempty"`
+	Message    *string        `json:"message"`
+	DoctorHint string         `json:"doctorHint,omitempty"`
+	Stats      map[string]any `json:"stats,omitempty"`
 }
 
 // ConfigApplyResult is the result of config.apply and config.patch.
