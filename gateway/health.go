@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -27,59 +28,14 @@ const connectHealthDebounce = 250 * time.Millisecond
 // heartbeatPrompt is the default heartbeat prompt reported in health.
 const heartbeatPrompt = "Read HEARTBEAT.md if it exists (workspace context). Follow it strictly. Do not infer or repeat old tasks from prior chats. If nothing needs attention, reply HEARTBEAT_OK."
 
-// HealthSummary is the health result and event payload (spec §3.3). There
-// are no channels or agent runs yet, so it reports the one default agent
-// and the session store in the state dir, honestly empty where we have
-// nothing.
-type HealthSummary struct {
-	OK               bool              `json:"ok"`
-	TS               int64             `json:"ts"`
-	DurationMs       int64             `json:"durationMs"`
-	Channels         map[string]any    `json:"channels"`
-	ChannelOrder     []string          `json:"channelOrder"`
-	ChannelLabels    map[string]string `json:"channelLabels"`
-	HeartbeatSeconds int               `json:"heartbeatSeconds"`
-	DefaultAgentID   string            `json:"defaultAgentId"`
-	Agents           []AgentHealth     `json:"agents"`
-	Sessions         SessionsSummary   `json:"sessions"`
-}
-
-// AgentHealth is one agent in HealthSummary.
-type AgentHealth struct {
-	AgentID   string          `json:"agentId"`
-	IsDefault bool            `json:"isDefault"`
-	Heartbeat HeartbeatInfo   `json:"heartbeat"`
-	Sessions  SessionsSummary `json:"sessions"`
-}
-
-// HeartbeatInfo is an agent's heartbeat configuration.
-type HeartbeatInfo struct {
-	Enabled     bool   `json:"enabled"`
-	Every       string `json:"every"`
-	EveryMs     *int64 `json:"everyMs"`
-	Prompt      string `json:"prompt"`
-	Target      string `json:"target"`
-	AckMaxChars int    `json:"ackMaxChars"`
-}
-
-// SessionsSummary describes one session store.
-type SessionsSummary struct {
-	Path   string          `json:"path"`
-	Count  int             `json:"count"`
-	Recent []RecentSession `json:"recent"`
-}
-
-// RecentSession is one recently updated session.
-type RecentSession struct {
-	Key       string `json:"key"`
-	UpdatedAt int64  `json:"updatedAt"`
-	Age       int64  `json:"age"`
-}
-
+// healthState caches the last health summary (wire.HealthSummary, spec
+// §3.3) and counts stateVersion.health. There are no channels or agent runs
+// yet, so the summary reports the one default agent and the session store
+// in the state dir, honestly empty where we have nothing.
 type healthState struct {
 	mu        sync.Mutex
 	version   int64
-	cached    *HealthSummary
+	cached    *wire.HealthSummary
 	cachedAt  time.Time
 	scheduled bool
 }
@@ -106,26 +62,39 @@ func (s *Server) sessionsPath() string {
 }
 
 // readSessions summarises a sessions.json store (a map of session key to
-// entry with updatedAt); a missing store is an empty one.
-func (s *Server) readSessions(limit int) SessionsSummary {
+// entry with updatedAt); a missing store is an empty one. An entry without
+// updatedAt reports updatedAt and age as null and sorts last, as in the
+// original.
+func (s *Server) readSessions(limit int) wire.SessionsSummary {
 	path := s.sessionsPath()
-	sum := SessionsSummary{Path: path, Recent: []RecentSession{}}
+	sum := wire.SessionsSummary{Path: path, Recent: []wire.RecentSession{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return sum
 	}
 	var m map[string]struct {
-		UpdatedAt int64 `json:"updatedAt"`
+		UpdatedAt *int64 `json:"updatedAt"`
 	}
 	if json.Unmarshal(b, &m) != nil {
 		return sum
 	}
-	sum.Count = len(m)
+	sum.Count = int64(len(m))
 	now := s.now().UnixMilli()
 	for k, v := range m {
-		sum.Recent = append(sum.Recent, RecentSession{Key: k, UpdatedAt: v.UpdatedAt, Age: now - v.UpdatedAt})
+		r := wire.RecentSession{Key: k, UpdatedAt: v.UpdatedAt}
+		if v.UpdatedAt != nil {
+			age := now - *v.UpdatedAt
+			r.Age = &age
+		}
+		sum.Recent = append(sum.Recent, r)
 	}
-	sort.Slice(sum.Recent, func(i, j int) bool { return sum.Recent[i].UpdatedAt > sum.Recent[j].UpdatedAt })
+	updated := func(r wire.RecentSession) int64 {
+		if r.UpdatedAt == nil {
+			return math.MinInt64
+		}
+		return *r.UpdatedAt
+	}
+	sort.Slice(sum.Recent, func(i, j int) bool { return updated(sum.Recent[i]) > updated(sum.Recent[j]) })
 	if len(sum.Recent) > limit {
 		sum.Recent = sum.Recent[:limit]
 	}
@@ -134,15 +103,15 @@ func (s *Server) readSessions(limit int) SessionsSummary {
 
 // refreshHealth builds a new summary, bumps stateVersion.health and
 // broadcasts the health event (not dropIfSlow).
-func (s *Server) refreshHealth() *HealthSummary {
+func (s *Server) refreshHealth() *wire.HealthSummary {
 	start := s.now()
 	sess := s.readSessions(5)
-	h := &HealthSummary{
-		OK: true, TS: start.UnixMilli(), Channels: map[string]any{}, ChannelOrder: []string{},
+	h := &wire.HealthSummary{
+		OK: true, TS: start.UnixMilli(), Channels: map[string]json.RawMessage{}, ChannelOrder: []string{},
 		ChannelLabels: map[string]string{}, DefaultAgentID: "main",
-		Agents: []AgentHealth{{
+		Agents: []wire.HealthAgent{{
 			AgentID: "main", IsDefault: true,
-			Heartbeat: HeartbeatInfo{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
+			Heartbeat: wire.HeartbeatConfig{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
 			Sessions:  sess,
 		}},
 		Sessions: sess,
@@ -160,7 +129,7 @@ func (s *Server) refreshHealth() *HealthSummary {
 
 // healthFor answers the health method: cached when fresh and not probing
 // (with a background refresh), else refreshed now.
-func (s *Server) healthFor(probe bool) *HealthSummary {
+func (s *Server) healthFor(probe bool) *wire.HealthSummary {
 	s.health.mu.Lock()
 	cached, at := s.health.cached, s.health.cachedAt
 	s.health.mu.Unlock()

@@ -21,73 +21,44 @@ func (s *Server) registerCoreMethods(rt *runtime) {
 }
 
 func (s *Server) mHealth(cl *call) (any, *wire.ErrorShape) {
-	var p struct {
-		Probe bool `json:"probe"`
-	}
+	var p wire.HealthParams
 	_ = json.Unmarshal(cl.params, &p) // params [] or junk: like the original, ignore
-	return s.healthFor(p.Probe), nil
+	return s.healthFor(p.Probe != nil && *p.Probe), nil
 }
 
-// StatusSummary is the status result (spec §3.3), in the original's shape.
-type StatusSummary struct {
-	Heartbeat          StatusHeartbeat `json:"heartbeat"`
-	ChannelSummary     []string        `json:"channelSummary"`
-	QueuedSystemEvents []string        `json:"queuedSystemEvents"`
-	Sessions           StatusSessions  `json:"sessions"`
-}
-
-// StatusHeartbeat is status.heartbeat.
-type StatusHeartbeat struct {
-	DefaultAgentID string                 `json:"defaultAgentId"`
-	Agents         []StatusHeartbeatAgent `json:"agents"`
-}
-
-// StatusHeartbeatAgent is one agent's heartbeat setting.
-type StatusHeartbeatAgent struct {
-	AgentID string `json:"agentId"`
-	Enabled bool   `json:"enabled"`
-	Every   string `json:"every"`
-	EveryMs *int64 `json:"everyMs"`
-}
-
-// StatusSessions is status.sessions.
-type StatusSessions struct {
-	Paths    []string             `json:"paths"`
-	Count    int                  `json:"count"`
-	Defaults StatusDefaults       `json:"defaults"`
-	Recent   []RecentSession      `json:"recent"`
-	ByAgent  []StatusAgentSession `json:"byAgent"`
-}
-
-// StatusDefaults are the default model and context window.
-type StatusDefaults struct {
-	Model         string `json:"model"`
-	ContextTokens int    `json:"contextTokens"`
-}
-
-// StatusAgentSession is one agent's session store in status.
-type StatusAgentSession struct {
-	AgentID string          `json:"agentId"`
-	Path    string          `json:"path"`
-	Count   int             `json:"count"`
-	Recent  []RecentSession `json:"recent"`
-}
-
+// mStatus answers status (spec §3.3) in the original's shape.
 func (s *Server) mStatus(cl *call) (any, *wire.ErrorShape) {
 	sess := s.readSessions(10)
 	s.sysEvents.mu.Lock()
 	queued := append([]string{}, s.sysEvents.queue...)
 	s.sysEvents.mu.Unlock()
-	return &StatusSummary{
-		Heartbeat:      StatusHeartbeat{DefaultAgentID: "main", Agents: []StatusHeartbeatAgent{{AgentID: "main", Every: "0m"}}},
+	recent := statusRows(sess.Recent)
+	return &wire.StatusSummary{
+		Heartbeat:      wire.StatusHeartbeat{DefaultAgentID: "main", Agents: []wire.StatusHeartbeatAgent{{AgentID: "main", Every: "0m"}}},
 		ChannelSummary: []string{}, QueuedSystemEvents: queued,
-		Sessions: StatusSessions{
+		Sessions: wire.StatusSessions{
 			Paths: []string{sess.Path}, Count: sess.Count,
-			Defaults: StatusDefaults{Model: "claude-opus-4-5", ContextTokens: 200000},
-			Recent:   sess.Recent,
-			ByAgent:  []StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: sess.Recent}},
+			Defaults: wire.SessionDefaultsModel{Model: "claude-opus-4-5", ContextTokens: 200000},
+			Recent:   recent,
+			ByAgent:  []wire.StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: recent}},
 		},
 	}, nil
+}
+
+// statusRows turns session summaries into status's recent rows. The wire
+// keeps those rows raw because the original's carry many optional
+// per-session fields; without a session runtime we have only key,
+// updatedAt and age, so a row is exactly a wire.RecentSession.
+func statusRows(recent []wire.RecentSession) []json.RawMessage {
+	rows := make([]json.RawMessage, 0, len(recent))
+	for _, r := range recent {
+		b, err := json.Marshal(r)
+		if err != nil {
+			continue // cannot happen: strings and integers only
+		}
+		rows = append(rows, b)
+	}
+	return rows
 }
 
 func (s *Server) mSystemPresence(cl *call) (any, *wire.ErrorShape) {
@@ -97,7 +68,7 @@ func (s *Server) mSystemPresence(cl *call) (any, *wire.ErrorShape) {
 func (s *Server) mLastHeartbeat(cl *call) (any, *wire.ErrorShape) {
 	// No heartbeat runner yet: the original answers null until a heartbeat
 	// has run.
-	return json.RawMessage("null"), nil
+	return wire.NullPayload, nil
 }
 
 // systemEvents is the main session's queue of system events (text lines
@@ -120,25 +91,6 @@ func (q *systemEvents) push(text string) {
 	if len(q.queue) > maxQueuedSystemEvents {
 		q.queue = q.queue[len(q.queue)-maxQueuedSystemEvents:]
 	}
-}
-
-// systemEventParams are the loosely checked system-event params.
-type systemEventParams struct {
-	Text             string   `json:"text"`
-	DeviceID         string   `json:"deviceId"`
-	InstanceID       string   `json:"instanceId"`
-	Host             string   `json:"host"`
-	IP               string   `json:"ip"`
-	Mode             string   `json:"mode"`
-	Version          string   `json:"version"`
-	Platform         string   `json:"platform"`
-	DeviceFamily     string   `json:"deviceFamily"`
-	ModelIdentifier  string   `json:"modelIdentifier"`
-	LastInputSeconds *float64 `json:"lastInputSeconds"`
-	Reason           string   `json:"reason"`
-	Roles            []string `json:"roles"`
-	Scopes           []string `json:"scopes"`
-	Tags             []string `json:"tags"`
 }
 
 // nodeText parses "Node: <host> (<ip>) · app <ver> · last input <N>s ago ·
@@ -166,7 +118,8 @@ func parseNodeText(text string) (host, ip, version, mode, reason string) {
 }
 
 func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
-	var p systemEventParams
+	// Not schema-validated, like the original: only text is checked.
+	var p wire.SystemEventParams
 	if json.Unmarshal(cl.params, &p) != nil || strings.TrimSpace(p.Text) == "" {
 		return nil, invalid("text required")
 	}
@@ -213,7 +166,7 @@ func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
 	}
 	s.presence.Bump()
 	s.broadcastPresence()
-	return map[string]bool{"ok": true}, nil
+	return wire.OKResult{OK: true}, nil
 }
 
 // nodeChangeSummary describes what a "Node:" beacon changed (host, ip,
