@@ -55,25 +55,6 @@ func (rt *runtime) allowedCommands(platform string) []string {
 	return slices.DeleteFunc(out, func(c string) bool { return slices.Contains(rt.nodeDeny, c) })
 }
 
-// nodeInfo is a node.list entry.
-type nodeInfo struct {
-	NodeID          string          `json:"nodeId"`
-	DisplayName     string          `json:"displayName,omitempty"`
-	Platform        string          `json:"platform,omitempty"`
-	Version         string          `json:"version,omitempty"`
-	DeviceFamily    string          `json:"deviceFamily,omitempty"`
-	ModelIdentifier string          `json:"modelIdentifier,omitempty"`
-	RemoteIP        string          `json:"remoteIp,omitempty"`
-	Caps            []string        `json:"caps"`
-	Commands        []string        `json:"commands"`
-	PathEnv         string          `json:"pathEnv,omitempty"`
-	Permissions     map[string]bool `json:"permissions,omitempty"`
-	ConnectedAtMs   int64           `json:"connectedAtMs,omitempty"`
-	Paired          bool            `json:"paired"`
-	Connected       bool            `json:"connected"`
-	TS              int64           `json:"ts,omitempty"`
-}
-
 func sortedUnique(v []string) []string {
 	out := slices.Clone(v)
 	slices.Sort(out)
@@ -84,13 +65,15 @@ func sortedUnique(v []string) []string {
 	return out
 }
 
-func (s *Server) liveNodeInfo(c *conn) nodeInfo {
+// liveNodeInfo is the node.list entry of a connected node.
+func (s *Server) liveNodeInfo(c *conn) wire.NodeInfo {
 	p := c.connect
-	n := nodeInfo{
+	connectedAt := c.connectedAt
+	n := wire.NodeInfo{
 		NodeID: c.nodeID, DisplayName: p.Client.DisplayName, Platform: p.Client.Platform,
 		Version: p.Client.Version, DeviceFamily: p.Client.DeviceFamily, ModelIdentifier: p.Client.ModelIdentifier,
 		Caps: sortedUnique(p.Caps), Commands: sortedUnique(c.commands), PathEnv: p.PathEnv,
-		Permissions: p.Permissions, ConnectedAtMs: c.connectedAt, Connected: true,
+		Permissions: p.Permissions, ConnectedAtMs: &connectedAt, Connected: true,
 	}
 	if !c.local {
 		n.RemoteIP = c.remote
@@ -99,10 +82,12 @@ func (s *Server) liveNodeInfo(c *conn) nodeInfo {
 	return n
 }
 
-func (s *Server) listNodes() []nodeInfo {
-	byID := map[string]nodeInfo{}
+// listNodes merges the paired node devices with the connected nodes:
+// connected first, then by name.
+func (s *Server) listNodes() []wire.NodeInfo {
+	byID := map[string]wire.NodeInfo{}
 	for _, d := range s.devices.pairedWithRole(wire.RoleNode) {
-		byID[d.DeviceID] = nodeInfo{NodeID: d.DeviceID, DisplayName: d.DisplayName, Platform: d.Platform,
+		byID[d.DeviceID] = wire.NodeInfo{NodeID: d.DeviceID, DisplayName: d.DisplayName, Platform: d.Platform,
 			RemoteIP: d.RemoteIP, Caps: []string{}, Commands: []string{}, Paired: true}
 	}
 	s.live.mu.Lock()
@@ -114,11 +99,11 @@ func (s *Server) listNodes() []nodeInfo {
 	for _, c := range live {
 		byID[c.nodeID] = s.liveNodeInfo(c)
 	}
-	out := make([]nodeInfo, 0, len(byID))
+	out := make([]wire.NodeInfo, 0, len(byID))
 	for _, n := range byID {
 		out = append(out, n)
 	}
-	name := func(n nodeInfo) string {
+	name := func(n wire.NodeInfo) string {
 		if n.DisplayName != "" {
 			return strings.ToLower(n.DisplayName)
 		}
@@ -137,7 +122,7 @@ func (s *Server) mNodeList(cl *call) (any, *wire.ErrorShape) {
 	if e := cl.decode(&wire.EmptyParams{}); e != nil {
 		return nil, e
 	}
-	return map[string]any{"ts": s.now().UnixMilli(), "nodes": s.listNodes()}, nil
+	return wire.NodeListResult{TS: s.now().UnixMilli(), Nodes: s.listNodes()}, nil
 }
 
 func (s *Server) mNodeDescribe(cl *call) (any, *wire.ErrorShape) {
@@ -147,22 +132,10 @@ func (s *Server) mNodeDescribe(cl *call) (any, *wire.ErrorShape) {
 	}
 	for _, n := range s.listNodes() {
 		if n.NodeID == p.NodeID {
-			n.TS = s.now().UnixMilli()
-			return n, nil
+			return wire.NodeDescribeResult{TS: s.now().UnixMilli(), NodeInfo: n}, nil
 		}
 	}
 	return nil, invalid("unknown nodeId")
-}
-
-// nodeInvokeRequest is the node.invoke.request event payload (sent to the
-// node only, without seq).
-type nodeInvokeRequest struct {
-	ID             string  `json:"id"`
-	NodeID         string  `json:"nodeId"`
-	Command        string  `json:"command"`
-	ParamsJSON     *string `json:"paramsJSON"`
-	TimeoutMs      int64   `json:"timeoutMs,omitempty"`
-	IdempotencyKey string  `json:"idempotencyKey,omitempty"`
 }
 
 func (s *Server) mNodeInvoke(cl *call) (any, *wire.ErrorShape) {
@@ -204,7 +177,9 @@ func (s *Server) mNodeInvoke(cl *call) (any, *wire.ErrorShape) {
 		delete(s.live.pending, id)
 		s.live.mu.Unlock()
 	}()
-	req := nodeInvokeRequest{ID: id, NodeID: p.NodeID, Command: p.Command, TimeoutMs: timeout, IdempotencyKey: p.IdempotencyKey}
+	// The event goes to the node only, without seq; paramsJSON is null when
+	// the call had no params.
+	req := wire.NodeInvokeRequestEvent{ID: id, NodeID: p.NodeID, Command: p.Command, TimeoutMs: &timeout, IdempotencyKey: p.IdempotencyKey}
 	if len(p.Params) > 0 {
 		ps := string(p.Params)
 		req.ParamsJSON = &ps
@@ -226,17 +201,19 @@ func (s *Server) mNodeInvoke(cl *call) (any, *wire.ErrorShape) {
 			e.Details = map[string]any{"nodeError": r.params.Error}
 			return nil, e
 		}
-		var payload any
-		var pj *string
-		if r.params.PayloadJSON != nil {
-			pj = r.params.PayloadJSON
-			if json.Unmarshal([]byte(*pj), &payload) != nil {
-				payload = *pj
+		res := wire.NodeInvokeResult{OK: true, NodeID: p.NodeID, Command: p.Command, PayloadJSON: r.params.PayloadJSON}
+		if pj := r.params.PayloadJSON; pj != nil {
+			// payload is payloadJSON parsed, or the string itself when it is
+			// not JSON.
+			if json.Valid([]byte(*pj)) {
+				res.Payload = json.RawMessage(*pj)
+			} else {
+				res.Payload, _ = json.Marshal(*pj)
 			}
 		} else if len(r.params.Payload) > 0 {
-			payload = r.params.Payload
+			res.Payload = r.params.Payload
 		}
-		return map[string]any{"ok": true, "nodeId": p.NodeID, "command": p.Command, "payload": payload, "payloadJSON": pj}, nil
+		return res, nil
 	case <-timer.C:
 		e := errShape(wire.ErrUnavailable, "node invoke timed out")
 		e.Details = map[string]any{"nodeError": map[string]string{"code": "TIMEOUT", "message": "node invoke timed out"}}
@@ -256,13 +233,14 @@ func (s *Server) mNodeInvokeResult(cl *call) (any, *wire.ErrorShape) {
 	pi, ok := s.live.pending[p.ID]
 	s.live.mu.Unlock()
 	if !ok || pi.nodeID != p.NodeID {
-		return map[string]bool{"ok": true, "ignored": true}, nil
+		ignored := true
+		return wire.NodeInvokeResultAck{OK: true, Ignored: &ignored}, nil
 	}
 	select {
 	case pi.ch <- invokeResult{params: p}:
 	default:
 	}
-	return map[string]bool{"ok": true}, nil
+	return wire.NodeInvokeResultAck{OK: true}, nil
 }
 
 func (s *Server) mNodeEvent(cl *call) (any, *wire.ErrorShape) {
@@ -273,5 +251,5 @@ func (s *Server) mNodeEvent(cl *call) (any, *wire.ErrorShape) {
 	// No agent or chat runtime yet: the events are accepted and logged, as
 	// the original does for the kinds it does not act on.
 	s.callLog.Info("node event", "node", cl.c.nodeID, "event", p.Event)
-	return map[string]bool{"ok": true}, nil
+	return wire.OKResult{OK: true}, nil
 }

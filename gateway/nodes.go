@@ -91,55 +91,18 @@ func (d *deviceStore) pairedWithRole(role string) []pairedDevice {
 	return out
 }
 
-// nodePending is a legacy node pairing request (also the
-// node.pair.requested payload).
-type nodePending struct {
-	RequestID       string   `json:"requestId"`
-	NodeID          string   `json:"nodeId"`
-	DisplayName     string   `json:"displayName,omitempty"`
-	Platform        string   `json:"platform,omitempty"`
-	Version         string   `json:"version,omitempty"`
-	CoreVersion     string   `json:"coreVersion,omitempty"`
-	UIVersion       string   `json:"uiVersion,omitempty"`
-	DeviceFamily    string   `json:"deviceFamily,omitempty"`
-	ModelIdentifier string   `json:"modelIdentifier,omitempty"`
-	Caps            []string `json:"caps,omitempty"`
-	Commands        []string `json:"commands,omitempty"`
-	RemoteIP        string   `json:"remoteIp,omitempty"`
-	Silent          *bool    `json:"silent,omitempty"`
-	IsRepair        bool     `json:"isRepair"`
-	TS              int64    `json:"ts"`
-}
-
-// nodePaired is a paired legacy node (with its token; node.pair.list does
-// not redact it, like the original).
-type nodePaired struct {
-	NodeID            string   `json:"nodeId"`
-	Token             string   `json:"token"`
-	DisplayName       string   `json:"displayName,omitempty"`
-	Platform          string   `json:"platform,omitempty"`
-	Version           string   `json:"version,omitempty"`
-	CoreVersion       string   `json:"coreVersion,omitempty"`
-	UIVersion         string   `json:"uiVersion,omitempty"`
-	DeviceFamily      string   `json:"deviceFamily,omitempty"`
-	ModelIdentifier   string   `json:"modelIdentifier,omitempty"`
-	Caps              []string `json:"caps,omitempty"`
-	Commands          []string `json:"commands,omitempty"`
-	RemoteIP          string   `json:"remoteIp,omitempty"`
-	CreatedAtMs       int64    `json:"createdAtMs"`
-	ApprovedAtMs      int64    `json:"approvedAtMs"`
-	LastConnectedAtMs int64    `json:"lastConnectedAtMs,omitempty"`
-}
-
 // nodePairStore is the legacy node-pairing store under <state>/nodes/
-// (pending.json keyed by request id, paired.json keyed by node id).
+// (pending.json keyed by request id, paired.json keyed by node id). The
+// entries are the wire shapes themselves, as in the original: a pending
+// entry is what node.pair.request returns and node.pair.requested carries,
+// a paired entry is what node.pair.list shows.
 type nodePairStore struct {
 	dir    string
 	now    func() time.Time
 	mu     sync.Mutex
 	loaded bool
-	pend   map[string]*nodePending
-	paired map[string]*nodePaired
+	pend   map[string]*wire.NodePairRequest
+	paired map[string]*wire.PairedNode
 }
 
 func newNodePairStore(stateDir string, now func() time.Time) *nodePairStore {
@@ -152,8 +115,8 @@ func newNodePairStore(stateDir string, now func() time.Time) *nodePairStore {
 
 func (n *nodePairStore) loadLocked() error {
 	if !n.loaded {
-		n.pend = map[string]*nodePending{}
-		n.paired = map[string]*nodePaired{}
+		n.pend = map[string]*wire.NodePairRequest{}
+		n.paired = map[string]*wire.PairedNode{}
 		if n.dir != "" {
 			if err := readJSONFile(filepath.Join(n.dir, "pending.json"), &n.pend); err != nil {
 				return err
@@ -183,18 +146,18 @@ func (n *nodePairStore) saveLocked() error {
 	return writeJSONFile(filepath.Join(n.dir, "paired.json"), n.paired)
 }
 
-func (n *nodePairStore) request(p wire.NodePairRequestParams) (nodePending, bool, error) {
+func (n *nodePairStore) request(p wire.NodePairRequestParams) (wire.NodePairRequest, bool, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := n.loadLocked(); err != nil {
-		return nodePending{}, false, err
+		return wire.NodePairRequest{}, false, err
 	}
 	for _, r := range n.pend {
 		if r.NodeID == p.NodeID {
 			return *r, false, nil
 		}
 	}
-	r := &nodePending{
+	r := &wire.NodePairRequest{
 		RequestID: newID(), NodeID: p.NodeID, DisplayName: p.DisplayName, Platform: p.Platform,
 		Version: p.Version, CoreVersion: p.CoreVersion, UIVersion: p.UIVersion, DeviceFamily: p.DeviceFamily,
 		ModelIdentifier: p.ModelIdentifier, Caps: p.Caps, Commands: p.Commands, RemoteIP: p.RemoteIP,
@@ -205,18 +168,18 @@ func (n *nodePairStore) request(p wire.NodePairRequestParams) (nodePending, bool
 	return *r, true, n.saveLocked()
 }
 
-func (n *nodePairStore) list() ([]nodePending, []nodePaired, error) {
+func (n *nodePairStore) list() ([]wire.NodePairRequest, []wire.PairedNode, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := n.loadLocked(); err != nil {
 		return nil, nil, err
 	}
-	pend := make([]nodePending, 0, len(n.pend))
+	pend := make([]wire.NodePairRequest, 0, len(n.pend))
 	for _, r := range n.pend {
 		pend = append(pend, *r)
 	}
 	sort.Slice(pend, func(i, j int) bool { return pend[i].TS > pend[j].TS })
-	paired := make([]nodePaired, 0, len(n.paired))
+	paired := make([]wire.PairedNode, 0, len(n.paired))
 	for _, p := range n.paired {
 		paired = append(paired, *p)
 	}
@@ -224,18 +187,18 @@ func (n *nodePairStore) list() ([]nodePending, []nodePaired, error) {
 	return pend, paired, nil
 }
 
-func (n *nodePairStore) approve(requestID string) (nodePaired, error) {
+func (n *nodePairStore) approve(requestID string) (wire.PairedNode, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := n.loadLocked(); err != nil {
-		return nodePaired{}, err
+		return wire.PairedNode{}, err
 	}
 	r := n.pend[requestID]
 	if r == nil {
-		return nodePaired{}, errUnknownRequest
+		return wire.PairedNode{}, errUnknownRequest
 	}
 	now := n.now().UnixMilli()
-	p := &nodePaired{
+	p := &wire.PairedNode{
 		NodeID: r.NodeID, Token: strings.ReplaceAll(newID(), "-", ""), DisplayName: r.DisplayName,
 		Platform: r.Platform, Version: r.Version, CoreVersion: r.CoreVersion, UIVersion: r.UIVersion,
 		DeviceFamily: r.DeviceFamily, ModelIdentifier: r.ModelIdentifier, Caps: r.Caps, Commands: r.Commands,
@@ -263,7 +226,7 @@ func (n *nodePairStore) reject(requestID string) (string, error) {
 	return r.NodeID, n.saveLocked()
 }
 
-func (n *nodePairStore) verify(nodeID, token string) (*nodePaired, error) {
+func (n *nodePairStore) verify(nodeID, token string) (*wire.PairedNode, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := n.loadLocked(); err != nil {
@@ -298,7 +261,7 @@ func (s *Server) mNodePairRequest(cl *call) (any, *wire.ErrorShape) {
 	if created {
 		s.broadcast(wire.EventNodePairRequested, r, nil, true)
 	}
-	return map[string]any{"status": "pending", "request": r, "created": created}, nil
+	return wire.NodePairRequestResult{Status: "pending", Request: r, Created: created}, nil
 }
 
 func (s *Server) mNodePairList(cl *call) (any, *wire.ErrorShape) {
@@ -309,7 +272,7 @@ func (s *Server) mNodePairList(cl *call) (any, *wire.ErrorShape) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	return map[string]any{"pending": pend, "paired": paired}, nil
+	return wire.NodePairListResult{Pending: pend, Paired: paired}, nil
 }
 
 func (s *Server) mNodePairApprove(cl *call) (any, *wire.ErrorShape) {
@@ -321,8 +284,8 @@ func (s *Server) mNodePairApprove(cl *call) (any, *wire.ErrorShape) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	s.broadcast(wire.EventNodePairResolved, map[string]any{"requestId": p.RequestID, "nodeId": node.NodeID, "decision": "approved", "ts": s.now().UnixMilli()}, nil, true)
-	return map[string]any{"requestId": p.RequestID, "node": node}, nil
+	s.broadcast(wire.EventNodePairResolved, wire.NodePairResolvedEvent{RequestID: p.RequestID, NodeID: node.NodeID, Decision: wire.DecisionApproved, TS: s.now().UnixMilli()}, nil, true)
+	return wire.NodePairApproveResult{RequestID: p.RequestID, Node: node}, nil
 }
 
 func (s *Server) mNodePairReject(cl *call) (any, *wire.ErrorShape) {
@@ -334,8 +297,8 @@ func (s *Server) mNodePairReject(cl *call) (any, *wire.ErrorShape) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	s.broadcast(wire.EventNodePairResolved, map[string]any{"requestId": p.RequestID, "nodeId": nodeID, "decision": "rejected", "ts": s.now().UnixMilli()}, nil, true)
-	return map[string]any{"requestId": p.RequestID, "nodeId": nodeID}, nil
+	s.broadcast(wire.EventNodePairResolved, wire.NodePairResolvedEvent{RequestID: p.RequestID, NodeID: nodeID, Decision: wire.DecisionRejected, TS: s.now().UnixMilli()}, nil, true)
+	return wire.NodePairRejectResult{RequestID: p.RequestID, NodeID: nodeID}, nil
 }
 
 func (s *Server) mNodePairVerify(cl *call) (any, *wire.ErrorShape) {
@@ -347,8 +310,5 @@ func (s *Server) mNodePairVerify(cl *call) (any, *wire.ErrorShape) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	if node == nil {
-		return map[string]bool{"ok": false}, nil
-	}
-	return map[string]any{"ok": true, "node": node}, nil
+	return wire.NodePairVerifyResult{OK: node != nil, Node: node}, nil
 }
