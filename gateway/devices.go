@@ -54,42 +54,18 @@ type pairedDevice struct {
 	ApprovedAtMs int64                  `json:"approvedAtMs"`
 }
 
-// pendingDevice is one entry of devices/pending.json, keyed by request id;
-// it is also the device.pair.requested payload.
-type pendingDevice struct {
-	RequestID   string   `json:"requestId"`
-	DeviceID    string   `json:"deviceId"`
-	PublicKey   string   `json:"publicKey"`
-	DisplayName string   `json:"displayName,omitempty"`
-	Platform    string   `json:"platform,omitempty"`
-	ClientID    string   `json:"clientId,omitempty"`
-	ClientMode  string   `json:"clientMode,omitempty"`
-	Role        string   `json:"role,omitempty"`
-	Roles       []string `json:"roles,omitempty"`
-	Scopes      []string `json:"scopes,omitempty"`
-	RemoteIP    string   `json:"remoteIp,omitempty"`
-	Silent      bool     `json:"silent,omitempty"`
-	IsRepair    bool     `json:"isRepair,omitempty"`
-	TS          int64    `json:"ts"`
-}
-
-// pairResolved is the device.pair.resolved payload.
-type pairResolved struct {
-	RequestID string `json:"requestId"`
-	DeviceID  string `json:"deviceId"`
-	Decision  string `json:"decision"`
-	TS        int64  `json:"ts"`
-}
-
 // deviceStore is the paired/pending device store under <state>/devices/.
 // It is read once and written through atomically (0600: it holds tokens).
+// A pending entry (pending.json, keyed by request id) is the
+// device.pair.requested payload itself, as in the original: the event
+// broadcasts the stored request.
 type deviceStore struct {
 	dir    string
 	now    func() time.Time
 	mu     sync.Mutex
 	loaded bool
 	paired map[string]*pairedDevice
-	pend   map[string]*pendingDevice
+	pend   map[string]*wire.DevicePairRequestedEvent
 }
 
 func newDeviceStore(stateDir string, now func() time.Time) *deviceStore {
@@ -134,7 +110,7 @@ func (d *deviceStore) loadLocked() error {
 		return nil
 	}
 	d.paired = map[string]*pairedDevice{}
-	d.pend = map[string]*pendingDevice{}
+	d.pend = map[string]*wire.DevicePairRequestedEvent{}
 	if d.dir != "" {
 		if err := readJSONFile(filepath.Join(d.dir, "paired.json"), &d.paired); err != nil {
 			return err
@@ -194,11 +170,13 @@ func (d *deviceStore) isPaired(id, pubKey, role string, scopes []string) bool {
 	return slices.Contains(roles, role) && subset(scopes, p.Scopes)
 }
 
-func pairRequestFrom(p *wire.ConnectParams, pubKey, role string, scopes []string, c *conn) pendingDevice {
-	r := pendingDevice{
+// pairRequestFrom is the pairing request a connect asks for; a local
+// client's is silent (approved without asking an operator).
+func pairRequestFrom(p *wire.ConnectParams, pubKey, role string, scopes []string, c *conn) wire.DevicePairRequestedEvent {
+	r := wire.DevicePairRequestedEvent{
 		DeviceID: p.Device.ID, PublicKey: pubKey, DisplayName: p.Client.DisplayName,
 		Platform: p.Client.Platform, ClientID: p.Client.ID, ClientMode: p.Client.Mode,
-		Role: role, Roles: []string{role}, Scopes: slices.Clone(scopes), Silent: c.local,
+		Role: role, Roles: []string{role}, Scopes: slices.Clone(scopes), Silent: trueOrNil(c.local),
 	}
 	if !c.local {
 		r.RemoteIP = c.remote
@@ -208,11 +186,11 @@ func pairRequestFrom(p *wire.ConnectParams, pubKey, role string, scopes []string
 
 // requestPairing returns the pending request for the device, creating it
 // when there is none (created reports which).
-func (d *deviceStore) requestPairing(r pendingDevice) (pendingDevice, bool, error) {
+func (d *deviceStore) requestPairing(r wire.DevicePairRequestedEvent) (wire.DevicePairRequestedEvent, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
-		return pendingDevice{}, false, err
+		return wire.DevicePairRequestedEvent{}, false, err
 	}
 	for _, p := range d.pend {
 		if p.DeviceID == r.DeviceID {
@@ -226,24 +204,34 @@ func (d *deviceStore) requestPairing(r pendingDevice) (pendingDevice, bool, erro
 	}
 	r.RequestID = newID()
 	r.TS = d.now().UnixMilli()
-	_, r.IsRepair = d.paired[r.DeviceID]
+	_, repair := d.paired[r.DeviceID]
+	r.IsRepair = trueOrNil(repair)
 	d.pend[r.RequestID] = &r
 	return r, true, d.saveLocked()
+}
+
+// trueOrNil is the optional flag of a pairing request: set only when true,
+// so a false silent/isRepair stays absent from the store and the event.
+func trueOrNil(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
 }
 
 var errUnknownRequest = errors.New("unknown requestId")
 
 // approve moves a pending request to paired (roles and scopes unioned
 // with an earlier pairing of the same key).
-func (d *deviceStore) approve(requestID string, _ bool) (pairResolved, error) {
+func (d *deviceStore) approve(requestID string, _ bool) (wire.DevicePairResolvedEvent, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
-		return pairResolved{}, err
+		return wire.DevicePairResolvedEvent{}, err
 	}
 	r := d.pend[requestID]
 	if r == nil {
-		return pairResolved{}, errUnknownRequest
+		return wire.DevicePairResolvedEvent{}, errUnknownRequest
 	}
 	now := d.now().UnixMilli()
 	p := d.paired[r.DeviceID]
@@ -259,22 +247,22 @@ func (d *deviceStore) approve(requestID string, _ bool) (pairResolved, error) {
 	p.ApprovedAtMs = now
 	d.paired[r.DeviceID] = p
 	delete(d.pend, requestID)
-	return pairResolved{RequestID: requestID, DeviceID: r.DeviceID, Decision: "approved", TS: now}, d.saveLocked()
+	return wire.DevicePairResolvedEvent{RequestID: requestID, DeviceID: r.DeviceID, Decision: wire.DecisionApproved, TS: now}, d.saveLocked()
 }
 
 // reject drops a pending request.
-func (d *deviceStore) reject(requestID string) (pairResolved, error) {
+func (d *deviceStore) reject(requestID string) (wire.DevicePairResolvedEvent, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
-		return pairResolved{}, err
+		return wire.DevicePairResolvedEvent{}, err
 	}
 	r := d.pend[requestID]
 	if r == nil {
-		return pairResolved{}, errUnknownRequest
+		return wire.DevicePairResolvedEvent{}, errUnknownRequest
 	}
 	delete(d.pend, requestID)
-	return pairResolved{RequestID: requestID, DeviceID: r.DeviceID, Decision: "rejected", TS: d.now().UnixMilli()}, d.saveLocked()
+	return wire.DevicePairResolvedEvent{RequestID: requestID, DeviceID: r.DeviceID, Decision: wire.DecisionRejected, TS: d.now().UnixMilli()}, d.saveLocked()
 }
 
 // ensureToken finds or creates the device's token for role; it is reused

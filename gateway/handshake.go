@@ -116,7 +116,7 @@ func (c *conn) handshake(data []byte) bool {
 			}
 			if !c.local {
 				if created {
-					s.broadcast("device.pair.requested", req, nil, true)
+					s.broadcast(wire.EventDevicePairRequested, req, nil, true)
 				}
 				e := errShape(wire.ErrNotPaired, "pairing required")
 				e.Details = map[string]string{"requestId": req.RequestID}
@@ -128,7 +128,7 @@ func (c *conn) handshake(data []byte) bool {
 				msg := "pairing store unavailable"
 				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
 			}
-			s.broadcast("device.pair.resolved", res, nil, true)
+			s.broadcast(wire.EventDevicePairResolved, res, nil, true)
 		}
 		tok, err := s.devices.ensureToken(p.Device.ID, role, scopes, usedDeviceToken)
 		if err == nil {

@@ -40,7 +40,7 @@ func (s *Server) mDevicePairList(cl *call) (any, *wire.ErrorShape) {
 	if err := d.loadLocked(); err != nil {
 		return nil, storeErr(err)
 	}
-	pend := make([]pendingDevice, 0, len(d.pend))
+	pend := make([]wire.DevicePairRequestedEvent, 0, len(d.pend))
 	for _, p := range d.pend {
 		pend = append(pend, *p)
 	}
