@@ -41,6 +41,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/gateway/reload"
 	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/wire"
 )
 
 // Lifecycle timing (protocol spec §9.3).
@@ -302,14 +303,14 @@ func (l *lifecycle) emit(reason string) {
 
 // scheduleRestart is Options.ScheduleRestart: authorize, then emit SIGUSR1
 // in process after delay (clamped to 0..60 s; negative means the default).
-func (l *lifecycle) scheduleRestart(reason string, delay time.Duration) RestartInfo {
+func (l *lifecycle) scheduleRestart(reason string, delay time.Duration) wire.RestartInfo {
 	if delay < 0 {
 		delay = DefaultRestartDelay
 	}
 	delay = min(delay, MaxRestartDelay)
 	l.addAuthorization(delay)
 	time.AfterFunc(delay, func() { l.emit(reason) })
-	return RestartInfo{OK: true, PID: os.Getpid(), Signal: "SIGUSR1", DelayMs: delay.Milliseconds(), Reason: reason, Mode: "emit"}
+	return wire.RestartInfo{OK: true, PID: os.Getpid(), Signal: "SIGUSR1", DelayMs: delay.Milliseconds(), Reason: reason, Mode: "emit"}
 }
 
 // restart is the in-process restart: re-read the config, build and swap the
@@ -492,55 +493,25 @@ const SentinelFile = "restart-sentinel.json"
 
 // RestartSentinel is <state>/restart-sentinel.json (protocol spec §9.3):
 // written before a restart that someone wants to hear about, read and
-// deleted after the next start.
+// deleted after the next start. Its payload is the wire type config.apply
+// and config.patch also return as sentinel.payload.
 type RestartSentinel struct {
-	Version int                    `json:"version"`
-	Payload RestartSentinelPayload `json:"payload"`
+	Version int                         `json:"version"`
+	Payload wire.RestartSentinelPayload `json:"payload"`
 }
 
-// RestartSentinelPayload is the sentinel's payload.
-type RestartSentinelPayload struct {
-	Kind       string          `json:"kind"`   // config-apply | update | restart
-	Status     string          `json:"status"` // ok | error | skipped
-	Ts         int64           `json:"ts"`
-	SessionKey string          `json:"sessionKey,omitempty"`
-	Message    string          `json:"message,omitempty"`
-	DoctorHint string          `json:"doctorHint,omitempty"`
-	Stats      json.RawMessage `json:"stats,omitempty"`
-}
-
-// WriteRestartSentinel writes the sentinel atomically (temp, fsync, rename; 0600).
-func WriteRestartSentinel(stateDir string, p RestartSentinelPayload) error {
-	if p.Ts == 0 {
-		p.Ts = time.Now().UnixMilli()
-	}
-	b, err := json.Marshal(RestartSentinel{Version: 1, Payload: p})
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return err
+// WriteRestartSentinel writes {version:1, payload} to <stateDir>/
+// restart-sentinel.json atomically (temp, fsync, rename; 0600) and returns
+// its path. A zero TS is stamped with the current time.
+func WriteRestartSentinel(stateDir string, p wire.RestartSentinelPayload) (string, error) {
+	if p.TS == 0 {
+		p.TS = time.Now().UnixMilli()
 	}
 	path := filepath.Join(stateDir, SentinelFile)
-	tmp, err := os.CreateTemp(stateDir, ".restart-sentinel.*")
-	if err != nil {
-		return err
+	if err := writeJSONFile(path, RestartSentinel{Version: 1, Payload: p}); err != nil {
+		return "", fmt.Errorf("write restart sentinel: %w", err)
 	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write restart sentinel: %w", err)
-	}
-	return nil
+	return path, nil
 }
 
 // consumeSentinel reads and deletes the sentinel, logging its notice. The

@@ -1,8 +1,8 @@
 package gateway
 
 import (
+	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -22,20 +22,6 @@ func (s *Server) registerConfigMethods(rt *runtime) {
 	rt.register(&method{name: "config.patch", handle: func(cl *call) (any, *wire.ErrorShape) { return s.mConfigApply(cl, true) }})
 }
 
-// configSnapshot is the config.get result (spec §3.5).
-type configSnapshot struct {
-	Path         string           `json:"path"`
-	Exists       bool             `json:"exists"`
-	Raw          *string          `json:"raw"`
-	Parsed       any              `json:"parsed"`
-	Valid        bool             `json:"valid"`
-	Config       any              `json:"config"`
-	Hash         string           `json:"hash"`
-	Issues       []profiles.Issue `json:"issues"`
-	Warnings     []profiles.Issue `json:"warnings"`
-	LegacyIssues []profiles.Issue `json:"legacyIssues"`
-}
-
 func (s *Server) loadConfig() (*profiles.Snapshot, *wire.ErrorShape) {
 	snap, err := profiles.Load(s.opts.ConfigPath)
 	if err != nil {
@@ -44,33 +30,56 @@ func (s *Server) loadConfig() (*profiles.Snapshot, *wire.ErrorShape) {
 	return snap, nil
 }
 
-func toSnapshot(snap *profiles.Snapshot) configSnapshot {
-	out := configSnapshot{
+// toSnapshot is the config.get result (spec §3.5). A missing or
+// unparsable file reports parsed/config as {}; issues carry only
+// {path, message}, as the original's do.
+func toSnapshot(snap *profiles.Snapshot) wire.ConfigSnapshot {
+	out := wire.ConfigSnapshot{
 		Path: snap.Path, Exists: snap.Exists, Valid: snap.Valid, Hash: snap.Hash,
-		Issues: nonNil(snap.Issues), Warnings: nonNil(snap.Warnings), LegacyIssues: []profiles.Issue{},
+		Parsed: emptyObject, Config: emptyObject,
+		Issues: configIssues(snap.Issues), Warnings: configIssues(snap.Warnings), LegacyIssues: []wire.ConfigIssue{},
 	}
 	if snap.Exists {
 		r := string(snap.Raw)
 		out.Raw = &r
 	}
 	if snap.Parsed != nil {
-		out.Parsed = snap.Parsed
-	} else {
-		out.Parsed = map[string]any{}
+		out.Parsed = mustJSON(snap.Parsed)
 	}
 	if snap.Config != nil {
-		out.Config = snap.Config
-	} else {
-		out.Config = map[string]any{}
+		out.Config = mustJSON(snap.Config)
 	}
 	return out
 }
 
+var emptyObject = json.RawMessage("{}")
+
+// mustJSON encodes a value decoded from JSON (or a config struct), which
+// always encodes; a failure would be a bug, reported as null rather than a
+// dropped response.
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return wire.NullPayload
+	}
+	return b
+}
+
+// nonNil keeps an empty issue list a JSON [] in error details.
 func nonNil(is []profiles.Issue) []profiles.Issue {
 	if is == nil {
 		return []profiles.Issue{}
 	}
 	return is
+}
+
+// configIssues are issues as the wire carries them ({path, message}).
+func configIssues(is []profiles.Issue) []wire.ConfigIssue {
+	out := make([]wire.ConfigIssue, 0, len(is))
+	for _, i := range is {
+		out = append(out, wire.ConfigIssue{Path: i.Path, Message: i.Message})
+	}
+	return out
 }
 
 func (s *Server) mConfigGet(cl *call) (any, *wire.ErrorShape) {
@@ -134,23 +143,7 @@ func (s *Server) mConfigSet(cl *call) (any, *wire.ErrorShape) {
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"ok": true, "path": s.opts.ConfigPath, "config": next.Config}, nil
-}
-
-// restartSentinel is <state>/restart-sentinel.json (spec §9.3).
-type restartSentinel struct {
-	Version int             `json:"version"`
-	Payload sentinelPayload `json:"payload"`
-}
-
-type sentinelPayload struct {
-	Kind       string            `json:"kind"`
-	Status     string            `json:"status"`
-	TS         int64             `json:"ts"`
-	SessionKey string            `json:"sessionKey,omitempty"`
-	Message    *string           `json:"message"`
-	DoctorHint string            `json:"doctorHint"`
-	Stats      map[string]string `json:"stats"`
+	return wire.ConfigSetResult{OK: true, Path: s.opts.ConfigPath, Config: mustJSON(next.Config)}, nil
 }
 
 func (s *Server) mConfigApply(cl *call, patch bool) (any, *wire.ErrorShape) {
@@ -195,15 +188,15 @@ func (s *Server) mConfigApply(cl *call, patch bool) (any, *wire.ErrorShape) {
 	if p.Note != "" {
 		note = &p.Note
 	}
-	sent := restartSentinel{Version: 1, Payload: sentinelPayload{
-		Kind: "config-apply", Status: "ok", TS: s.now().UnixMilli(), SessionKey: p.SessionKey, Message: note,
+	sent := wire.RestartSentinelPayload{
+		Kind: wire.SentinelConfigApply, Status: wire.SentinelOK, TS: s.now().UnixMilli(), SessionKey: p.SessionKey, Message: note,
 		DoctorHint: "Run: clawdbot doctor --non-interactive",
-		Stats:      map[string]string{"mode": mode, "root": s.opts.ConfigPath},
-	}}
-	sentPath := filepath.Join(s.opts.StateDir, "restart-sentinel.json")
-	var sentPathOut *string
-	if err := writeJSONFile(sentPath, sent); err == nil {
-		sentPathOut = &sentPath
+		Stats:      map[string]any{"mode": mode, "root": s.opts.ConfigPath},
+	}
+	res := wire.ConfigApplyResult{OK: true, Path: s.opts.ConfigPath, Config: mustJSON(next.Config),
+		Sentinel: wire.SentinelInfo{Payload: sent}}
+	if path, err := WriteRestartSentinel(s.opts.StateDir, sent); err == nil {
+		res.Sentinel.Path = &path
 	} else {
 		s.callLog.Warn("write restart sentinel", "err", err)
 	}
@@ -211,12 +204,9 @@ func (s *Server) mConfigApply(cl *call, patch bool) (any, *wire.ErrorShape) {
 	if p.RestartDelayMs != nil {
 		delay = min(max(*p.RestartDelayMs, 0), 60000)
 	}
-	restart := RestartInfo{OK: false, PID: os.Getpid(), Signal: "SIGUSR1", DelayMs: delay, Reason: mode, Mode: "none"}
+	res.Restart = wire.RestartInfo{OK: false, PID: os.Getpid(), Signal: "SIGUSR1", DelayMs: delay, Reason: mode, Mode: "none"}
 	if s.opts.ScheduleRestart != nil {
-		restart = s.opts.ScheduleRestart(mode, time.Duration(delay)*time.Millisecond)
+		res.Restart = s.opts.ScheduleRestart(mode, time.Duration(delay)*time.Millisecond)
 	}
-	return map[string]any{
-		"ok": true, "path": s.opts.ConfigPath, "config": next.Config, "restart": restart,
-		"sentinel": map[string]any{"path": sentPathOut, "payload": sent.Payload},
-	}, nil
+	return res, nil
 }

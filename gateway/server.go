@@ -89,17 +89,6 @@ type RuntimeConfig struct {
 	AllowInsecureControlUI bool
 }
 
-// RestartInfo is what ScheduleRestart reports; it becomes the restart field
-// of config.apply / config.patch results.
-type RestartInfo struct {
-	OK      bool   `json:"ok"`
-	PID     int    `json:"pid"`
-	Signal  string `json:"signal"`
-	DelayMs int64  `json:"delayMs"`
-	Reason  string `json:"reason"`
-	Mode    string `json:"mode"`
-}
-
 // Options are the process-level settings of a Server: they do not change on
 // restart.
 type Options struct {
@@ -128,8 +117,9 @@ type Options struct {
 	// simulate a remote client on loopback). nil: loopback peer after
 	// trusted-proxy resolution.
 	IsLocal func(r *http.Request) bool
-	// ScheduleRestart is the lifecycle hook used by config.apply/patch.
-	ScheduleRestart func(reason string, delay time.Duration) RestartInfo
+	// ScheduleRestart is the lifecycle hook used by config.apply/patch; what
+	// it reports becomes the restart field of their result.
+	ScheduleRestart func(reason string, delay time.Duration) wire.RestartInfo
 	// CanvasHost, when non-nil, is mounted for plain HTTP requests under
 	// /__clawdbot__/ (the canvas helper owns it).
 	CanvasHost http.Handler
