@@ -377,6 +377,11 @@ func (c *conn) respond(id json.RawMessage, payload any, e *wire.ErrorShape) {
 	c.enqueue(encodeResponse(id, payload, e), false)
 }
 
+// resFrame is wire.ResponseFrame with the id kept raw, so a numeric id is
+// echoed as a number. It is not wire.RawResponseFrame because that one
+// holds the payload pre-encoded: encoding a payload first and then the
+// frame scans the payload twice (measured ~2.8x slower for a health
+// result), on the hottest path.
 type resFrame struct {
 	Type    string           `json:"type"`
 	ID      json.RawMessage  `json:"id"`
