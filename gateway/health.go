@@ -114,7 +114,8 @@ func (s *Server) refreshHealth() *wire.HealthSummary {
 			Heartbeat: wire.HeartbeatConfig{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
 			Sessions:  sess,
 		}},
-		Sessions: sess,
+		Sessions:    sess,
+		ConfigError: s.configErr.Load(),
 	}
 	h.DurationMs = s.now().Sub(start).Milliseconds()
 	s.health.mu.Lock()
@@ -125,6 +126,22 @@ func (s *Server) refreshHealth() *wire.HealthSummary {
 	sv := s.stateVersion()
 	s.broadcastSV("health", h, &sv, nil, false)
 	return h
+}
+
+// SetConfigError records (err != nil) or clears (err == nil) a config file
+// the gateway refused to apply, so health and status report it; a change
+// refreshes and broadcasts health at once.
+func (s *Server) SetConfigError(path string, err error) {
+	var next *wire.ConfigError
+	if err != nil {
+		next = &wire.ConfigError{Path: path, Message: err.Error(), AtMs: s.now().UnixMilli()}
+	}
+	if prev := s.configErr.Swap(next); prev == nil && next == nil {
+		return
+	}
+	if !s.closing.Load() {
+		s.refreshHealth()
+	}
 }
 
 // healthFor answers the health method: cached when fresh and not probing

@@ -333,6 +333,7 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 	}
 	if err != nil {
 		l.log.Warn("gateway restart skipped: config invalid; still serving the previous config", "err", err)
+		l.s.SetConfigError(l.s.opts.ConfigPath, err)
 		return
 	}
 	cfg := snap.Config
@@ -342,8 +343,10 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 	rc, addr, err := l.lo.Runtime(cfg)
 	if err != nil {
 		l.log.Warn("gateway restart skipped; still serving the previous config", "err", err)
+		l.s.SetConfigError(l.s.opts.ConfigPath, err)
 		return
 	}
+	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
 	if cur := l.s.Addr().String(); addr != "" && !sameAddr(addr, cur) {
 		l.log.Warn(fmt.Sprintf("gateway address changed to %s; the listener stays on %s until the process restarts (clawdbot gateway restart)", addr, cur))
 	}
@@ -386,8 +389,10 @@ func (l *lifecycle) onConfigChange() {
 	}
 	if err != nil {
 		l.reloadLog.Warn("config reload skipped (invalid config); still serving the previous config", "err", err)
+		l.s.SetConfigError(l.s.opts.ConfigPath, err)
 		return
 	}
+	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
 	l.mu.Lock()
 	paths := reload.Diff(l.parsed, snap.Parsed)
 	l.mu.Unlock()

@@ -268,6 +268,32 @@ func (c *client) next(ctx context.Context, typ string) (map[string]any, error) {
 	}
 }
 
+// call sends one request and returns its response's payload (fails t on
+// an error response).
+func (c *client) call(tb testing.TB, method string) map[string]any {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, _ := json.Marshal(map[string]any{"type": "req", "id": "call-" + method, "method": method, "params": map[string]any{}})
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		tb.Fatalf("%s: %v", method, err)
+	}
+	for {
+		res, err := c.next(ctx, "res")
+		if err != nil {
+			tb.Fatalf("%s: %v", method, err)
+		}
+		if res["id"] != "call-"+method {
+			continue
+		}
+		p, ok := res["payload"].(map[string]any)
+		if res["ok"] != true || !ok {
+			tb.Fatalf("%s: %v", method, res)
+		}
+		return p
+	}
+}
+
 // event reads until event name arrives (or the connection ends).
 func (c *client) event(ctx context.Context, name string) (map[string]any, error) {
 	for {
@@ -491,7 +517,15 @@ func TestProcessConfigReload(t *testing.T) {
 	// Broken file: skipped, still serving with the old config.
 	g.writeRaw([]byte(`{"gateway": {"mode": "local",, }`))
 	g.waitLog("config reload skipped (invalid config)", 10*time.Second)
-	mustConnect(t, g.port, procToken).ws.CloseNow()
+	probe := mustConnect(t, g.port, procToken)
+	// health and status say the file on disk is not what is being served.
+	for _, method := range []string{"health", "status"} {
+		ce, _ := probe.call(t, method)["configError"].(map[string]any)
+		if msg, _ := ce["message"].(string); !strings.Contains(msg, ":1:") || ce["path"] == "" {
+			t.Errorf("%s configError = %v, want the path and the line:column of the syntax error", method, ce)
+		}
+	}
+	probe.ws.CloseNow()
 
 	// gateway.* key: in-process restart with the new token.
 	g.writeConfig(map[string]any{"gateway": map[string]any{"mode": "local",
@@ -499,7 +533,10 @@ func TestProcessConfigReload(t *testing.T) {
 	g.waitLog("config change requires gateway restart: gateway.auth.token", 10*time.Second)
 	expectShutdown(t, c, "gateway restarting", float64(1500))
 	g.waitLog("gateway restarted in process (#1,", 10*time.Second)
-	mustConnect(t, g.port, "rotated-token-0123456789")
+	fixed := mustConnect(t, g.port, "rotated-token-0123456789")
+	if ce, ok := fixed.call(t, "health")["configError"]; ok {
+		t.Errorf("configError %v still reported after the file was fixed", ce)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := connect(ctx, g.port, procToken); err == nil {

@@ -42,6 +42,7 @@ func (s *Server) mStatus(cl *call) (any, *wire.ErrorShape) {
 			Recent:   recent,
 			ByAgent:  []wire.StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: recent}},
 		},
+		ConfigError: s.configErr.Load(),
 	}, nil
 }
 

@@ -150,8 +150,11 @@ type Server struct {
 	seq   int64
 	conns map[*conn]struct{}
 
-	presence  *presence.Store
-	health    healthState
+	presence *presence.Store
+	health   healthState
+	// configErr is the config the lifecycle last refused to apply (nil
+	// while the file is valid); health and status report it.
+	configErr atomic.Pointer[wire.ConfigError]
 	devices   *deviceStore
 	nodes     *nodePairStore
 	live      liveNodes

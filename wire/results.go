@@ -24,6 +24,17 @@ type HealthSummary struct {
 	DefaultAgentID   string                     `json:"defaultAgentId"`
 	Agents           []HealthAgent              `json:"agents"`
 	Sessions         SessionsSummary            `json:"sessions"`
+	// ConfigError is ours: the config file the gateway last tried to load
+	// (a reload or restart) is invalid, so it still serves the previous
+	// config. Absent while the file is valid.
+	ConfigError *ConfigError `json:"configError,omitempty"`
+}
+
+// ConfigError reports a config file the gateway refused to apply.
+type ConfigError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"` // names the key path and line:column
+	AtMs    int64  `json:"atMs"`    // when the refused load happened
 }
 
 // HealthAgent is one agent in HealthSummary.
@@ -68,6 +79,8 @@ type StatusSummary struct {
 	ChannelSummary     []string        `json:"channelSummary"`
 	QueuedSystemEvents []string        `json:"queuedSystemEvents"`
 	Sessions           StatusSessions  `json:"sessions"`
+	// ConfigError is ours, as in HealthSummary.
+	ConfigError *ConfigError `json:"configError,omitempty"`
 }
 
 // LinkChannel is the linked messaging channel in StatusSummary.
