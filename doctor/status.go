@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/supervise"
+	"github.com/clawdbot/clawdbot/wire"
 )
 
 // StatusReport is `clawdbot gateway status --json`: a stable contract for
@@ -139,6 +141,9 @@ type StatusRPC struct {
 	Error     string `json:"error,omitempty"`
 	URL       string `json:"url"`
 	LatencyMs *int64 `json:"latencyMs,omitempty"` // ours
+	// ConfigError is ours: the running gateway refused its config file on
+	// the last reload or restart and still serves the previous one.
+	ConfigError *wire.ConfigError `json:"configError,omitempty"`
 }
 
 // StatusLegacy is a legacy gateway service.
@@ -294,13 +299,17 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 				timeout = 10 * time.Second
 			}
 			start := time.Now()
-			_, err := ProbeWithTimeout(ctx, t, c.version(), timeout, "status")
+			res, err := ProbeWithTimeout(ctx, t, c.version(), timeout, "status")
 			rpc := &StatusRPC{OK: err == nil, URL: t.URL}
 			if err != nil {
 				rpc.Error = err.Error()
 			} else {
 				ms := time.Since(start).Milliseconds()
 				rpc.LatencyMs = &ms
+				var st wire.StatusSummary
+				if json.Unmarshal(res, &st) == nil {
+					rpc.ConfigError = st.ConfigError
+				}
 			}
 			r.RPC = rpc
 		})
@@ -441,6 +450,10 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 	if rt.Status == "running" && probeFailed {
 		add(CodeGatewayUnreachable, "Supervisor says running, but the RPC probe failed: the process is up but not answering at "+r.RPC.URL+" (still starting, bound elsewhere, or auth mismatch)",
 			c.Hint("clawdbot doctor"))
+	}
+	if r.RPC != nil && r.RPC.ConfigError != nil {
+		add(CodeGatewayConfigRejected, "The running gateway rejected its config file and still serves the previous config: "+r.RPC.ConfigError.Message,
+			"fix "+r.RPC.ConfigError.Path+" (check with "+c.Hint("clawdbot config validate")+"); the gateway applies it when saved")
 	}
 	if rt.Status == "running" && r.Port.Status != string(ports.StatusBusy) {
 		msg := "Gateway port " + strconv.Itoa(r.Port.Port) + " is not listening (service appears running)"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -113,7 +114,7 @@ func (f *statusFixture) install(t *testing.T, port int) {
 }
 
 // serve runs a real gateway in this process on port.
-func (f *statusFixture) serve(t *testing.T, port int) {
+func (f *statusFixture) serve(t *testing.T, port int) *gateway.Server {
 	t.Helper()
 	s, err := gateway.New(gateway.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), StateDir: f.prof.StateDir,
 		ConfigPath: f.prof.ConfigPath, Version: "test",
@@ -127,6 +128,7 @@ func (f *statusFixture) serve(t *testing.T, port int) {
 		defer cancel()
 		s.Shutdown(ctx)
 	})
+	return s
 }
 
 // status runs `gateway status --json` and returns the exit code and the
@@ -268,6 +270,27 @@ func TestGatewayStatusRunning(t *testing.T) {
 	other := freeLoopbackPort(t)
 	if code, m := f.status(t, "--url", "ws://127.0.0.1:"+strconv.Itoa(other)); code != 1 || get(m, "rpc.url") != "ws://127.0.0.1:"+strconv.Itoa(other) {
 		t.Errorf("--url: exit %d rpc %v", code, m["rpc"])
+	}
+}
+
+func TestGatewayStatusReportsRejectedConfig(t *testing.T) {
+	f := newStatusFixture(t)
+	f.install(t, 0)
+	f.run.props = propsRunning(os.Getpid())
+	s := f.serve(t, f.port)
+	// What the lifecycle records when a reload finds a broken file.
+	s.SetConfigError(f.prof.ConfigPath, errors.New(f.prof.ConfigPath+":3:12: gateway.port: expected integer"))
+	code, m := f.status(t)
+	if code != 0 {
+		t.Errorf("exit %d, want 0 (running and reachable)\n%s", code, f.out)
+	}
+	expect(t, m, map[string]any{"rpc.ok": true, "rpc.configError.path": f.prof.ConfigPath})
+	if ws := warningCodes(m); !slicesContains(ws, "gateway-config-rejected") {
+		t.Errorf("warnings %v, want gateway-config-rejected", ws)
+	}
+	s.SetConfigError(f.prof.ConfigPath, nil)
+	if _, m := f.status(t); get(m, "rpc.configError") != nil {
+		t.Errorf("configError %v after it was cleared", get(m, "rpc.configError"))
 	}
 }
 
