@@ -167,6 +167,9 @@ func runServiceInstall(env *Env, args []string) int {
 		return rep.fail(err)
 	}
 	rep.profile = prof.Name
+	if code, ok := installPreflight(env, rep, prof); !ok {
+		return code
+	}
 	if token != "" {
 		// The token goes into the profile's config (0600, atomic, .bak) and
 		// not into the unit/plist: those are world-readable by convention
@@ -240,6 +243,33 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	rep.attachStatus(ctx, m, spec)
 	return rep.done()
+}
+
+// installPreflight refuses to install a service whose gateway would refuse
+// to start: with no config, an invalid one or gateway.mode other than
+// "local", the service exits 78 at once (RestartPreventExitStatus keeps it
+// down) and the user is left with an enabled, failed unit and a pointer to
+// the journal. Nothing is written before these checks pass.
+func installPreflight(env *Env, rep *serviceReport, prof profiles.Profile) (int, bool) {
+	snap, err := profiles.LoadEnv(prof.ConfigPath, env.Getenv)
+	switch {
+	case err != nil:
+		return rep.fail(err), false
+	case !snap.Exists:
+		return rep.fail(fmt.Errorf("No config at %s: the gateway would not start; create it first", prof.ConfigPath),
+			"clawdbot setup"), false
+	case !snap.Valid:
+		return rep.fail(fmt.Errorf("config %s is invalid: the gateway would not start: %v", prof.ConfigPath, snap.Err()),
+			"clawdbot config validate"), false
+	}
+	if mode := snap.Config.Gateway.Mode; mode != "local" {
+		if mode == "" {
+			return rep.fail(fmt.Errorf("gateway.mode is unset in %s: the gateway only starts with gateway.mode \"local\"", prof.ConfigPath),
+				"clawdbot setup"), false
+		}
+		return rep.fail(fmt.Errorf("gateway.mode is %s in %s: the gateway only starts with gateway.mode \"local\"; set it there to run the gateway on this machine", mode, prof.ConfigPath)), false
+	}
+	return 0, true
 }
 
 // checkLinger warns when a user service would stop at logout.

@@ -49,8 +49,22 @@ func serviceTestEnv(t *testing.T) (*Env, *bytes.Buffer, *recRunner) {
 	return env, &out, rr
 }
 
+// writeLocalConfig leaves the profile's config as `clawdbot setup` would:
+// gateway.mode=local, which the gateway needs to start.
+func writeLocalConfig(t *testing.T, env *Env, profile string) {
+	t.Helper()
+	dir := filepath.Join(env.Home, ".clawdbot-"+profile)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "clawdbot.json"), []byte(`{"gateway": {"mode": "local"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGatewayInstallJSONAndIdempotence(t *testing.T) {
 	env, out, rr := serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
 	if code := Main([]string{"--profile", "citest", "gateway", "install", "--token", "tok-123", "--json"}, env); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
@@ -90,8 +104,64 @@ func TestGatewayInstallJSONAndIdempotence(t *testing.T) {
 	}
 }
 
+// A service for a profile whose gateway cannot start would exit 78 at once
+// and leave an enabled, failed unit behind; install says what to fix first
+// and writes nothing.
+func TestGatewayInstallRefusesAConfigTheGatewayWouldRefuse(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string // "" = no config file
+		want   []string
+	}{
+		{"no config (setup not run)", "", []string{"No config at", "clawdbot --profile citest setup"}},
+		{"syntax error", `{"gateway": {"mode": "local",}`, []string{"is invalid", "clawdbot --profile citest config validate"}},
+		{"wrong type", `{"gateway": {"mode": "local", "port": "abc"}}`, []string{"gateway.port", "clawdbot --profile citest config validate"}},
+		{"mode unset", `{"gateway": {"port": 18800}}`, []string{"gateway.mode is unset", "clawdbot --profile citest setup"}},
+		{"mode remote", `{"gateway": {"mode": "remote"}}`, []string{"gateway.mode is remote", `"local"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, out, rr := serviceTestEnv(t)
+			cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+			if tc.config != "" {
+				os.MkdirAll(filepath.Dir(cfg), 0o700)
+				os.WriteFile(cfg, []byte(tc.config), 0o600)
+			}
+			code := Main([]string{"--profile", "citest", "gateway", "install", "--token", "tok-1"}, env)
+			if code != ExitFailure {
+				t.Fatalf("exit %d, want 1:\n%s", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			unit := filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")
+			if _, err := os.Stat(unit); err == nil {
+				t.Errorf("unit written although the gateway could not start")
+			}
+			if len(rr.calls) != 0 {
+				t.Errorf("systemctl was called: %q", rr.calls)
+			}
+			if b, _ := os.ReadFile(cfg); strings.Contains(string(b), "tok-1") {
+				t.Errorf("config changed before the install was refused:\n%s", b)
+			}
+		})
+	}
+	// --json carries the same error and hint.
+	env, out, _ := serviceTestEnv(t)
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--json"}, env); code != ExitFailure {
+		t.Fatalf("exit %d", code)
+	}
+	var a serviceJSON
+	if err := json.Unmarshal(out.Bytes(), &a); err != nil || a.OK || len(a.Hints) == 0 || a.Hints[0] != "clawdbot --profile citest setup" {
+		t.Fatalf("json %v: %s", err, out)
+	}
+}
+
 func TestGatewayInstallRefusesForeignUnit(t *testing.T) {
 	env, out, _ := serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
 	unit := filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")
 	os.MkdirAll(filepath.Dir(unit), 0o755)
 	os.WriteFile(unit, []byte("[Service]\nExecStart=/bin/other\n"), 0o644)
