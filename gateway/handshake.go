@@ -91,7 +91,7 @@ func (c *conn) handshake(data []byte) bool {
 	}
 
 	// Shared auth first; a device token is the fallback (spec §1.5).
-	authMsg := checkSharedAuth(rt.auth, token, password, p.Client.ID)
+	authMsg := checkSharedAuth(rt.auth, token, password, p.Client)
 	usedDeviceToken := false
 	if authMsg != "" && p.Device != nil && token != "" {
 		if s.devices.verifyToken(p.Device.ID, role, token, scopes) {
@@ -208,21 +208,21 @@ func (c *conn) verifyDevice(p *wire.ConnectParams, role string) string {
 // checkSharedAuth compares the presented secret with the configured one in
 // constant time (the original compares tokens with !==) and returns the
 // failure message of spec §2.2, or "".
-func checkSharedAuth(a Auth, token, password, clientID string) string {
+func checkSharedAuth(a Auth, token, password string, client wire.ClientInfo) string {
 	switch a.Mode {
 	case AuthToken:
 		if token == "" {
-			return "unauthorized: gateway token missing (" + authHint(clientID, false) + ")"
+			return "unauthorized: gateway token missing (" + authHint(client, false) + ")"
 		}
 		if !secretEqual(token, a.Token) {
-			return "unauthorized: gateway token mismatch (" + authHint(clientID, false) + ")"
+			return "unauthorized: gateway token mismatch (" + authHint(client, false) + ")"
 		}
 	case AuthPassword:
 		if password == "" {
-			return "unauthorized: gateway password missing (" + authHint(clientID, true) + ")"
+			return "unauthorized: gateway password missing (" + authHint(client, true) + ")"
 		}
 		if !secretEqual(password, a.Password) {
-			return "unauthorized: gateway password mismatch (" + authHint(clientID, true) + ")"
+			return "unauthorized: gateway password mismatch (" + authHint(client, true) + ")"
 		}
 	}
 	return ""
@@ -232,14 +232,18 @@ func secretEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-func authHint(clientID string, password bool) string {
-	switch clientID {
-	case "cli":
+// authHint is the client-specific hint of an auth failure, chosen like the
+// original's formatGatewayAuthFailureMessage: a CLI is any client in mode
+// "cli" (isGatewayCliClient), the UI hint goes to the Control UI and to
+// webchat clients (mode "webchat" or id "webchat-ui", isWebchatClient).
+func authHint(client wire.ClientInfo, password bool) string {
+	switch {
+	case client.Mode == "cli":
 		if password {
 			return "set gateway.remote.password to match gateway.auth.password"
 		}
 		return "set gateway.remote.token to match gateway.auth.token"
-	case "clawdbot-control-ui", "webchat-ui", "webchat":
+	case client.ID == "clawdbot-control-ui" || client.Mode == "webchat" || client.ID == "webchat-ui":
 		if password {
 			return "enter the password in Control UI settings"
 		}
