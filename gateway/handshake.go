@@ -175,17 +175,18 @@ func (c *conn) handshake(data []byte) bool {
 func (c *conn) verifyDevice(p *wire.ConnectParams, role string) string {
 	d := p.Device
 	derived, err := device.DeviceIDFromPublicKey(d.PublicKey)
-	if err != nil || !strings.EqualFold(derived, d.ID) {
+	if err != nil || derived != d.ID { // exact, like the original's !==
 		return "device identity mismatch"
 	}
 	now := c.s.now()
 	if skew := now.Sub(time.UnixMilli(d.SignedAt)); skew > maxSignatureSkew || skew < -maxSignatureSkew {
 		return "device signature expired"
 	}
-	if !c.local && d.Nonce == "" {
+	nonce := strings.TrimSpace(d.Nonce) // the original trims it before comparing and signing
+	if !c.local && nonce == "" {
 		return "device nonce required"
 	}
-	if d.Nonce != "" && d.Nonce != c.nonce {
+	if nonce != "" && nonce != c.nonce {
 		return "device nonce mismatch"
 	}
 	token := ""
@@ -194,7 +195,7 @@ func (c *conn) verifyDevice(p *wire.ConnectParams, role string) string {
 	}
 	payload := device.BuildPayload(device.PayloadFields{
 		DeviceID: d.ID, ClientID: p.Client.ID, ClientMode: p.Client.Mode, Role: role,
-		Scopes: p.Scopes, SignedAtMs: d.SignedAt, Token: token, Nonce: d.Nonce,
+		Scopes: p.Scopes, SignedAtMs: d.SignedAt, Token: token, Nonce: nonce,
 	})
 	if err := device.Verify(d.PublicKey, payload, d.Signature); err != nil {
 		return "device signature invalid"
