@@ -78,6 +78,15 @@ type LifecycleOptions struct {
 	// nil: hot changes are only logged (the subsystems they restart come in
 	// later issues).
 	HotApply func(kinds []string, cfg *profiles.Config) error
+	// Dynamic applies the settings the original reads dynamically instead
+	// of through the reload plan: the CLI sets logging.level and
+	// logging.file with it. It runs with every config Run loads
+	// successfully: each change the watcher reports, whatever
+	// gateway.reload.mode says (the original re-reads these from disk, so
+	// the mode does not gate them), and each in-process restart. An error
+	// is logged and the rest of the reload goes on. nil: nothing is
+	// applied dynamically.
+	Dynamic func(cfg *profiles.Config) error
 	// Signals replaces the process signal source (tests). nil: the real
 	// signals via signal.Notify.
 	Signals <-chan os.Signal
@@ -111,6 +120,9 @@ type lifecycle struct {
 
 	internal chan string // in-process "SIGUSR1" emissions, with a reason
 	restarts atomic.Int64
+	// watcher is set once the config watcher runs; its callback may fire
+	// before Run stores it, hence the atomic.
+	watcher atomic.Pointer[reload.Watcher]
 }
 
 // canvasSwitch lets the canvas host be replaced on restart while the
@@ -192,6 +204,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 		if err != nil {
 			l.reloadLog.Warn("config reload disabled", "err", err)
 		} else {
+			l.watcher.Store(w)
 			defer w.Close()
 		}
 	}
@@ -340,6 +353,7 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 	if cfg == nil {
 		cfg = &profiles.Config{}
 	}
+	l.applyDynamic(cfg)
 	rc, addr, err := l.lo.Runtime(cfg)
 	if err != nil {
 		l.log.Warn("gateway restart skipped; still serving the previous config", "err", err)
@@ -403,6 +417,14 @@ func (l *lifecycle) onConfigChange() {
 	if cfg == nil {
 		cfg = &profiles.Config{}
 	}
+	// Settings read dynamically go first, so this reload's own lines
+	// already follow the new logging.level and logging.file. The reload
+	// settings themselves (gateway.reload.*) are re-read on every change,
+	// as the original does: the mode just below, the debounce here.
+	l.applyDynamic(cfg)
+	if w := l.watcher.Load(); w != nil {
+		w.SetDebounce(time.Duration(cfg.Gateway.Reload.DebounceMs) * time.Millisecond)
+	}
 	mode, valid := reload.ParseMode(cfg.Gateway.Reload.Mode)
 	if !valid {
 		l.reloadLog.Warn(fmt.Sprintf("invalid gateway.reload.mode %q; using hybrid", cfg.Gateway.Reload.Mode))
@@ -447,6 +469,16 @@ func (l *lifecycle) onConfigChange() {
 		}
 	}
 	l.reloadLog.Info("config hot reload applied: " + strings.Join(plan.HotKinds, ", "))
+}
+
+// applyDynamic runs LifecycleOptions.Dynamic for a freshly loaded config.
+func (l *lifecycle) applyDynamic(cfg *profiles.Config) {
+	if l.lo.Dynamic == nil {
+		return
+	}
+	if err := l.lo.Dynamic(cfg); err != nil {
+		l.reloadLog.Warn("config setting not applied; keeping the previous value", "err", err)
+	}
 }
 
 // setupCanvas starts the canvas host for cfg (mounted on the gateway port

@@ -106,8 +106,37 @@ func (h *Handler) Path() string {
 }
 
 // PathFor is the file a line logged at t would go to; the gateway passes it
-// to Tail so logs.tail follows the day switch.
-func (h *Handler) PathFor(t time.Time) string { return h.s.pathFor(t) }
+// to Tail so logs.tail follows the day switch (and SetFile).
+func (h *Handler) PathFor(t time.Time) string {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.s.pathFor(t)
+}
+
+// SetFile re-points the handler, and every handler derived from it, at file
+// (config logging.file), or back at the per-day files under Options.Dir
+// when file is "". The gateway calls it when the config changes, since the
+// original reads logging.file dynamically. The new file is opened at once
+// so a bad path is reported here; on error the handler keeps writing where
+// it did.
+func (h *Handler) SetFile(file string) error {
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if file == s.o.File {
+		return nil
+	}
+	if file == "" && s.o.Dir == "" {
+		return fmt.Errorf("filelog: no log directory to go back to (set logging.file)")
+	}
+	old := s.o.File
+	s.o.File = file
+	if err := s.openLocked(s.o.Now()); err != nil {
+		s.o.File = old
+		return err
+	}
+	return nil
+}
 
 // Close closes the file. Lines logged afterwards reopen it.
 func (h *Handler) Close() error {

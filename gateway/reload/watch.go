@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -26,7 +27,7 @@ const DefaultDebounce = 300 * time.Millisecond
 type Watcher struct {
 	fsw      *fsnotify.Watcher
 	name     string
-	debounce time.Duration
+	debounce atomic.Int64 // time.Duration; SetDebounce changes it while watching
 	onChange func()
 	errf     func(error)
 
@@ -68,12 +69,24 @@ func Watch(path string, opts WatchOptions) (*Watcher, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Watcher{
-		fsw: fsw, name: filepath.Base(abs), debounce: opts.Debounce,
+		fsw: fsw, name: filepath.Base(abs),
 		onChange: opts.OnChange, errf: opts.OnError,
 		cancel: cancel, done: make(chan struct{}),
 	}
+	w.debounce.Store(int64(opts.Debounce))
 	go w.loop(ctx)
 	return w, nil
+}
+
+// SetDebounce changes the quiet time for changes seen from now on (0 or
+// less means DefaultDebounce). The original re-reads
+// gateway.reload.debounceMs on every reload, so the gateway calls this with
+// each newly loaded config.
+func (w *Watcher) SetDebounce(d time.Duration) {
+	if d <= 0 {
+		d = DefaultDebounce
+	}
+	w.debounce.Store(int64(d))
 }
 
 // Close stops the watcher and waits for a running callback to return.
@@ -120,10 +133,11 @@ func (w *Watcher) loop(ctx context.Context) {
 			if filepath.Base(ev.Name) != w.name || ev.Op == fsnotify.Chmod {
 				continue
 			}
+			d := time.Duration(w.debounce.Load())
 			if timer == nil {
-				timer = time.NewTimer(w.debounce)
+				timer = time.NewTimer(d)
 			} else {
-				timer.Reset(w.debounce)
+				timer.Reset(d)
 			}
 			timerC = timer.C
 		case err, ok := <-w.fsw.Errors:

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/clawdbot/clawdbot/gateway"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
@@ -25,6 +26,8 @@ type GatewayRun struct {
 	// Lock is the single-instance lock, taken before the port is bound;
 	// the lifecycle releases it when the gateway stops.
 	Lock *ports.Lock
+	// logs re-applies logging.* when the config changes.
+	logs *gatewayLog
 }
 
 // GatewayFlags are the command-line overrides of `clawdbot gateway`.
@@ -92,11 +95,11 @@ func gatewayMain(env *Env, path string, args []string) int {
 		return configError(env, err.Error())
 	}
 
-	logger, closeLog, err := gatewayLogger(env, prof, cfg, f.Verbose)
+	logs, err := newGatewayLog(env, prof, cfg, f.Verbose)
 	if err != nil {
 		return configError(env, err.Error())
 	}
-	defer closeLog()
+	defer logs.close()
 
 	// The single-instance lock comes before the port: a second gateway for
 	// this config must fail naming the running one, not bind another port
@@ -115,7 +118,10 @@ func gatewayMain(env *Env, path string, args []string) int {
 	}
 	srv, err := gateway.New(gateway.Options{
 		Addr: addr, StateDir: prof.StateDir, ConfigPath: prof.ConfigPath,
-		Version: Version, Commit: Commit, Logger: logger, Runtime: rc,
+		Version: Version, Commit: Commit, Logger: logs.logger, Runtime: rc,
+		// logs.tail reads the file the gateway writes, logging.file
+		// included, and follows it when a reload moves it.
+		LogFile: func() string { return logs.file.PathFor(time.Now()) },
 	})
 	if err != nil {
 		var oe *net.OpError
@@ -124,7 +130,7 @@ func gatewayMain(env *Env, path string, args []string) int {
 		}
 		return env.Errorf("%v", err)
 	}
-	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logger, Lock: lock}
+	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs}
 	return serveGateway(env, srv, run)
 }
 
@@ -182,32 +188,98 @@ func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f Gat
 	return rc, host, nil
 }
 
-// gatewayLogger logs JSON lines to <state>/logs (or logging.file) and human
-// lines to stdout (debug too with --verbose).
-func gatewayLogger(env *Env, prof profiles.Profile, cfg *profiles.Config, verbose bool) (*slog.Logger, func(), error) {
-	level := slog.LevelInfo
-	switch strings.ToLower(cfg.Logging.Level) {
-	case "debug", "trace":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
-	if verbose {
-		level = slog.LevelDebug
-	}
-	file, err := filelog.New(filelog.Options{Dir: filepath.Join(prof.StateDir, "logs"), File: cfg.Logging.File, Level: level})
+// gatewayLog is the gateway's logger: JSON lines to <state>/logs (or
+// logging.file) and human lines to stdout. logging.level and logging.file
+// are read dynamically in the original, so apply changes them in place when
+// the config changes: the file handler's level is a LevelVar and the file
+// handler can be re-pointed. The console stays at info (debug with
+// --verbose) whatever logging.level says, as the original's console level is
+// a separate setting.
+type gatewayLog struct {
+	logger  *slog.Logger
+	file    *filelog.Handler
+	level   *slog.LevelVar // the file handler's level
+	verbose bool
+	log     *slog.Logger // subsystem "gateway/reload", for what apply changed
+
+	mu  sync.Mutex
+	cur profiles.LoggingConfig // what was applied last
+}
+
+func newGatewayLog(env *Env, prof profiles.Profile, cfg *profiles.Config, verbose bool) (*gatewayLog, error) {
+	g := &gatewayLog{level: new(slog.LevelVar), verbose: verbose, cur: cfg.Logging}
+	g.level.Set(g.fileLevel(cfg.Logging.Level))
+	file, err := filelog.New(filelog.Options{Dir: prof.LogDir(), File: cfg.Logging.File, Level: g.level})
 	if err != nil {
-		return nil, nil, fmt.Errorf("open gateway log: %w (check permissions on %s)", err, prof.StateDir)
+		return nil, fmt.Errorf("open gateway log: %w (check permissions on %s)", err, prof.StateDir)
 	}
 	consoleLevel := slog.LevelInfo
 	if verbose {
 		consoleLevel = slog.LevelDebug
 	}
-	h := slog.NewMultiHandler(file, filelog.NewText(env.Stdout, consoleLevel))
-	return slog.New(h), func() { _ = file.Close() }, nil
+	g.file = file
+	g.logger = slog.New(slog.NewMultiHandler(file, filelog.NewText(env.Stdout, consoleLevel)))
+	g.log = filelog.Subsystem(g.logger, "gateway/reload")
+	return g, nil
 }
+
+// fileLevel maps logging.level onto the file handler's level; --verbose
+// keeps the file at debug too.
+func (g *gatewayLog) fileLevel(s string) slog.Level {
+	if g.verbose {
+		return slog.LevelDebug
+	}
+	return logLevel(s)
+}
+
+// logLevel maps the original's level names (silent, fatal, error, warn,
+// info, debug, trace) onto slog levels; unset and unknown mean info.
+func logLevel(s string) slog.Level {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug", "trace":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	case "fatal":
+		return slog.LevelError + 4 // we log nothing at fatal: only fatal lines would pass
+	case "silent":
+		return slog.LevelError + 8
+	}
+	return slog.LevelInfo
+}
+
+// apply is gateway.LifecycleOptions.Dynamic: it makes a changed
+// logging.level and logging.file take effect without a restart.
+func (g *gatewayLog) apply(cfg *profiles.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	next := cfg.Logging
+	if next.Level != g.cur.Level {
+		g.level.Set(g.fileLevel(next.Level))
+		g.cur.Level = next.Level
+		name := strings.ToLower(strings.TrimSpace(next.Level))
+		if name == "" {
+			name = "info"
+		}
+		msg := "logging.level is now " + name
+		if g.verbose {
+			msg += " (the file log stays at debug: --verbose)"
+		}
+		g.log.Info(msg)
+	}
+	if next.File != g.cur.File {
+		if err := g.file.SetFile(next.File); err != nil {
+			return fmt.Errorf("logging.file %q: %w (still logging to %s)", next.File, err, g.file.Path())
+		}
+		g.cur.File = next.File
+		g.log.Info("log file is now " + g.file.Path())
+	}
+	return nil
+}
+
+func (g *gatewayLog) close() { _ = g.file.Close() }
 
 func configError(env *Env, msg string) int {
 	fmt.Fprintf(env.Stderr, "clawdbot gateway: %s\n", msg)

@@ -26,9 +26,14 @@ func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	var dynamic func(*profiles.Config) error
+	if run.logs != nil {
+		dynamic = run.logs.apply
+	}
 	err = srv.Run(ctx, gateway.LifecycleOptions{
 		Getenv: env.Getenv, Home: run.Profile.Home, Workspace: run.Profile.Workspace,
 		Initial: initial, Lock: run.Lock,
+		Dynamic: dynamic,
 		Runtime: func(cfg *profiles.Config) (gateway.RuntimeConfig, string, error) {
 			prof, err := env.ResolveProfile(run.Flags.Port)
 			if err != nil {
