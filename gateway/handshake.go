@@ -64,9 +64,11 @@ func (c *conn) handshake(data []byte) bool {
 			scopes = []string{}
 		}
 	}
-	// Bounded failed-auth rate limit per client address (the original has
-	// none, spec §10.1): refuse before doing any work.
-	if s.failures.blocked(c.remote) {
+	// Bounded failed-auth rate limit per remote address (the original has
+	// none, spec §10.1): refuse before doing any work. Local clients are
+	// exempt: they share one address, so a script looping with a wrong
+	// token would otherwise lock the user's own CLI out.
+	if !c.local && s.failures.blocked(c.remote) {
 		msg := "unauthorized: too many failed attempts; retry later"
 		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
 	}
@@ -100,7 +102,9 @@ func (c *conn) handshake(data []byte) bool {
 		}
 	}
 	if authMsg != "" {
-		s.failures.fail(c.remote)
+		if !c.local {
+			s.failures.fail(c.remote)
+		}
 		return c.rejectHandshake(f.id, invalid(authMsg), wire.ClosePolicyViolation, authMsg)
 	}
 
