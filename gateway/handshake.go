@@ -260,7 +260,9 @@ func authHint(client wire.ClientInfo, password bool) string {
 	return "provide gateway auth token"
 }
 
-// trackPresence upserts the connecting client into presence (spec §6); no
+// trackPresence upserts the connecting client into presence (spec §6):
+// its connect fields replace the stored ones, roles and scopes are unioned,
+// the text is kept or defaulted to "Node: <host> · mode <mode>". No
 // presence event is broadcast on connect, only the version moves.
 func (c *conn) trackPresence(p *wire.ConnectParams, role string, scopes []string) {
 	key := c.id
@@ -289,11 +291,8 @@ func (c *conn) trackPresence(p *wire.ConnectParams, role string, scopes []string
 	} else {
 		e.InstanceID = p.Client.InstanceID
 	}
-	if old, ok := c.s.presence.Get(key); !ok || old.Text == "" {
-		e.Text = "Node: " + host + " · mode " + p.Client.Mode
-	}
 	c.presenceKey = key
-	c.s.presence.Update(key, e)
+	c.s.presence.Set(key, e)
 	c.s.presence.Bump()
 }
 

@@ -3,11 +3,11 @@ package gateway
 import (
 	"encoding/json"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -94,30 +94,6 @@ func (q *systemEvents) push(text string) {
 	}
 }
 
-// nodeText parses "Node: <host> (<ip>) · app <ver> · last input <N>s ago ·
-// mode <mode> · reason <reason>" (every part after the host optional).
-var nodeTextRE = regexp.MustCompile(`^Node:\s*([^(·]+?)\s*(?:\(([^)]*)\))?\s*(?:·|$)`)
-
-func parseNodeText(text string) (host, ip, version, mode, reason string) {
-	m := nodeTextRE.FindStringSubmatch(text)
-	if m == nil {
-		return
-	}
-	host, ip = strings.TrimSpace(m[1]), strings.TrimSpace(m[2])
-	for _, part := range strings.Split(text, "·") {
-		part = strings.TrimSpace(part)
-		switch {
-		case strings.HasPrefix(part, "app "):
-			version = strings.TrimSpace(part[4:])
-		case strings.HasPrefix(part, "mode "):
-			mode = strings.TrimSpace(part[5:])
-		case strings.HasPrefix(part, "reason "):
-			reason = strings.TrimSpace(part[7:])
-		}
-	}
-	return
-}
-
 func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
 	// Not schema-validated, like the original: only text is checked.
 	var p wire.SystemEventParams
@@ -125,23 +101,10 @@ func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
 		return nil, invalid("text required")
 	}
 	text := strings.TrimSpace(p.Text)
-	host, ip, version, mode, reason := parseNodeText(text)
-	key := ""
-	switch {
-	case strings.TrimSpace(p.DeviceID) != "":
-		key = strings.ToLower(strings.TrimSpace(p.DeviceID))
-	case strings.TrimSpace(p.InstanceID) != "":
-		key = strings.ToLower(strings.TrimSpace(p.InstanceID))
-	case host != "":
-		key = strings.ToLower(host)
-	case ip != "":
-		key = ip
-	default:
-		key = text
-		if len(key) > 64 {
-			key = key[:64]
-		}
-	}
+	// The beacon shape and the key rules live in the presence package.
+	n, _ := presence.ParseNodeText(text)
+	host, ip, version, mode, reason := n.Host, n.IP, n.Version, n.Mode, n.Reason
+	key := s.presence.SystemEventKey(p.DeviceID, p.InstanceID, text)
 	// Explicit params win over fields parsed from the text, which win over
 	// the stored entry (Update keeps stored values for empty fields).
 	pick := func(explicit, parsed string) string {
@@ -150,10 +113,13 @@ func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
 		}
 		return parsed
 	}
+	if p.LastInputSeconds != nil {
+		n.LastInputSeconds = p.LastInputSeconds
+	}
 	e := wire.PresenceEntry{
 		Host: pick(p.Host, host), IP: pick(p.IP, ip), Version: pick(p.Version, version),
 		Platform: p.Platform, DeviceFamily: p.DeviceFamily, ModelIdentifier: p.ModelIdentifier,
-		Mode: pick(p.Mode, mode), LastInputSeconds: p.LastInputSeconds, Reason: pick(p.Reason, reason),
+		Mode: pick(p.Mode, mode), LastInputSeconds: n.LastInputSeconds, Reason: pick(p.Reason, reason),
 		Text: text, DeviceID: p.DeviceID, InstanceID: p.InstanceID, Roles: p.Roles, Scopes: p.Scopes,
 	}
 	prev, _ := s.presence.Get(key)

@@ -66,10 +66,53 @@ func (s *Store) Update(key string, patch wire.PresenceEntry) wire.PresenceEntry 
 	}
 	old := s.entries[key]
 	e := merge(old, patch)
+	e.Text = withDefaultText(e, old)
 	e.TS = s.now().UnixMilli()
 	s.entries[key] = e
 	s.pruneLocked()
 	return e
+}
+
+// Set records a client's connect (spec §6): the entry's fields become e's
+// (an empty field clears the stored one, as the original's object spread
+// of explicit undefineds does), roles and scopes are unioned with the
+// stored ones, ts is set to now, and text is kept when e has none.
+func (s *Store) Set(key string, e wire.PresenceEntry) wire.PresenceEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key == s.selfKey {
+		return s.self
+	}
+	old := s.entries[key]
+	e.Roles = union(old.Roles, e.Roles)
+	e.Scopes = union(old.Scopes, e.Scopes)
+	if e.Text == "" {
+		e.Text = old.Text
+	}
+	e.Text = withDefaultText(e, old)
+	e.TS = s.now().UnixMilli()
+	s.entries[key] = e
+	s.pruneLocked()
+	return e
+}
+
+// withDefaultText is e's text, or the original's default "Node: <host> ·
+// mode <mode>" (unknown for a missing part) when it has none, so a stored
+// entry always has text: an entry created by a disconnect after the
+// connect's entry expired has no host or mode.
+func withDefaultText(e, old wire.PresenceEntry) string {
+	if e.Text != "" {
+		return e.Text
+	}
+	or := func(vals ...string) string {
+		for _, v := range vals {
+			if v != "" {
+				return v
+			}
+		}
+		return "unknown"
+	}
+	return "Node: " + or(e.Host, old.Host) + " · mode " + or(e.Mode, old.Mode)
 }
 
 // Get returns the entry under key.
