@@ -125,6 +125,48 @@ func (s *Server) validateAndSave(raw []byte) (*profiles.Snapshot, *wire.ErrorSha
 	return next, nil
 }
 
+// writeConfig is the write path shared by config.set, config.apply and
+// config.patch (spec §3.5): load the file, check the base hash, take raw as
+// the new file (set, apply) or merge it into the current one (patch), then
+// validate and save it. The caller holds configMu, so apply/patch keep
+// their restart sentinel in step with the file they wrote.
+func (s *Server) writeConfig(baseHash, raw string, patch bool) (*profiles.Snapshot, *wire.ErrorShape) {
+	snap, e := s.loadConfig()
+	if e != nil {
+		return nil, e
+	}
+	if e := checkBaseHash(snap, baseHash); e != nil {
+		return nil, e
+	}
+	next := []byte(raw)
+	if patch {
+		if next, e = mergeIntoFile(snap, raw); e != nil {
+			return nil, e
+		}
+	}
+	return s.validateAndSave(next)
+}
+
+// mergeIntoFile applies raw, a JSON merge patch, to the current (valid)
+// config file: config.patch's new file.
+func mergeIntoFile(snap *profiles.Snapshot, raw string) ([]byte, *wire.ErrorShape) {
+	if !strings.HasPrefix(strings.TrimSpace(raw), "{") {
+		return nil, invalid("config.patch raw must be an object")
+	}
+	if !snap.Valid {
+		return nil, invalid("invalid config; fix before patching")
+	}
+	base := snap.Raw
+	if !snap.Exists {
+		base = []byte("{}")
+	}
+	merged, err := profiles.MergePatch(base, []byte(raw))
+	if err != nil {
+		return nil, invalid(err.Error())
+	}
+	return merged, nil
+}
+
 func (s *Server) mConfigSet(cl *call) (any, *wire.ErrorShape) {
 	var p wire.ConfigSetParams
 	if e := cl.decode(&p); e != nil {
@@ -132,14 +174,7 @@ func (s *Server) mConfigSet(cl *call) (any, *wire.ErrorShape) {
 	}
 	configMu.Lock()
 	defer configMu.Unlock()
-	snap, e := s.loadConfig()
-	if e != nil {
-		return nil, e
-	}
-	if e := checkBaseHash(snap, p.BaseHash); e != nil {
-		return nil, e
-	}
-	next, e := s.validateAndSave([]byte(p.Raw))
+	next, e := s.writeConfig(p.BaseHash, p.Raw, false)
 	if e != nil {
 		return nil, e
 	}
@@ -151,36 +186,13 @@ func (s *Server) mConfigApply(cl *call, patch bool) (any, *wire.ErrorShape) {
 	if e := cl.decode(&p); e != nil {
 		return nil, e
 	}
-	configMu.Lock()
-	defer configMu.Unlock()
-	snap, e := s.loadConfig()
-	if e != nil {
-		return nil, e
-	}
-	if e := checkBaseHash(snap, p.BaseHash); e != nil {
-		return nil, e
-	}
-	raw := []byte(p.Raw)
 	mode := "config.apply"
 	if patch {
 		mode = "config.patch"
-		if !strings.HasPrefix(strings.TrimSpace(p.Raw), "{") {
-			return nil, invalid("config.patch raw must be an object")
-		}
-		if !snap.Valid {
-			return nil, invalid("invalid config; fix before patching")
-		}
-		base := snap.Raw
-		if !snap.Exists {
-			base = []byte("{}")
-		}
-		merged, err := profiles.MergePatch(base, raw)
-		if err != nil {
-			return nil, invalid(err.Error())
-		}
-		raw = merged
 	}
-	next, e := s.validateAndSave(raw)
+	configMu.Lock()
+	defer configMu.Unlock()
+	next, e := s.writeConfig(p.BaseHash, p.Raw, patch)
 	if e != nil {
 		return nil, e
 	}
