@@ -340,20 +340,11 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 	l.mu.Unlock()
 	l.log.Info("gateway restarting", "reason", reason)
 
-	snap, err := profiles.LoadEnv(l.s.opts.ConfigPath, l.lo.Getenv)
-	if err == nil && snap.Exists && !snap.Valid {
-		err = snap.Err()
-	}
+	snap, cfg, err := l.loadConfig()
 	if err != nil {
 		l.log.Warn("gateway restart skipped: config invalid; still serving the previous config", "err", err)
-		l.s.SetConfigError(l.s.opts.ConfigPath, err)
 		return
 	}
-	cfg := snap.Config
-	if cfg == nil {
-		cfg = &profiles.Config{}
-	}
-	l.applyDynamic(cfg)
 	rc, addr, err := l.lo.Runtime(cfg)
 	if err != nil {
 		l.log.Warn("gateway restart skipped; still serving the previous config", "err", err)
@@ -397,13 +388,9 @@ func sameAddr(a, b string) bool {
 
 // onConfigChange is the watcher callback (never concurrent with itself).
 func (l *lifecycle) onConfigChange() {
-	snap, err := profiles.LoadEnv(l.s.opts.ConfigPath, l.lo.Getenv)
-	if err == nil && snap.Exists && !snap.Valid {
-		err = snap.Err()
-	}
+	snap, cfg, err := l.loadConfig()
 	if err != nil {
 		l.reloadLog.Warn("config reload skipped (invalid config); still serving the previous config", "err", err)
-		l.s.SetConfigError(l.s.opts.ConfigPath, err)
 		return
 	}
 	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
@@ -413,15 +400,8 @@ func (l *lifecycle) onConfigChange() {
 	if len(paths) == 0 {
 		return
 	}
-	cfg := snap.Config
-	if cfg == nil {
-		cfg = &profiles.Config{}
-	}
-	// Settings read dynamically go first, so this reload's own lines
-	// already follow the new logging.level and logging.file. The reload
-	// settings themselves (gateway.reload.*) are re-read on every change,
+	// The reload settings (gateway.reload.*) are re-read on every change,
 	// as the original does: the mode just below, the debounce here.
-	l.applyDynamic(cfg)
 	if w := l.watcher.Load(); w != nil {
 		w.SetDebounce(time.Duration(cfg.Gateway.Reload.DebounceMs) * time.Millisecond)
 	}
@@ -471,14 +451,31 @@ func (l *lifecycle) onConfigChange() {
 	l.reloadLog.Info("config hot reload applied: " + strings.Join(plan.HotKinds, ", "))
 }
 
-// applyDynamic runs LifecycleOptions.Dynamic for a freshly loaded config.
-func (l *lifecycle) applyDynamic(cfg *profiles.Config) {
-	if l.lo.Dynamic == nil {
-		return
+// loadConfig re-reads the config file for a restart or a reload. A file
+// that cannot be read or is invalid becomes the config error health and
+// status report, and err; the caller logs it and keeps serving. A good
+// file's dynamic settings are applied at once (LifecycleOptions.Dynamic),
+// before the caller logs anything, so its lines already follow them. cfg
+// is never nil when err is nil.
+func (l *lifecycle) loadConfig() (snap *profiles.Snapshot, cfg *profiles.Config, err error) {
+	snap, err = profiles.LoadEnv(l.s.opts.ConfigPath, l.lo.Getenv)
+	if err == nil && snap.Exists && !snap.Valid {
+		err = snap.Err()
 	}
-	if err := l.lo.Dynamic(cfg); err != nil {
-		l.reloadLog.Warn("config setting not applied; keeping the previous value", "err", err)
+	if err != nil {
+		l.s.SetConfigError(l.s.opts.ConfigPath, err)
+		return nil, nil, err
 	}
+	cfg = snap.Config
+	if cfg == nil {
+		cfg = &profiles.Config{}
+	}
+	if l.lo.Dynamic != nil {
+		if err := l.lo.Dynamic(cfg); err != nil {
+			l.reloadLog.Warn("config setting not applied; keeping the previous value", "err", err)
+		}
+	}
+	return snap, cfg, nil
 }
 
 // setupCanvas starts the canvas host for cfg (mounted on the gateway port
