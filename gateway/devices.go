@@ -177,9 +177,9 @@ func pairRequestFrom(p *wire.ConnectParams, pubKey, role string, scopes []string
 		DeviceID: p.Device.ID, PublicKey: pubKey, DisplayName: p.Client.DisplayName,
 		Platform: p.Client.Platform, ClientID: p.Client.ID, ClientMode: p.Client.Mode,
 		Role: role, Roles: []string{role}, Scopes: slices.Clone(scopes), Silent: trueOrNil(c.local),
-	}
-	if !c.local {
-		r.RemoteIP = c.remote
+		// Loopback included: the original records the client IP of a local
+		// CLI too (testdata/captures/cli-devices-list.json).
+		RemoteIP: c.remote,
 	}
 	return r
 }
@@ -280,21 +280,103 @@ func (d *deviceStore) ensureToken(id, role string, scopes []string, _ bool) (dev
 	if t, ok := p.Tokens[role]; ok && t.RevokedAtMs == 0 && subset(scopes, t.Scopes) {
 		return t, nil
 	}
+	// A new token carries the requested scopes (not a union with the old
+	// one's), like the original's ensureDeviceToken.
+	t := d.issueLocked(p, role, normalizeScopes(scopes))
+	return t, d.saveLocked()
+}
+
+// issueLocked replaces the device's token for role with a fresh one
+// (32 hex chars, spec §1.5), keeping the old one's creation and last-use
+// times and marking it rotated.
+func (d *deviceStore) issueLocked(p *pairedDevice, role string, scopes []string) deviceToken {
+	now := d.now().UnixMilli()
+	t := deviceToken{Token: strings.ReplaceAll(newID(), "-", ""), Role: role, Scopes: scopes, CreatedAtMs: now}
+	if old, ok := p.Tokens[role]; ok {
+		t.CreatedAtMs = old.CreatedAtMs
+		t.RotatedAtMs = now
+		t.LastUsedAtMs = old.LastUsedAtMs
+	}
 	if p.Tokens == nil {
 		p.Tokens = map[string]deviceToken{}
 	}
-	t := deviceToken{Token: strings.ReplaceAll(newID(), "-", ""), Role: role, Scopes: slices.Clone(scopes), CreatedAtMs: d.now().UnixMilli()}
-	if old, ok := p.Tokens[role]; ok {
-		t.CreatedAtMs = old.CreatedAtMs
-		t.RotatedAtMs = d.now().UnixMilli()
-		t.Scopes = union(old.Scopes, scopes)
-	}
 	p.Tokens[role] = t
+	return t
+}
+
+// normalizeScopes trims, drops empties and duplicates, and sorts, as the
+// original stores a token's scopes.
+func normalizeScopes(scopes []string) []string {
+	out := []string{}
+	for _, sc := range scopes {
+		if sc = strings.TrimSpace(sc); sc != "" && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+var errUnknownDeviceRole = errors.New("unknown deviceId/role")
+
+// rotateToken issues a new token for (device, role) (device.token.rotate,
+// spec §3.6). Scopes default to the current token's, then the device's;
+// explicit scopes also become the device's paired scopes, as in the
+// original.
+func (d *deviceStore) rotateToken(id, role string, scopes []string) (deviceToken, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadLocked(); err != nil {
+		return deviceToken{}, err
+	}
+	p := d.paired[strings.TrimSpace(id)]
+	role = strings.TrimSpace(role)
+	if p == nil || role == "" {
+		return deviceToken{}, errUnknownDeviceRole
+	}
+	want := scopes
+	if want == nil {
+		if old, ok := p.Tokens[role]; ok {
+			want = old.Scopes
+		} else {
+			want = p.Scopes
+		}
+	}
+	want = normalizeScopes(want)
+	t := d.issueLocked(p, role, want)
+	t.RotatedAtMs = d.now().UnixMilli() // set even for a role that had no token
+	p.Tokens[role] = t
+	if scopes != nil {
+		p.Scopes = want
+	}
+	return t, d.saveLocked()
+}
+
+// revokeToken marks the (device, role) token revoked (device.token.revoke):
+// it no longer authenticates, and the next connect that passes shared auth
+// gets a new one.
+func (d *deviceStore) revokeToken(id, role string) (deviceToken, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.loadLocked(); err != nil {
+		return deviceToken{}, err
+	}
+	p := d.paired[strings.TrimSpace(id)]
+	if p == nil {
+		return deviceToken{}, errUnknownDeviceRole
+	}
+	t, ok := p.Tokens[strings.TrimSpace(role)]
+	if !ok {
+		return deviceToken{}, errUnknownDeviceRole
+	}
+	t.RevokedAtMs = d.now().UnixMilli()
+	p.Tokens[t.Role] = t
 	return t, d.saveLocked()
 }
 
 // verifyToken checks a presented device token: same token (constant
-// time), not revoked, requested scopes within the token's scopes.
+// time), not revoked, requested scopes within the token's scopes. A token
+// that passes records its lastUsedAtMs, as the original's does.
 func (d *deviceStore) verifyToken(id, role, token string, scopes []string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -306,7 +388,15 @@ func (d *deviceStore) verifyToken(id, role, token string, scopes []string) bool 
 		return false
 	}
 	t, ok := p.Tokens[role]
-	return ok && t.RevokedAtMs == 0 && secretEqual(token, t.Token) && subset(scopes, t.Scopes)
+	if !ok || t.RevokedAtMs != 0 || !secretEqual(token, t.Token) || !subset(scopes, t.Scopes) {
+		return false
+	}
+	t.LastUsedAtMs = d.now().UnixMilli()
+	p.Tokens[role] = t
+	if err := d.saveLocked(); err != nil {
+		return false // like the original, whose connect fails when the store cannot be written
+	}
+	return true
 }
 
 func union(a, b []string) []string {

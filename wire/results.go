@@ -447,6 +447,73 @@ type DevicePairResolvedEvent struct {
 	TS        int64  `json:"ts" jsonschema:"minimum=0"`
 }
 
+// DeviceTokenSummary is a device token as device.pair.list and
+// device.pair.approve report it: never the token itself.
+type DeviceTokenSummary struct {
+	Role         string   `json:"role"`
+	Scopes       []string `json:"scopes"`
+	CreatedAtMs  int64    `json:"createdAtMs"`
+	RotatedAtMs  int64    `json:"rotatedAtMs,omitempty"`
+	RevokedAtMs  int64    `json:"revokedAtMs,omitempty"`
+	LastUsedAtMs int64    `json:"lastUsedAtMs,omitempty"`
+}
+
+// PairedDevice is a paired device as device.pair.list and
+// device.pair.approve report it, in the original's key order (its
+// redactPairedDevice moves the summarised tokens last; a device that has no
+// token has no tokens key).
+type PairedDevice struct {
+	DeviceID     string               `json:"deviceId"`
+	PublicKey    string               `json:"publicKey"`
+	DisplayName  string               `json:"displayName,omitempty"`
+	Platform     string               `json:"platform,omitempty"`
+	ClientID     string               `json:"clientId,omitempty"`
+	ClientMode   string               `json:"clientMode,omitempty"`
+	Role         string               `json:"role,omitempty"`
+	Roles        []string             `json:"roles,omitzero"`
+	Scopes       []string             `json:"scopes,omitzero"`
+	RemoteIP     string               `json:"remoteIp,omitempty"`
+	CreatedAtMs  int64                `json:"createdAtMs"`
+	ApprovedAtMs int64                `json:"approvedAtMs"`
+	Tokens       []DeviceTokenSummary `json:"tokens,omitzero"` // sorted by role
+}
+
+// DevicePairListResult is the result of device.pair.list: pending requests
+// newest first, paired devices most recently approved first.
+type DevicePairListResult struct {
+	Pending []DevicePairRequestedEvent `json:"pending"`
+	Paired  []PairedDevice             `json:"paired"`
+}
+
+// DevicePairApproveResult is the result of device.pair.approve.
+type DevicePairApproveResult struct {
+	RequestID string       `json:"requestId"`
+	Device    PairedDevice `json:"device"`
+}
+
+// DevicePairRejectResult is the result of device.pair.reject.
+type DevicePairRejectResult struct {
+	RequestID string `json:"requestId"`
+	DeviceID  string `json:"deviceId"`
+}
+
+// DeviceTokenRotateResult is the result of device.token.rotate: the new
+// token, which the caller hands to the device.
+type DeviceTokenRotateResult struct {
+	DeviceID    string   `json:"deviceId"`
+	Role        string   `json:"role"`
+	Token       string   `json:"token"`
+	Scopes      []string `json:"scopes"`
+	RotatedAtMs int64    `json:"rotatedAtMs"`
+}
+
+// DeviceTokenRevokeResult is the result of device.token.revoke.
+type DeviceTokenRevokeResult struct {
+	DeviceID    string `json:"deviceId"`
+	Role        string `json:"role"`
+	RevokedAtMs int64  `json:"revokedAtMs"`
+}
+
 // LogsTailResult is the result of logs.tail.
 type LogsTailResult struct {
 	File      string   `json:"file"`
