@@ -221,6 +221,9 @@ func trueOrNil(b bool) *bool {
 
 var errUnknownRequest = errors.New("unknown requestId")
 
+// errNotPaired: the device has no paired record (so no token to issue).
+var errNotPaired = errors.New("device not paired")
+
 // approve moves a pending request to paired (roles and scopes unioned
 // with an earlier pairing of the same key).
 func (d *deviceStore) approve(requestID string, _ bool) (wire.DevicePairResolvedEvent, error) {
@@ -275,7 +278,7 @@ func (d *deviceStore) ensureToken(id, role string, scopes []string, _ bool) (dev
 	}
 	p := d.paired[id]
 	if p == nil {
-		return deviceToken{}, errors.New("device not paired")
+		return deviceToken{}, errNotPaired
 	}
 	if t, ok := p.Tokens[role]; ok && t.RevokedAtMs == 0 && subset(scopes, t.Scopes) {
 		return t, nil

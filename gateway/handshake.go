@@ -111,7 +111,11 @@ func (c *conn) handshake(data []byte) bool {
 	var helloAuth *wire.HelloAuth
 	if p.Device != nil {
 		pubKey, _ := device.NormalizePublicKey(p.Device.PublicKey)
-		if !s.devices.isPaired(p.Device.ID, pubKey, role, scopes) {
+		// An insecure Control UI that supplied the shared secret skips
+		// pairing (spec §1.5); it gets a device token only if its device
+		// was paired before.
+		skipPairing := isControlUI && rt.insecureUI && (token != "" || password != "")
+		if !skipPairing && !s.devices.isPaired(p.Device.ID, pubKey, role, scopes) {
 			req, created, err := s.devices.requestPairing(pairRequestFrom(p, pubKey, role, scopes, c))
 			if err != nil {
 				s.wsLog.Error("device pairing store", "err", err)
@@ -135,9 +139,12 @@ func (c *conn) handshake(data []byte) bool {
 			s.broadcast(wire.EventDevicePairResolved, res, nil, true)
 		}
 		tok, err := s.devices.ensureToken(p.Device.ID, role, scopes, usedDeviceToken)
-		if err == nil {
+		switch {
+		case err == nil:
 			helloAuth = &wire.HelloAuth{DeviceToken: tok.Token, Role: role, Scopes: tok.Scopes, IssuedAtMs: tok.issuedAt()}
-		} else {
+		case errors.Is(err, errNotPaired) && skipPairing:
+			// no hello-ok.auth, like the original's null token
+		default:
 			s.wsLog.Error("device token", "err", err)
 		}
 	}

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawdbot/clawdbot/wire/device"
 )
 
 // device.id must equal the derived id exactly: the original compares with
@@ -58,5 +61,32 @@ func TestDevicePEMPublicKey(t *testing.T) {
 	h2 := c2.connect(signedParams(id, testToken, c2.nonce, []string{"operator.admin"}, time.Now().UnixMilli()))
 	if h2["auth"].(map[string]any)["deviceToken"] != h["auth"].(map[string]any)["deviceToken"] {
 		t.Fatalf("PEM and raw key paired as different devices: %v vs %v", h["auth"], h2["auth"])
+	}
+}
+
+// With gateway.controlUi.allowInsecureAuth, a Control UI that supplied the
+// shared secret skips pairing even when it sends a device block (spec
+// §1.5): it connects from a remote address without a pending request and
+// gets no device token, since its device is not paired.
+func TestInsecureControlUISkipsPairing(t *testing.T) {
+	s := startServer(t, func(o *Options) {
+		o.Runtime.AllowInsecureControlUI = true
+		o.IsLocal = func(*http.Request) bool { return false }
+	})
+	id := newIdentity(t, 14)
+	c := dial(t, s)
+	p := signedParams(id, testToken, c.nonce, []string{"operator.admin"}, time.Now().UnixMilli())
+	p["client"] = map[string]any{"id": "clawdbot-control-ui", "mode": "webchat", "platform": "web", "version": "1"}
+	// re-sign for the Control UI's client id and mode
+	payload := device.BuildPayload(device.PayloadFields{DeviceID: id.DeviceID(), ClientID: "clawdbot-control-ui", ClientMode: "webchat",
+		Role: "operator", Scopes: []string{"operator.admin"}, SignedAtMs: p["device"].(map[string]any)["signedAt"].(int64), Token: testToken, Nonce: c.nonce})
+	p["device"].(map[string]any)["signature"] = id.Sign(payload)
+	h := c.connect(p)
+	if _, has := h["auth"]; has {
+		t.Fatalf("unpaired insecure Control UI got a device token: %v", h["auth"])
+	}
+	list := rawPayload(t, c, "device.pair.list")
+	if strings.Contains(string(list), id.DeviceID()) {
+		t.Fatalf("pairing was not skipped: %s", list)
 	}
 }
