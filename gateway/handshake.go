@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -35,7 +36,14 @@ func (c *conn) handshake(data []byte) bool {
 		msg := "invalid handshake: first request must be connect"
 		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
 	}
-	p, err := wire.ValidateConnectParams(f.params)
+	params := f.params
+	if len(params) == 0 {
+		// Missing params are undefined to the original's validator: "must
+		// be object", not the missing-property errors of an empty object
+		// (wire.ValidateConnectParams reads an empty input as {}).
+		params = json.RawMessage("null")
+	}
+	p, err := wire.ValidateConnectParams(params)
 	if err != nil {
 		msg := err.Error()
 		var es *wire.ErrorShape

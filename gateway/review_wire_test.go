@@ -171,3 +171,48 @@ func TestTrustedProxyLocality(t *testing.T) {
 		}
 	}
 }
+
+// A handshake failure longer than 120 bytes: the res carries the whole
+// message, the close reason is cut to 120 bytes (spec §2.2).
+func TestLongHandshakeErrorTruncatedInClose(t *testing.T) {
+	s := startServer(t, nil)
+	c := dial(t, s)
+	p := connectParams(testToken)
+	p["client"] = map[string]any{"id": "not-a-known-client", "mode": "nope", "platform": "linux", "version": "1", "extraA": 1, "extraB": 2}
+	c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
+	_, msg := errOf(t, c.readRes())
+	if len(msg) <= 120 || !strings.HasPrefix(msg, "invalid connect params: ") {
+		t.Fatalf("message = %q", msg)
+	}
+	c.expectClose(1008, msg[:120])
+}
+
+// Empty operator scopes default to operator.admin after the signature is
+// checked over the scopes as sent (an empty field) (spec §1.4, §1.5).
+func TestEmptyScopesDefaultToAdmin(t *testing.T) {
+	s := startServer(t, nil)
+	id := newIdentity(t, 32)
+	c := dial(t, s)
+	h := c.connect(signedParams(id, testToken, c.nonce, []string{}, time.Now().UnixMilli()))
+	if sc := h["auth"].(map[string]any)["scopes"].([]any); len(sc) != 1 || sc[0] != "operator.admin" {
+		t.Fatalf("hello-ok.auth.scopes = %v", sc)
+	}
+	if res := c.call("config.get", map[string]any{}); res["ok"] != true {
+		t.Fatalf("admin method refused: %v", res)
+	}
+}
+
+// A connect without params: the original validates undefined against the
+// ConnectParams schema, which fails with "must be object".
+func TestConnectWithoutParams(t *testing.T) {
+	s := startServer(t, nil)
+	for _, raw := range []string{`{"type":"req","id":"a","method":"connect"}`, `{"type":"req","id":"a","method":"connect","params":null}`} {
+		c := dial(t, s)
+		c.sendRaw(raw)
+		want := "invalid connect params: must be object"
+		if _, msg := errOf(t, c.readRes()); msg != want {
+			t.Errorf("%s: %q, want %q", raw, msg, want)
+		}
+		c.expectClose(1008, want)
+	}
+}
