@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/wire/client"
 )
 
 func init() {
@@ -82,18 +84,17 @@ func runLogs(env *Env, args []string) int {
 
 	ctx, stop := env.SignalContext()
 	defer stop()
-	sub := *env
-	sub.Context = ctx
-
 	var cursor *int64
 	first := true
 	outage := false
+	poller := &tailPoller{opts: t.Opts, timeout: cf.timeout()}
+	defer poller.close()
 	for {
 		params := map[string]any{"limit": o.limit, "maxBytes": o.maxBytes}
 		if cursor != nil {
 			params["cursor"] = *cursor
 		}
-		raw, err := callGateway(&sub, t, cf.timeout(), "logs.tail", params)
+		raw, err := poller.call(ctx, params)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return ExitOK // interrupted while following
@@ -136,6 +137,56 @@ func runLogs(env *Env, args []string) int {
 			return ExitOK
 		case <-time.After(time.Duration(o.interval) * time.Millisecond):
 		}
+	}
+}
+
+// tailPoller makes the logs.tail calls over one connection, redialling only
+// after it is lost. A connection per poll (as the original does) makes the
+// gateway log "client connected" on every poll, which floods the log a
+// follower is reading with its own connections.
+type tailPoller struct {
+	opts    client.Options
+	timeout time.Duration
+	conn    *client.Conn
+}
+
+// call runs one logs.tail; dial and call together are bounded by the
+// timeout, as a one-shot call is.
+func (p *tailPoller) call(ctx context.Context, params any) (json.RawMessage, error) {
+	cctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	timedOut := func(err error) error {
+		if cctx.Err() != nil && ctx.Err() == nil {
+			return &client.TimeoutError{After: p.timeout}
+		}
+		return err
+	}
+	if p.conn == nil {
+		opts := p.opts
+		opts.Scopes = client.CLIScopes
+		if opts.HandshakeTimeout <= 0 || opts.HandshakeTimeout > p.timeout {
+			opts.HandshakeTimeout = p.timeout
+		}
+		c, err := client.Dial(cctx, opts)
+		if err != nil {
+			return nil, timedOut(err)
+		}
+		p.conn = c
+	}
+	var out json.RawMessage
+	if err := p.conn.Call(cctx, "logs.tail", params, &out); err != nil {
+		// Any failure may have left the connection unusable (a timed-out
+		// call's late answer, a close): start over on the next poll.
+		p.close()
+		return nil, timedOut(err)
+	}
+	return out, nil
+}
+
+func (p *tailPoller) close() {
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
 	}
 }
 

@@ -3,10 +3,15 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,5 +124,65 @@ func TestLogsStopsOnClosedStdout(t *testing.T) {
 	env := &Env{Stdout: failingWriter{}, Stderr: &bytes.Buffer{}}
 	if err := emitLogs(env, filelog.TailResult{Lines: []string{"x"}}, false, logsOptions{}, false); err == nil {
 		t.Error("a failed stdout write was not reported")
+	}
+}
+
+// countingProxy forwards TCP connections to target and counts them.
+type countingProxy struct {
+	ln    net.Listener
+	conns atomic.Int32
+}
+
+func newCountingProxy(t *testing.T, target string) *countingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.conns.Add(1)
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return p
+}
+
+// `logs --follow` polls logs.tail every --interval. Opening a connection
+// per poll made the gateway log "client connected" once a second, so the
+// follower's own connections flooded the very log it was showing. One
+// connection now serves every poll.
+func TestLogsFollowKeepsOneConnection(t *testing.T) {
+	f := newStatusFixture(t)
+	f.serve(t, f.port)
+	proxy := newCountingProxy(t, "127.0.0.1:"+strconv.Itoa(f.port))
+	ctx, cancel := context.WithCancel(context.Background())
+	f.env.Context = ctx
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{"logs", "--follow", "--interval", "20", "--url", "ws://" + proxy.ln.Addr().String()}, f.env)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, f.errb.String())
+	}
+	if n := proxy.conns.Load(); n != 1 {
+		t.Errorf("logs --follow opened %d connections in ~25 polls, want 1", n)
 	}
 }
