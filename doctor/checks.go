@@ -364,13 +364,13 @@ func checkPort(ctx context.Context, c *Context) []Finding {
 		switch {
 		case l.PID == servicePID && servicePID != 0:
 			continue // our own service holds it
-		case l.Kind == ports.KindGateway && strings.EqualFold(l.Profile, c.Profile.Name):
+		case l.Kind == ports.KindGateway && sameProfile(l.Profile, c.Profile.Name):
 			continue // this profile's gateway, run by hand
 		case l.Kind == ports.KindGateway:
 			out = append(out, Finding{Code: CodePortOtherProfile, Severity: SevError,
 				Message: fmt.Sprintf("Port %d is held by the gateway of profile %s", port, displayProfile(l.Profile)),
 				Detail:  ports.DescribeHolder(port, []ports.Listener{l}),
-				Fix:     ports.StopCommand(l.Profile) + ", or give this profile its own gateway.port (20+ apart)"})
+				Fix:     stopGatewayHint(l.Profile, l.PID, l.Supervised()) + ", or give this profile its own gateway.port (20+ apart)"})
 		default:
 			out = append(out, Finding{Code: CodePortForeign, Severity: SevError,
 				Message: fmt.Sprintf("Port %d is held by a process that is not this profile's gateway", port),
@@ -379,6 +379,16 @@ func checkPort(ctx context.Context, c *Context) []Finding {
 		}
 	}
 	return out
+}
+
+// stopGatewayHint is how to stop another profile's gateway: its service
+// command when a service manager runs it; a gateway started by hand has no
+// service to stop ('gateway stop' would only say "not installed").
+func stopGatewayHint(profile string, pid int, supervised bool) string {
+	if supervised {
+		return ports.StopCommand(profile)
+	}
+	return fmt.Sprintf("stop it (kill %d, or Ctrl-C where it runs)", pid)
 }
 
 // --- profiles sharing a port or state dir ----------------------------------
@@ -564,6 +574,10 @@ func checkHealth(ctx context.Context, c *Context) []Finding {
 		f.Code, f.Severity = CodeGatewayAuthFailed, SevError
 		f.Message = "Gateway at " + t.URL + " rejected the connection (token or device auth)"
 		f.Fix = "make gateway.auth.token in " + c.Profile.ConfigPath + " match the running gateway's (or unset CLAWDBOT_GATEWAY_TOKEN), then " + c.Hint("clawdbot gateway restart")
+		if l, ok := otherProfileGateway(ctx, c, c.Profile.Ports.Gateway); ok {
+			f.Message = "Gateway at " + t.URL + " is profile " + displayProfile(l.Profile) + "'s (pid " + strconv.Itoa(l.PID) + "), not this profile's: it rejects this profile's token"
+			f.Fix = stopGatewayHint(l.Profile, l.PID, l.Supervised()) + ", or give this profile its own gateway.port (20+ apart)"
+		}
 	case installed:
 		f.Severity = SevError
 		f.Fix = c.Hint("clawdbot gateway restart") + " (logs: " + c.Hint("clawdbot gateway status") + ")"
@@ -571,6 +585,17 @@ func checkHealth(ctx context.Context, c *Context) []Finding {
 		f.Fix = c.Hint("clawdbot gateway install") + " (or run it in the foreground: " + c.Hint("clawdbot gateway") + ")"
 	}
 	return []Finding{f}
+}
+
+// otherProfileGateway is the gateway of another profile listening on port,
+// if that is who holds it.
+func otherProfileGateway(ctx context.Context, c *Context, port int) (ports.Listener, bool) {
+	for _, l := range c.inspect(ctx, port).Listeners {
+		if l.Kind == ports.KindGateway && !sameProfile(l.Profile, c.Profile.Name) {
+			return l, true
+		}
+	}
+	return ports.Listener{}, false
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -133,6 +133,8 @@ type StatusListener struct {
 	Address     string `json:"address,omitempty"`
 	Kind        string `json:"kind,omitempty"`    // ours: gateway | ssh | unknown
 	Profile     string `json:"profile,omitempty"` // ours: CLAWDBOT_PROFILE of a gateway
+
+	supervised bool // started by a service manager (stopping it takes the manager)
 }
 
 // StatusRPC is the RPC probe's outcome.
@@ -389,7 +391,7 @@ func portOf(rep ports.Report) StatusPort {
 	}
 	for _, l := range rep.Listeners {
 		p.Listeners = append(p.Listeners, StatusListener{PID: l.PID, Command: l.Command, CommandLine: l.CommandLine,
-			User: l.User, Address: l.Address, Kind: string(l.Kind), Profile: l.Profile})
+			User: l.User, Address: l.Address, Kind: string(l.Kind), Profile: l.Profile, supervised: l.Supervised()})
 	}
 	p.Hints = append(p.Hints, rep.Hints...)
 	return p
@@ -466,6 +468,11 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 		for _, l := range r.Port.Listeners {
 			if l.PID != 0 && l.PID == rt.PID {
 				continue
+			}
+			if l.Kind == string(ports.KindGateway) && !sameProfile(l.Profile, c.Profile.Name) {
+				add(CodePortOtherProfile, "Port "+strconv.Itoa(r.Port.Port)+" is held by the gateway of profile "+displayProfile(l.Profile)+
+					" (pid "+strconv.Itoa(l.PID)+"), not by this profile's: health, logs and call reach that gateway (and fail its auth)",
+					stopGatewayHint(l.Profile, l.PID, l.supervised)+", or give this profile its own gateway.port (20+ apart), then "+c.Hint("clawdbot gateway install --force"))
 			}
 			if l.Kind != string(ports.KindGateway) {
 				add(CodePortForeign, "Port "+strconv.Itoa(r.Port.Port)+" is held by pid "+strconv.Itoa(l.PID)+" ("+firstNonEmpty(l.CommandLine, l.Command, "unknown")+"), not by a clawdbot gateway",
