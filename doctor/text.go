@@ -17,7 +17,9 @@ import (
 // the command that fixes it; then a one-line verdict.
 func (r *StatusReport) WriteText(w io.Writer) {
 	p := func(label, format string, args ...any) {
-		fmt.Fprintf(w, "%-18s %s\n", label+":", fmt.Sprintf(format, args...))
+		// Tool output quoted in a value (systemctl's "Job failed.\nSee ...")
+		// continues under the value, not in the label column.
+		fmt.Fprintf(w, "%-18s %s\n", label+":", indentLines(fmt.Sprintf(format, args...), 19))
 	}
 	cfgLine := func(s StatusConfig) string {
 		out := s.Path
@@ -33,6 +35,10 @@ func (r *StatusReport) WriteText(w io.Writer) {
 		p("Config (service)", "%s", cfgLine(r.Config.Daemon))
 	}
 	for _, is := range r.Config.CLI.Issues {
+		if is.Path == "" { // a syntax error has no key path
+			p("Config issue", "%s", is.Message)
+			continue
+		}
 		p("Config issue", "%s: %s", is.Path, is.Message)
 	}
 	g := r.Gateway
@@ -99,9 +105,9 @@ func (r *StatusReport) WriteText(w io.Writer) {
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
 		for _, wn := range r.Warnings {
-			fmt.Fprintf(w, "- %s\n", wn.Message)
+			fmt.Fprintf(w, "- %s\n", indentLines(wn.Message, 2))
 			if wn.Fix != "" {
-				fmt.Fprintf(w, "  Fix: %s\n", wn.Fix)
+				fmt.Fprintf(w, "  Fix: %s\n", indentLines(wn.Fix, 2))
 			}
 		}
 	}
@@ -192,12 +198,12 @@ func WriteReport(w io.Writer, checks []Check, findings []Finding, actions []Acti
 		}
 		fmt.Fprintf(w, "%s\n", ch.Name())
 		for _, f := range fs {
-			fmt.Fprintf(w, "  %-7s [%s] %s\n", f.Severity, f.Code, f.Message)
+			fmt.Fprintf(w, "  %-7s [%s] %s\n", f.Severity, f.Code, indentLines(f.Message, 10))
 			if f.Detail != "" {
-				fmt.Fprintf(w, "          %s\n", f.Detail)
+				fmt.Fprintf(w, "          %s\n", indentLines(f.Detail, 10))
 			}
 			if f.Fix != "" {
-				fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+				fmt.Fprintf(w, "          fix: %s\n", indentLines(f.Fix, 10))
 			}
 		}
 	}
@@ -213,14 +219,21 @@ func WriteReport(w io.Writer, checks []Check, findings []Finding, actions []Acti
 		if len(after) > 0 {
 			fmt.Fprintln(w, "\nAfter repairs:")
 			for _, f := range after {
-				fmt.Fprintf(w, "  %-7s [%s] %s\n", f.Severity, f.Code, f.Message)
+				fmt.Fprintf(w, "  %-7s [%s] %s\n", f.Severity, f.Code, indentLines(f.Message, 10))
 				if f.Fix != "" {
-					fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+					fmt.Fprintf(w, "          fix: %s\n", indentLines(f.Fix, 10))
 				}
 			}
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", Verdict(final, actions != nil, hint))
+}
+
+// indentLines indents every line after the first of s by n spaces, so
+// multi-line tool output stays under the column it belongs to.
+func indentLines(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
 }
 
 // Verdict is doctor's one-line summary of the (remaining) findings.
