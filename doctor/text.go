@@ -207,6 +207,14 @@ func WriteReport(w io.Writer, checks []Check, findings []Finding, actions []Acti
 			}
 		}
 	}
+	WriteRepairs(w, findings, actions, after, hint)
+}
+
+// WriteRepairs prints the part of the report that follows the findings: the
+// actions --fix took, the findings left after them, and the verdict. Doctor
+// prints it alone after the user confirmed the repairs at its prompt, below
+// the findings it already showed.
+func WriteRepairs(w io.Writer, findings []Finding, actions []Action, after []Finding, hint func(string) string) {
 	if len(actions) > 0 {
 		fmt.Fprintln(w, "\nRepairs:")
 		for _, a := range actions {

@@ -95,7 +95,12 @@ func runDoctor(env *Env, args []string) int {
 			repairable++
 		}
 	}
+	header := func() {
+		fmt.Fprintf(env.Stdout, "Clawdbot doctor: profile %s, config %s\n\n", prof.DisplayName(), prof.ConfigPath)
+	}
+	asked := false
 	if !apply && interactive && tty && !asJSON && repairable > 0 && !nonInteractive {
+		header()
 		doctor.WriteReport(env.Stdout, checks, findings, nil, nil, env.Hint)
 		fmt.Fprintf(env.Stdout, "\nApply %d repair(s) now? [y/N] ", repairable)
 		line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
@@ -103,7 +108,7 @@ func runDoctor(env *Env, args []string) int {
 		if !apply {
 			return doctorExit(findings)
 		}
-		fmt.Fprintln(env.Stdout)
+		asked = true
 	}
 	var actions []doctor.Action
 	var after []doctor.Finding
@@ -145,7 +150,12 @@ func runDoctor(env *Env, args []string) int {
 		enc.Encode(out)
 		return doctorExit(final)
 	}
-	fmt.Fprintf(env.Stdout, "Clawdbot doctor: profile %s, config %s\n\n", prof.DisplayName(), prof.ConfigPath)
+	if asked {
+		// The findings are on screen above the prompt: show what changed.
+		doctor.WriteRepairs(env.Stdout, findings, actions, after, env.Hint)
+		return doctorExit(final)
+	}
+	header()
 	doctor.WriteReport(env.Stdout, checks, findings, actions, after, env.Hint)
 	if actions == nil && repairable > 0 && (fix || repair || yes) && !apply {
 		fmt.Fprintf(env.Stdout, "Not repairing: no TTY to confirm on; rerun with --yes (%s).\n", env.Hint("clawdbot doctor --fix --yes"))
