@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/wire"
 	"github.com/clawdbot/clawdbot/wire/client"
 )
 
@@ -71,7 +73,8 @@ func runStatus(env *Env, args []string) int {
 		OS:         statusOS{Platform: runtime.GOOS, Arch: runtime.GOARCH},
 		Gateway:    statusGateway{Mode: t.Mode, URL: t.URL, URLSource: t.URLSource},
 	}
-	probeGateway(env, t, cf.timeout(), &r.Gateway)
+	probeErr := probeGateway(env, t, cf.timeout(), &r.Gateway)
+	refused := isRefusal(probeErr)
 
 	if asJSON {
 		b, _ := json.MarshalIndent(r, "", "  ")
@@ -90,15 +93,23 @@ func runStatus(env *Env, args []string) int {
 		if g.Self != nil {
 			line += fmt.Sprintf(" · %s app %s", g.Self.Host, g.Self.Version)
 		}
+	} else if refused {
+		line += fmt.Sprintf("answers but refused this CLI (%s)", *g.Error)
 	} else {
 		line += fmt.Sprintf("unreachable (%s)", *g.Error)
 	}
 	fmt.Fprintf(w, "Gateway:  %s\n", line)
 	fmt.Fprintf(w, "Log file: %s\n", r.LogFile)
-	if !g.Reachable {
+	switch {
+	case refused:
+		// Something runs there: starting another gateway would fail on
+		// the port. The token (or whose gateway it is) is the problem.
+		fmt.Fprintf(w, "\nNext steps:\n  Check the token: gateway.auth.token in %s (or CLAWDBOT_GATEWAY_TOKEN, --token) must match the running gateway's\n  Diagnose:  %s\n",
+			t.ConfigPath, t.Profile.Hint("clawdbot doctor"))
+	case !g.Reachable:
 		fmt.Fprintf(w, "\nNext steps:\n  Start it:  %s\n  Diagnose:  %s\n",
 			t.Profile.Hint("clawdbot gateway"), t.Profile.Hint("clawdbot doctor"))
-	} else {
+	default:
 		fmt.Fprintf(w, "\nNext steps:\n  Follow logs:  %s\n", t.Profile.Hint("clawdbot logs --follow"))
 	}
 	// Like the original, status reports an unreachable gateway but does not
@@ -106,9 +117,17 @@ func runStatus(env *Env, args []string) int {
 	return ExitOK
 }
 
+// isRefusal reports whether err is a gateway that answered and refused the
+// connect (auth), as opposed to one that is not there or too slow.
+func isRefusal(err error) bool {
+	var ce *client.ConnectError
+	var cl *client.CloseError
+	return errors.As(err, &ce) || (errors.As(err, &cl) && cl.Code == wire.ClosePolicyViolation)
+}
+
 // probeGateway connects once (handshake only) and records reachability,
-// the connect latency and who answered.
-func probeGateway(env *Env, t gatewayTarget, timeout time.Duration, g *statusGateway) {
+// the connect latency and who answered; it returns the failure.
+func probeGateway(env *Env, t gatewayTarget, timeout time.Duration, g *statusGateway) error {
 	ctx := env.Context
 	if ctx == nil {
 		ctx = context.Background()
@@ -126,7 +145,7 @@ func probeGateway(env *Env, t gatewayTarget, timeout time.Duration, g *statusGat
 		}
 		msg := err.Error()
 		g.Error = &msg
-		return
+		return err
 	}
 	ms := time.Since(start).Milliseconds()
 	hello := c.Hello()
@@ -134,6 +153,7 @@ func probeGateway(env *Env, t gatewayTarget, timeout time.Duration, g *statusGat
 	g.Reachable = true
 	g.ConnectLatencyMs = &ms
 	g.Self = &statusSelf{Host: hello.Server.Host, Version: hello.Server.Version}
+	return nil
 }
 
 func configState(env *Env, path string) string {
