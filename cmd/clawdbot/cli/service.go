@@ -143,7 +143,7 @@ func runServiceInstall(env *Env, args []string) int {
 	var force, linger bool
 	var port int
 	var token, runAs string
-	fs := env.FlagSet("gateway install", "gateway install [--force] [--system] [--port N] [--token T] [--linger] [--json]")
+	fs := env.FlagSet("gateway install", "gateway install [--force] [--system [--user NAME]] [--port N] [--token T] [--linger] [--json]")
 	fs.BoolVar(&force, "force", false, "rewrite the definition (even one clawdbot did not write) and restart the service")
 	fs.BoolVar(&sf.system, "system", false, "install a system service (/etc/systemd/system, /Library/LaunchDaemons; needs root)")
 	fs.IntVar(&port, "port", 0, "gateway port (default: the profile's port)")
@@ -208,6 +208,7 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(env.Context, serviceTimeout)
 	defer cancel()
+	before, _ := m.Status(ctx, spec)
 	res, err := m.Install(ctx, spec, supervise.InstallOptions{Force: force})
 	if err != nil {
 		hints := []string{"rerun 'clawdbot gateway install' after fixing the error"}
@@ -230,6 +231,10 @@ func runServiceInstall(env *Env, args []string) int {
 		rep.out.Message = fmt.Sprintf("%s service unchanged: %s", supervise.ManagerLabel(spec.Platform), res.Path)
 		if res.Restarted {
 			rep.out.Message += " (restarted)"
+		} else if !before.Running {
+			// Install starts a stopped or failed service: say so, or
+			// "unchanged" reads as "nothing happened".
+			rep.out.Message += " (started)"
 		}
 	}
 	rep.line("%s", rep.out.Message)

@@ -192,3 +192,43 @@ type notFoundRunner struct{}
 func (notFoundRunner) Run(context.Context, string, ...string) (supervise.Output, error) {
 	return supervise.Output{Stdout: "LoadState=not-found\nUnitFileState=\nActiveState=inactive\n"}, nil
 }
+
+// startRunner is systemctl for a unit that is installed but stopped until
+// a `start` comes.
+type startRunner struct{ started bool }
+
+func (r *startRunner) Run(_ context.Context, name string, args ...string) (supervise.Output, error) {
+	argv := strings.Join(append([]string{name}, args...), " ")
+	switch {
+	case strings.Contains(argv, " start "):
+		r.started = true
+	case strings.Contains(argv, " show ") && r.started:
+		return supervise.Output{Stdout: "LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nSubState=running\nMainPID=42\n"}, nil
+	case strings.Contains(argv, " show "):
+		return supervise.Output{Stdout: "LoadState=loaded\nUnitFileState=enabled\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainStatus=78\n"}, nil
+	}
+	return supervise.Output{}, nil
+}
+
+// Re-running install over a stopped (or failed) service starts it; the
+// message must say so instead of a bare "unchanged".
+func TestGatewayInstallSaysWhenItStartedTheService(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
+	if code := Main([]string{"--profile", "citest", "gateway", "install"}, env); code != 0 {
+		t.Fatalf("first install exit %d: %s", code, out)
+	}
+	r := &startRunner{}
+	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+		return &supervise.SystemdManager{Runner: r}, nil
+	}
+	out.Reset()
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--json"}, env); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var a serviceJSON
+	json.Unmarshal(out.Bytes(), &a)
+	if a.Result != "unchanged" || !strings.HasSuffix(a.Message, "(started)") {
+		t.Errorf("result %q message %q, want unchanged ... (started)", a.Result, a.Message)
+	}
+}
