@@ -429,6 +429,13 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 	add := func(code, msg, fix string) { ws = append(ws, StatusWarning{Code: code, Message: msg, Fix: fix}) }
 	rt := r.Service.Runtime
 	probeFailed := r.RPC != nil && !r.RPC.OK
+	// The config comes first: without a valid one the gateway does not
+	// start, so installing or starting the service cannot help yet.
+	if r.Config.CLI.Exists && !r.Config.CLI.Valid {
+		add(CodeConfigInvalid, "Config "+r.Config.CLI.Path+" is invalid", c.Hint("clawdbot config validate"))
+	} else if !r.Config.CLI.Exists {
+		add(CodeConfigMissing, "No config at "+r.Config.CLI.Path, c.Hint("clawdbot setup"))
+	}
 	switch {
 	case c.Platform == "":
 	case !r.Service.Installed && rt.Status != "running":
@@ -495,11 +502,6 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 		add("port-mismatch", "The CLI resolves port "+strconv.Itoa(r.PortCli.Port)+" ("+r.PortCli.Status+") but the service uses "+strconv.Itoa(r.Port.Port)+
 			" ("+r.Gateway.PortSource+"): health, logs and call will miss the gateway",
 			c.Hint("clawdbot gateway install --force")+" (service follows the config), or set gateway.port to "+strconv.Itoa(r.Port.Port))
-	}
-	if r.Config.CLI.Exists && !r.Config.CLI.Valid {
-		add(CodeConfigInvalid, "Config "+r.Config.CLI.Path+" is invalid", c.Hint("clawdbot config validate"))
-	} else if !r.Config.CLI.Exists {
-		add(CodeConfigMissing, "No config at "+r.Config.CLI.Path, c.Hint("clawdbot setup"))
 	}
 	for _, l := range r.LegacyServices {
 		add(CodeLegacyService, "Legacy gateway service "+l.Label+" ("+l.Detail+")", c.Hint("clawdbot doctor --fix"))

@@ -2,10 +2,13 @@ package doctor_test
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/clawdbot/clawdbot/doctor"
+	"github.com/clawdbot/clawdbot/supervise"
 )
 
 // Text output stays one item per line, aligned: tool output quoted in a
@@ -39,5 +42,22 @@ func TestTextLayout(t *testing.T) {
 	}
 	if !strings.Contains(out, "Job failed.\n                   See") {
 		t.Errorf("multi-line supervisor detail not indented:\n%s", out)
+	}
+}
+
+// Without a config, `gateway install` refuses; the warnings list what to do
+// in the order it works: setup before install.
+func TestStatusWarningsPutTheConfigFirst(t *testing.T) {
+	f := newFixture(t, supervise.Systemd, "", "")
+	if err := os.Remove(f.c.Profile.ConfigPath); err != nil {
+		t.Fatal(err)
+	}
+	r := doctor.GatherStatus(context.Background(), f.c, doctor.StatusOptions{NoProbe: true})
+	var got []string
+	for _, w := range r.Warnings {
+		got = append(got, w.Code)
+	}
+	if len(got) < 2 || got[0] != doctor.CodeConfigMissing || !strings.Contains(r.Warnings[0].Fix, "clawdbot setup") {
+		t.Errorf("warnings %v, want %s first", got, doctor.CodeConfigMissing)
 	}
 }
