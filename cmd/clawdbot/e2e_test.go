@@ -207,8 +207,22 @@ func TestEndToEnd(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Each poll is its own connection, which the gateway logs: a
-		// working follow keeps printing new lines.
+		// The follower polls over one connection; other clients' connects
+		// (which the gateway logs) give it new lines to print.
+		stopTraffic := make(chan struct{})
+		defer close(stopTraffic)
+		go func() {
+			for {
+				select {
+				case <-stopTraffic:
+					return
+				case <-time.After(100 * time.Millisecond):
+					h := exec.Command(e.bin, "health") // not e.run: no t calls off the test goroutine
+					h.Env = append(append([]string(nil), e.env...), withToken...)
+					h.Run()
+				}
+			}
+		}()
 		sc := bufio.NewScanner(stdout)
 		n := 0
 		headers := 0
