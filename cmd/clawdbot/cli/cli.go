@@ -132,6 +132,14 @@ type Command struct {
 
 var commands = map[string]*Command{}
 
+// groupSummaries describe command groups that have no command of their own
+// (e.g. "config"), for help listings.
+var groupSummaries = map[string]string{}
+
+// RegisterGroup sets the help summary of a command group without a command
+// of its own; its subcommands are listed after it.
+func RegisterGroup(path, summary string) { groupSummaries[path] = summary }
+
 // Register adds a command to the tree; it panics on a duplicate path because
 // that is a programming error caught by any test run.
 func Register(c *Command) {
@@ -386,7 +394,11 @@ func children(path string) []*Command {
 		}
 		g := strings.Join(words[:depth+1], " ")
 		if _, ok := byPath[g]; !ok && commands[g] == nil {
-			byPath[g] = &Command{Path: g, Summary: "(" + strings.Join(childNames(g), ", ") + ")"}
+			summary := "(" + strings.Join(childNames(g), ", ") + ")"
+			if gs := groupSummaries[g]; gs != "" {
+				summary = gs + " " + summary
+			}
+			byPath[g] = &Command{Path: g, Summary: summary}
 		}
 	}
 	out := make([]*Command, 0, len(byPath))

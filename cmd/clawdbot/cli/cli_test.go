@@ -453,3 +453,20 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("validate --json: %v %+v", err, rep)
 	}
 }
+
+func TestGatewayConfigErrorsNameTheProfile(t *testing.T) {
+	home := t.TempDir()
+	env, _, errb := testEnv(home, nil)
+	if code := Main([]string{"--profile", "rescue", "gateway"}, env); code != ExitConfig ||
+		!strings.Contains(errb.String(), "Run 'clawdbot --profile rescue setup'") {
+		t.Fatalf("exit %d, stderr %q: want 78 and the profile's setup command", code, errb)
+	}
+	cfg := filepath.Join(home, ".clawdbot-dev", "clawdbot.json")
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	os.WriteFile(cfg, []byte(`{gateway: {port: "x"}}`), 0o600)
+	env, _, errb = testEnv(home, nil)
+	if code := Main([]string{"--dev", "gateway"}, env); code != ExitConfig ||
+		!strings.Contains(errb.String(), cfg+":1:18: gateway.port") || !strings.Contains(errb.String(), "'clawdbot --dev config validate'") {
+		t.Fatalf("exit %d, stderr %q: want 78, the key path with line:column and the dev hint", code, errb)
+	}
+}

@@ -74,10 +74,10 @@ func gatewayMain(env *Env, path string, args []string) int {
 		return configError(env, err.Error())
 	}
 	if !snap.Exists && !f.AllowUnconfigured {
-		return configError(env, "Missing config. Run 'clawdbot setup' (or pass --allow-unconfigured).")
+		return configError(env, fmt.Sprintf("Missing config %s. Run '%s' (or pass --allow-unconfigured).", prof.ConfigPath, env.Hint("clawdbot setup")))
 	}
 	if snap.Exists && !snap.Valid {
-		return configError(env, fmt.Sprintf("invalid config %s: %v (fix it or run 'clawdbot doctor')", prof.ConfigPath, snap.Err()))
+		return configError(env, fmt.Sprintf("invalid config: %v (fix it; check with '%s')", snap.Err(), env.Hint("clawdbot config validate")))
 	}
 	cfg := snap.Config
 	if cfg == nil {

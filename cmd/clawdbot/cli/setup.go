@@ -15,6 +15,7 @@ import (
 
 func init() {
 	Register(&Command{Path: "setup", Summary: "create the profile's state dir, config (with a gateway token) and workspace", Run: runSetup})
+	RegisterGroup("config", "show and check the profile's config file")
 	Register(&Command{Path: "config path", Summary: "print the active profile's config file path", Run: runConfigPath})
 	Register(&Command{Path: "config validate", Summary: "check the config file; print problems with line:column", Run: runConfigValidate})
 }
