@@ -188,45 +188,10 @@ func (c *Context) probeTimeout() time.Duration {
 }
 
 func (c *Context) inspect(ctx context.Context, port int) ports.Report {
-	var rep ports.Report
 	if c.Inspect != nil {
-		rep = c.Inspect(ctx, port)
-	} else {
-		rep = ports.Inspect(ctx, port)
+		return c.Inspect(ctx, port)
 	}
-	// ports reads a gateway's profile from CLAWDBOT_PROFILE in its
-	// environment, which only services set; a gateway started by hand with
-	// --profile NAME or --dev says so in its arguments instead. Without
-	// this, another profile's gateway on this port passes for our own.
-	ls := make([]ports.Listener, len(rep.Listeners))
-	copy(ls, rep.Listeners)
-	for i, l := range ls {
-		if l.Kind == ports.KindGateway && l.Profile == "" {
-			ls[i].Profile = profileFromArgs(l.CommandLine)
-		}
-	}
-	rep.Listeners = ls
-	return rep
-}
-
-// profileFromArgs is the profile a clawdbot command line selects with its
-// global flags (--dev, --profile NAME, --profile=NAME, given before the
-// command word); "" for the default profile.
-func profileFromArgs(cmdline string) string {
-	fields := strings.Fields(cmdline)
-	for i := 1; i < len(fields); i++ {
-		switch f := fields[i]; {
-		case f == "--dev":
-			return "dev"
-		case f == "--profile" && i+1 < len(fields):
-			return fields[i+1]
-		case strings.HasPrefix(f, "--profile="):
-			return strings.TrimPrefix(f, "--profile=")
-		case !strings.HasPrefix(f, "-"):
-			return "" // the command word: later flags are the command's
-		}
-	}
-	return ""
+	return ports.Inspect(ctx, port)
 }
 
 // sameProfile compares profile names ("" and "default" are the default).

@@ -11,8 +11,9 @@ import (
 )
 
 // A gateway started by hand with --profile/--dev carries its profile in its
-// arguments, not in CLAWDBOT_PROFILE (which is all ports reads from the
-// process environment). Doctor and status must still tell another
+// arguments, not in CLAWDBOT_PROFILE (ports.Inspect reads both; the fake
+// below is built with ports.Classified, as Inspect does). Doctor and status
+// must still tell another
 // profile's gateway on this profile's port from this profile's own.
 // The listener is injected (Context.Inspect): the test is about how it is
 // judged, and lsof output for a chosen command line cannot be staged.
@@ -37,9 +38,8 @@ func TestPortHeldByAnotherProfilesHandStartedGateway(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, supervise.Systemd, tc.profile, "")
-			l := ports.Listener{PID: 4242, Command: "clawdbot", CommandLine: tc.cmdline, User: "tester", Address: "127.0.0.1:1",
-				ServiceMarker: tc.marker, Profile: tc.envProfile}
-			l.Kind = ports.Classify(l)
+			l := ports.Classified(ports.Listener{PID: 4242, Command: "clawdbot", CommandLine: tc.cmdline, User: "tester", Address: "127.0.0.1:1",
+				ServiceMarker: tc.marker, Profile: tc.envProfile})
 			f.c.Inspect = func(_ context.Context, port int) ports.Report {
 				return ports.Report{Port: port, Status: ports.StatusBusy, Listeners: []ports.Listener{l}, Hints: []string{ports.HintGateway}}
 			}
@@ -80,8 +80,7 @@ func TestPortHeldByAnotherProfilesHandStartedGateway(t *testing.T) {
 func TestAuthFailureAgainstAnotherProfilesGateway(t *testing.T) {
 	f := newFixture(t, supervise.Systemd, "", `, "auth": {"token": "`+testToken+`"}`)
 	startGateway(t, t.TempDir(), f.port, "the-rescue-profiles-token-0123456789")
-	l := ports.Listener{PID: 4242, Command: "clawdbot", CommandLine: "/usr/local/bin/clawdbot --profile rescue gateway"}
-	l.Kind = ports.Classify(l)
+	l := ports.Classified(ports.Listener{PID: 4242, Command: "clawdbot", CommandLine: "/usr/local/bin/clawdbot --profile rescue gateway"})
 	f.c.Inspect = func(_ context.Context, port int) ports.Report {
 		return ports.Report{Port: port, Status: ports.StatusBusy, Listeners: []ports.Listener{l}}
 	}

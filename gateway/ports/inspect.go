@@ -202,8 +202,11 @@ func DescribeHolder(port int, ls []Listener) string {
 	first := ls[0]
 	var fix string
 	switch {
-	case len(ls) == 1 && first.Kind == KindGateway:
+	case len(ls) == 1 && first.Kind == KindGateway && first.Supervised():
 		fix = fmt.Sprintf("stop it with '%s' or take it over with --force", StopCommand(first.Profile))
+	case len(ls) == 1 && first.Kind == KindGateway:
+		// Started by hand: the service commands cannot stop it.
+		fix = fmt.Sprintf("stop it (Ctrl+C where it runs, or 'kill %d') or take it over with --force", first.PID)
 	case len(ls) == 1 && first.Kind == KindSSH:
 		fix = "close the tunnel, use a different local port in -L, or choose another port with --port"
 	default:

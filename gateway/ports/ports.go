@@ -152,5 +152,37 @@ func enrich(ctx context.Context, l *Listener) {
 	l.User = info.user
 	l.ServiceMarker = info.env["CLAWDBOT_SERVICE_MARKER"]
 	l.Profile = info.env["CLAWDBOT_PROFILE"]
-	l.Kind = Classify(*l)
+	*l = Classified(*l)
+}
+
+// Classified fills in what Inspect derives from a listener's command line,
+// command, marker and environment: its Kind, and for a gateway started by
+// hand its profile. Services carry CLAWDBOT_PROFILE in their environment; a
+// hand-started gateway says --profile NAME / --dev in its arguments, and
+// without reading them another profile's gateway passes for the default's.
+func Classified(l Listener) Listener {
+	l.Kind = Classify(l)
+	if l.Kind == KindGateway && l.Profile == "" {
+		l.Profile = ProfileFromArgs(l.CommandLine)
+	}
+	return l
+}
+
+// ProfileFromArgs is the profile a clawdbot command line selects with the
+// global --dev / --profile NAME flags (before the command word), or "".
+func ProfileFromArgs(cmdline string) string {
+	fields := strings.Fields(cmdline)
+	for i := 1; i < len(fields); i++ {
+		switch f := fields[i]; {
+		case f == "--dev":
+			return "dev"
+		case f == "--profile" && i+1 < len(fields):
+			return fields[i+1]
+		case strings.HasPrefix(f, "--profile="):
+			return strings.TrimPrefix(f, "--profile=")
+		case !strings.HasPrefix(f, "-"):
+			return "" // the command word: later flags are the command's
+		}
+	}
+	return ""
 }

@@ -247,8 +247,9 @@ func TestParseLsof(t *testing.T) {
 }
 
 func TestClassifyAndDescribe(t *testing.T) {
-	gw := Listener{PID: 4242, Command: "clawdbot", CommandLine: "/usr/bin/clawdbot gateway", Profile: "dev"}
+	gw := Listener{PID: 4242, Command: "clawdbot", CommandLine: "/usr/bin/clawdbot gateway", Profile: "dev", ServiceMarker: "clawdbot"}
 	gw.Kind = Classify(gw)
+	byHand := Classified(Listener{PID: 77, Command: "clawdbot", CommandLine: "/usr/bin/clawdbot --profile rescue gateway"})
 	ssh := Listener{PID: 7, Command: "ssh", CommandLine: "ssh -N -L 18789:127.0.0.1:18789 host"}
 	ssh.Kind = Classify(ssh)
 	other := Listener{PID: 9, Command: "nginx", CommandLine: "nginx: master"}
@@ -261,11 +262,14 @@ func TestClassifyAndDescribe(t *testing.T) {
 		ls   []Listener
 		want string
 	}{
-		{[]Listener{gw}, "port 18789 is held by pid 4242 (clawdbot gateway, profile dev); stop it with 'clawdbot --dev gateway stop' or take it over with --force"},
-		{[]Listener{{PID: 1, Kind: KindGateway, Command: "clawdbot"}}, "port 18789 is held by pid 1 (clawdbot gateway); stop it with 'clawdbot gateway stop' or take it over with --force"},
+		{[]Listener{gw}, "port 18789 is held by pid 4242 (clawdbot gateway, profile dev, supervised); stop it with 'clawdbot --dev gateway stop' or take it over with --force"},
+		{[]Listener{{PID: 1, Kind: KindGateway, Command: "clawdbot", ServiceMarker: "clawdbot"}}, "port 18789 is held by pid 1 (clawdbot gateway, supervised); stop it with 'clawdbot gateway stop' or take it over with --force"},
+		// Started by hand: the service commands cannot stop it, and its
+		// profile comes from its arguments.
+		{[]Listener{byHand}, "port 18789 is held by pid 77 (clawdbot gateway, profile rescue); stop it (Ctrl+C where it runs, or 'kill 77') or take it over with --force"},
 		{[]Listener{ssh}, "port 18789 is held by pid 7 (ssh tunnel); close the tunnel, use a different local port in -L, or choose another port with --port"},
 		{[]Listener{other}, "port 18789 is held by pid 9 (nginx); stop it, take it over with --force, or choose another port with --port"},
-		{[]Listener{gw, other}, "port 18789 is held by pids 4242 (clawdbot gateway, profile dev), 9 (nginx); stop it, take it over with --force, or choose another port with --port"},
+		{[]Listener{gw, other}, "port 18789 is held by pids 4242 (clawdbot gateway, profile dev, supervised), 9 (nginx); stop it, take it over with --force, or choose another port with --port"},
 		{nil, "port 18789 is in use but process details are unavailable (install lsof or run as an admin user); free it or choose another port with --port"},
 	}
 	for _, tt := range tests {
