@@ -375,6 +375,11 @@ func runtimeOf(st supervise.Status, err error, installed bool) StatusRuntime {
 		rt.Status = "running"
 	default:
 		rt.Status = "stopped"
+		if st.SubState == "auto-restart" && rt.Detail == "" {
+			// systemd is waiting RestartSec before the next start: the
+			// gateway exited, and keeps exiting if restarts climb.
+			rt.Detail = "exited; systemd restarts it after RestartSec (" + strconv.Itoa(st.Restarts) + " restarts so far; a rising count is a crash loop, see the logs)"
+		}
 	}
 	if rt.State == rt.Status {
 		rt.State = ""
