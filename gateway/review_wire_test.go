@@ -14,9 +14,9 @@ import (
 )
 
 // hello-ok has the capture's keys in the capture's order
-// (frames-handshake-ok.json), down to snapshot.sessionDefaults.
+// (testdata/wire/frames/handshake-ok.json), down to snapshot.sessionDefaults.
 func TestHelloOkKeysMatchCapture(t *testing.T) {
-	raw, err := os.ReadFile("testdata/captures/frames-handshake-ok.json")
+	raw, err := os.ReadFile("../testdata/wire/frames/handshake-ok.json") // the shared protocol fixture
 	if err != nil {
 		t.Fatal(err)
 	}
