@@ -183,10 +183,19 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	if port != 0 {
 		// Clients (gateway call, status, doctor) find the gateway through
-		// the profile's port, not through the service's --port.
+		// the profile's port, not through the service's --port: record it
+		// in the config (like the token) so both agree. Only an explicit
+		// CLAWDBOT_GATEWAY_PORT outranks the config; then say so.
 		if cliProf, err := env.ResolveProfile(0); err == nil && cliProf.Ports.Gateway != port {
-			rep.warn(fmt.Sprintf("the service will listen on port %d but this profile resolves port %d (%s); set gateway.port=%d in %s so clients find it",
-				port, cliProf.Ports.Gateway, cliProf.Ports.GatewaySource, port, prof.ConfigPath))
+			if cliProf.Ports.GatewaySource == profiles.PortFromEnv {
+				rep.warn(fmt.Sprintf("the service will listen on port %d but CLAWDBOT_GATEWAY_PORT=%d in this shell points clients elsewhere; unset it or set it to %d",
+					port, cliProf.Ports.Gateway, port))
+			} else {
+				if err := profiles.PatchFile(prof.ConfigPath, env.Getenv, map[string]any{"gateway": map[string]any{"port": port}}); err != nil {
+					return rep.fail(err)
+				}
+				rep.line("Set gateway.port=%d in %s (was %d, %s)", port, prof.ConfigPath, cliProf.Ports.Gateway, cliProf.Ports.GatewaySource)
+			}
 		}
 	}
 	scope := supervise.ScopeUser

@@ -232,3 +232,38 @@ func TestGatewayInstallSaysWhenItStartedTheService(t *testing.T) {
 		t.Errorf("result %q message %q, want unchanged ... (started)", a.Result, a.Message)
 	}
 }
+
+// install --port records the port in the config, so health, logs, call and
+// status (which follow the config) find the service; an explicit
+// CLAWDBOT_GATEWAY_PORT outranks the config, so then it only warns.
+func TestGatewayInstallPortGoesIntoTheConfig(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--port", "19789"}, env); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	prof, err := env.ResolveProfile(0)
+	if err != nil || prof.Ports.Gateway != 19789 || prof.Ports.GatewaySource != "config" {
+		t.Fatalf("profile port after install: %+v %v\n%s", prof.Ports, err, out)
+	}
+	cb, _ := os.ReadFile(prof.ConfigPath)
+	if !strings.Contains(out.String(), "Set gateway.port=19789 in "+prof.ConfigPath) || !strings.Contains(string(cb), `"mode": "local"`) {
+		t.Errorf("output %q, config %s", out, cb)
+	}
+
+	env, out, _ = serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
+	vars := map[string]string{"USER": "alice", "CLAWDBOT_GATEWAY_PORT": "18999"}
+	env.Getenv = func(k string) string { return vars[k] }
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--port", "19789", "--json"}, env); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var a serviceJSON
+	json.Unmarshal(out.Bytes(), &a)
+	if !strings.Contains(strings.Join(a.Warnings, "\n"), "CLAWDBOT_GATEWAY_PORT=18999") {
+		t.Errorf("warnings %q, want the env override named", a.Warnings)
+	}
+	if cb, _ := os.ReadFile(filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")); strings.Contains(string(cb), "19789") {
+		t.Errorf("config changed although the env outranks it:\n%s", cb)
+	}
+}
