@@ -172,10 +172,19 @@ func describe(l Listener) string {
 	case KindSSH:
 		what = "ssh tunnel"
 	default:
-		what = l.Command
+		// The command line tells which of several same-named processes
+		// it is; it starts with the command, so it replaces it.
+		what = shortCommandLine(l.CommandLine)
+		if what == "" {
+			what = l.Command
+		}
 		if what == "" {
 			what = "unknown process"
 		}
+		return fmt.Sprintf("%d (%s)", l.PID, what)
+	}
+	if cl := shortCommandLine(l.CommandLine); cl != "" {
+		what += ": " + cl
 	}
 	return fmt.Sprintf("%d (%s)", l.PID, what)
 }
@@ -213,4 +222,19 @@ func DescribeHolder(port int, ls []Listener) string {
 		fix = "stop it, take it over with --force, or choose another port with --port"
 	}
 	return fmt.Sprintf("port %d is held by %s; %s", port, held, fix)
+}
+
+// shortCommandLine trims a command line for a one-line message.
+func shortCommandLine(cl string) string {
+	const max = 120
+	cl = strings.TrimSpace(cl)
+	if len(cl) > max {
+		// Cut on a rune boundary.
+		cut := max
+		for cut > 0 && cl[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		cl = cl[:cut] + "…"
+	}
+	return cl
 }

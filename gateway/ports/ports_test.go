@@ -218,9 +218,9 @@ func TestForceFreeRefusesSupervised(t *testing.T) {
 	requireLsof(t)
 	h := startHelper(t, "plain", "CLAWDBOT_SERVICE_MARKER=clawdbot", "CLAWDBOT_PROFILE=rescue")
 	_, err := ForceFree(context.Background(), h.port, nil)
-	want := fmt.Sprintf("port %d is held by pid %d (clawdbot gateway, profile rescue, supervised), which a service "+
+	want := fmt.Sprintf("port %d is held by pid %d (clawdbot gateway, profile rescue, supervised: %s -test.run=^$), which a service "+
 		"manager would restart if killed; stop it with 'clawdbot --profile rescue gateway stop' instead of --force",
-		h.port, h.cmd.Process.Pid)
+		h.port, h.cmd.Process.Pid, h.cmd.Path)
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -262,14 +262,14 @@ func TestClassifyAndDescribe(t *testing.T) {
 		ls   []Listener
 		want string
 	}{
-		{[]Listener{gw}, "port 18789 is held by pid 4242 (clawdbot gateway, profile dev, supervised); stop it with 'clawdbot --dev gateway stop' or take it over with --force"},
+		{[]Listener{gw}, "port 18789 is held by pid 4242 (clawdbot gateway, profile dev, supervised: /usr/bin/clawdbot gateway); stop it with 'clawdbot --dev gateway stop' or take it over with --force"},
 		{[]Listener{{PID: 1, Kind: KindGateway, Command: "clawdbot", ServiceMarker: "clawdbot"}}, "port 18789 is held by pid 1 (clawdbot gateway, supervised); stop it with 'clawdbot gateway stop' or take it over with --force"},
 		// Started by hand: the service commands cannot stop it, and its
 		// profile comes from its arguments.
-		{[]Listener{byHand}, "port 18789 is held by pid 77 (clawdbot gateway, profile rescue); stop it (Ctrl+C where it runs, or 'kill 77') or take it over with --force"},
-		{[]Listener{ssh}, "port 18789 is held by pid 7 (ssh tunnel); close the tunnel, use a different local port in -L, or choose another port with --port"},
-		{[]Listener{other}, "port 18789 is held by pid 9 (nginx); stop it, take it over with --force, or choose another port with --port"},
-		{[]Listener{gw, other}, "port 18789 is held by pids 4242 (clawdbot gateway, profile dev, supervised), 9 (nginx); stop it, take it over with --force, or choose another port with --port"},
+		{[]Listener{byHand}, "port 18789 is held by pid 77 (clawdbot gateway, profile rescue: /usr/bin/clawdbot --profile rescue gateway); stop it (Ctrl+C where it runs, or 'kill 77') or take it over with --force"},
+		{[]Listener{ssh}, "port 18789 is held by pid 7 (ssh tunnel: ssh -N -L 18789:127.0.0.1:18789 host); close the tunnel, use a different local port in -L, or choose another port with --port"},
+		{[]Listener{other}, "port 18789 is held by pid 9 (nginx: master); stop it, take it over with --force, or choose another port with --port"},
+		{[]Listener{gw, other}, "port 18789 is held by pids 4242 (clawdbot gateway, profile dev, supervised: /usr/bin/clawdbot gateway), 9 (nginx: master); stop it, take it over with --force, or choose another port with --port"},
 		{nil, "port 18789 is in use but process details are unavailable (install lsof or run as an admin user); free it or choose another port with --port"},
 	}
 	for _, tt := range tests {
