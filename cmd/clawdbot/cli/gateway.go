@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +102,9 @@ func gatewayMain(env *Env, path string, args []string) int {
 		return configError(env, err.Error())
 	}
 	defer logs.close()
+	stopCap := make(chan struct{})
+	defer close(stopCap)
+	capStdioFiles([]io.Writer{env.Stdout, env.Stderr}, stdioCapBytes, stdioCapEvery, filepath.Dir(logs.file.PathFor(time.Now())), stopCap)
 
 	// The single-instance lock comes before the port: a second gateway for
 	// this config must fail naming the running one, not bind another port
