@@ -55,7 +55,21 @@ func runGatewayRun(env *Env, args []string) int { return gatewayMain(env, "gatew
 
 func gatewayMain(env *Env, path string, args []string) int {
 	var f GatewayFlags
-	fs := env.FlagSet(path, path+" [flags]")
+	fs := env.FlagSet(path, path+` [flags]
+
+Signals:
+  SIGTERM, SIGINT  stop gracefully: clients get a shutdown event and close 1012
+                   (5 s at most); a second SIGINT exits at once
+  SIGUSR1          restart in process, keeping the port open, when
+                   commands.restart is true (otherwise logged and ignored)
+  config edits     applied live or by an in-process restart (gateway.reload.mode)
+
+Exit codes:
+  0   stopped cleanly
+  1   runtime failure (port in use, another gateway on this config, ...)
+  2   usage error
+  78  fatal misconfiguration (no or invalid config, unsafe bind); services do
+      not restart on it (RestartPreventExitStatus=78)`)
 	fs.IntVar(&f.Port, "port", 0, "port for WebSocket + HTTP (default: profile port: 18789, dev 19001)")
 	fs.StringVar(&f.Bind, "bind", "", "bind mode: loopback | lan | tailnet | auto | <host> (default: gateway.bind or loopback)")
 	fs.StringVar(&f.Token, "token", "", "shared token clients must send (overrides gateway.auth.token)")
