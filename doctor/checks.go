@@ -107,30 +107,34 @@ func checkConfig(ctx context.Context, c *Context) []Finding {
 	}
 	if runtime.GOOS != "windows" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			out = append(out, Finding{Code: CodeConfigPermissions, Severity: SevWarn,
-				Message: "Config is readable by other users (it holds the gateway token)",
-				Detail:  fmt.Sprintf("%s mode %04o, want 0600", path, fi.Mode().Perm()), Fix: "chmod 600 " + path,
-				Repair: chmodRepair(path, 0o600)})
+			out = append(out, permFinding(c, CodeConfigPermissions, path, false, 0o600, fi.Mode().Perm(),
+				"Config is readable by other users (it holds the gateway token)"))
 		}
 		dir := c.Profile.StateDir
 		if fi, err := os.Stat(dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
-			out = append(out, Finding{Code: CodeStateDirPermissions, Severity: SevWarn,
-				Message: "State dir is accessible by other users (device keys, tokens, sessions)",
-				Detail:  fmt.Sprintf("%s mode %04o, want 0700", dir, fi.Mode().Perm()), Fix: "chmod 700 " + dir,
-				Repair: chmodRepair(dir, 0o700)})
+			out = append(out, permFinding(c, CodeStateDirPermissions, dir, true, 0o700, fi.Mode().Perm(),
+				"State dir is accessible by other users (device keys, tokens, sessions)"))
 		}
 	}
 	return out
 }
 
-func chmodRepair(path string, mode os.FileMode) *Repair {
-	return &Repair{Step: StepPermissions, Key: "chmod:" + path, Title: fmt.Sprintf("chmod %o %s", mode, path),
-		Run: func(ctx context.Context, c *Context) ([]string, error) {
-			if err := os.Chmod(path, mode); err != nil {
-				return nil, err
-			}
-			return []string{fmt.Sprintf("chmod %o %s", mode, path)}, nil
-		}}
+// permFinding reports a loose mode on path (the config or the state dir);
+// the chmod repair is attached only when permSubject allows it.
+func permFinding(c *Context, code, path string, isDir bool, want, have os.FileMode, msg string) Finding {
+	target, why := permSubject(path, c.Profile.StateDir, isDir)
+	f := Finding{Code: code, Severity: SevWarn, Message: msg,
+		Detail: fmt.Sprintf("%s mode %04o, want %04o", path, have, want)}
+	if target == "" {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			f.Fix = fmt.Sprintf("chmod %o %s (if that file is meant to hold clawdbot's secrets)", want, real)
+		}
+		f.Detail += "; not repaired automatically: " + why
+		return f
+	}
+	f.Fix = fmt.Sprintf("chmod %o %s", want, target)
+	f.Repair = chmodRepair(path, c.Profile.StateDir, target, isDir, want)
+	return f
 }
 
 // --- gateway token ----------------------------------------------------
