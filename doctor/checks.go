@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -268,14 +269,22 @@ func managerFix(pl supervise.Platform) string {
 }
 
 // rewriteService backs the installed definition up and installs want over
-// it (a rewrite plus restart).
+// it (a rewrite plus restart). When the service manager then fails (reload,
+// enable, restart or bootstrap), the new file would sit on disk unaccepted
+// while the old one may already be stopped or booted out: that is worse than
+// the drift it meant to fix. So the previous definition is put back from the
+// backup, the manager reloads it, a service that was running is started
+// again, and the lines say each step so the report is honest about where it
+// stopped.
 func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]string, error) {
 	var lines []string
 	path := want.DefinitionPath()
-	if _, err := os.Stat(path); err == nil {
-		bak, err := c.backup(path)
-		if err != nil {
-			return nil, err
+	old, readErr := os.ReadFile(path)
+	var bak string
+	if readErr == nil {
+		var err error
+		if bak, err = c.backup(path); err != nil {
+			return nil, fmt.Errorf("%w (nothing changed)", err)
 		}
 		lines = append(lines, "backed up "+path+" to "+bak)
 	}
@@ -283,14 +292,43 @@ func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]str
 	if err != nil {
 		return lines, err
 	}
+	wasRunning := false
+	if st, err := m.Status(ctx, want); err == nil {
+		wasRunning = st.Running
+	}
 	// Force: the finding was approved (an aggressive one only with --force),
 	// and the marker guard in Install would otherwise refuse a foreign file.
 	res, err := m.Install(ctx, want, supervise.InstallOptions{Force: true})
-	if err != nil {
+	if err == nil {
+		return append(lines, fmt.Sprintf("%s %s (restarted)", res.Action, res.Path)), nil
+	}
+	now, _ := os.ReadFile(path)
+	if readErr != nil || bytes.Equal(now, old) {
+		return append(lines, path+" is unchanged"), err
+	}
+	lines = append(lines, "wrote "+path+", but "+supervise.ManagerLabel(c.Platform)+" did not take it: "+err.Error())
+	if rerr := supervise.WriteFileAtomic(path, old, 0o644); rerr != nil {
+		lines = append(lines, fmt.Sprintf("could not restore the previous definition (%v); restore it by hand: cp %s %s", rerr, bak, path))
 		return lines, err
 	}
-	lines = append(lines, fmt.Sprintf("%s %s (restarted)", res.Action, res.Path))
-	return lines, nil
+	lines = append(lines, "restored the previous definition from "+bak)
+	if c.Platform == supervise.Systemd {
+		args := []string{"--user", "daemon-reload"}
+		if want.Scope == supervise.ScopeSystem {
+			args = args[1:]
+		}
+		if out, rerr := c.Runner.Run(ctx, "systemctl", args...); rerr != nil || out.Code != 0 {
+			lines = append(lines, "systemctl "+strings.Join(args, " ")+" failed too; run it by hand")
+		}
+	}
+	if wasRunning {
+		if serr := m.Start(ctx, want); serr != nil {
+			lines = append(lines, "could not start the previous service again: "+serr.Error())
+		} else {
+			lines = append(lines, "started the previous service again")
+		}
+	}
+	return lines, err
 }
 
 // --- legacy and other services ------------------------------------------

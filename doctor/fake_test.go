@@ -33,6 +33,12 @@ type fakeManager struct {
 	calls   []string
 	// statusFails makes status queries fail like a missing user bus.
 	statusFails bool
+	// fail makes a command whose "name args…" starts with a key exit 1
+	// with the value as its stderr (a systemctl restart that fails, say).
+	fail map[string]string
+	// hang makes a command whose "name args…" starts with a key block
+	// until its context ends (a hung systemctl).
+	hang []string
 }
 
 func newFakeManager(home string) *fakeManager {
@@ -41,8 +47,21 @@ func newFakeManager(home string) *fakeManager {
 
 func (f *fakeManager) Run(ctx context.Context, name string, args ...string) (supervise.Output, error) {
 	f.mu.Lock()
+	line := name + " " + strings.Join(args, " ")
+	f.calls = append(f.calls, line)
+	for _, h := range f.hang {
+		if strings.HasPrefix(line, h) {
+			f.mu.Unlock()
+			<-ctx.Done()
+			return supervise.Output{}, fmt.Errorf("%s: %w", line, ctx.Err())
+		}
+	}
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
+	for prefix, msg := range f.fail {
+		if strings.HasPrefix(line, prefix) {
+			return supervise.Output{Code: 1, Stderr: msg}, nil
+		}
+	}
 	ok := supervise.Output{}
 	switch name {
 	case "loginctl":
