@@ -337,6 +337,7 @@ func checkLegacy(ctx context.Context, c *Context) []Finding {
 	_, legacy := c.scans()
 	var out []Finding
 	for _, ls := range legacy {
+		foreign := ls.foreignTo(c)
 		fix := c.Hint("clawdbot doctor --fix")
 		if !ls.Marked {
 			fix = c.Hint("clawdbot doctor --fix --force")
@@ -345,7 +346,12 @@ func checkLegacy(ctx context.Context, c *Context) []Finding {
 		if !ls.Marked {
 			msg += "; it carries no clawdbot marker"
 		}
-		out = append(out, Finding{Code: CodeLegacyService, Severity: SevWarn, Message: msg, Detail: ls.Detail, Fix: fix, Repair: legacyRepair(ls)})
+		if foreign != "" {
+			msg += "; " + foreign
+			fix = profiles.FormatHint(ls.Profile, "clawdbot doctor --fix") + " migrates it for its own profile (" +
+				c.Hint("clawdbot doctor --fix --force") + " removes it from here)"
+		}
+		out = append(out, Finding{Code: CodeLegacyService, Severity: SevWarn, Message: msg, Detail: ls.Detail, Fix: fix, Repair: legacyRepair(ls, foreign)})
 	}
 	return out
 }

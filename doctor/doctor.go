@@ -79,6 +79,9 @@ type Repair struct {
 	// Aggressive repairs overwrite or delete something clawdbot may not have
 	// written (no marker); they run only with --force (spec §6.2).
 	Aggressive bool
+	// ForceReason, when set, is why this repair needs --force (the skip
+	// message); the default reason is a definition without our marker.
+	ForceReason string
 	// Run performs the repair and returns one line per action taken.
 	Run func(ctx context.Context, c *Context) ([]string, error)
 }
@@ -389,8 +392,11 @@ func Fix(ctx context.Context, c *Context, findings []Finding, opts FixOptions) [
 			g = &group{r: f.Repair, first: i}
 			groups[f.Repair.Key] = g
 		}
-		if f.Repair.Aggressive {
-			g.r.Aggressive = true
+		if f.Repair.Aggressive && !g.r.Aggressive {
+			// A copy: the finding's own Repair stays as the check made it.
+			r := *g.r
+			r.Aggressive, r.ForceReason = true, f.Repair.ForceReason
+			g.r = &r
 		}
 		if !slices.Contains(g.codes, f.Code) {
 			g.codes = append(g.codes, f.Code)
@@ -413,6 +419,9 @@ func Fix(ctx context.Context, c *Context, findings []Finding, opts FixOptions) [
 		case g.r.Aggressive && !opts.Force:
 			a.Status = ActionSkipped
 			a.Reason = "it would overwrite or remove a definition clawdbot did not write; rerun with --force"
+			if g.r.ForceReason != "" {
+				a.Reason = g.r.ForceReason
+			}
 		default:
 			lines, err := g.r.Run(ctx, c)
 			a.Lines = lines
