@@ -149,21 +149,35 @@ type Context struct {
 	Inspect func(ctx context.Context, port int) ports.Report
 	// Now is the clock for backup names (nil: time.Now).
 	Now func() time.Time
+	// CheckTimeout bounds one check (0: 20 s, or the probe timeout plus
+	// 5 s when that is longer). A check past it is reported as
+	// check-timeout and no longer waited for, so doctor always finishes
+	// even when systemctl or launchctl hangs.
+	CheckTimeout time.Duration
+	// RepairTimeout bounds one repair (0: 2 min); its commands are killed
+	// at the deadline (the Runner runs them under the context).
+	RepairTimeout time.Duration
 
-	once     sync.Once
-	snap     *profiles.Snapshot
-	snapErr  error
-	specOnce sync.Once
-	want     supervise.Spec
-	wantErr  error
-	inst     *supervise.Spec
-	instErr  error
-	scanOnce sync.Once
-	found    []supervise.Found
-	legacy   []LegacyService
-	mgrOnce  sync.Once
-	mgr      supervise.Manager
-	mgrErr   error
+	// The lazily computed views. Each is guarded by its own mutex rather
+	// than a sync.Once so that Refresh can reset them while a check that
+	// Run gave up on is still running (reassigning a Once would race).
+	cfgMu      sync.Mutex
+	cfgLoaded  bool
+	snap       *profiles.Snapshot
+	snapErr    error
+	specMu     sync.Mutex
+	specLoaded bool
+	want       supervise.Spec
+	wantErr    error
+	inst       *supervise.Spec
+	instErr    error
+	scanMu     sync.Mutex
+	scanLoaded bool
+	found      []supervise.Found
+	legacy     []LegacyService
+	mgrOnce    sync.Once
+	mgr        supervise.Manager
+	mgrErr     error
 }
 
 // Hint makes a clawdbot command target this context's profile.
@@ -190,6 +204,20 @@ func (c *Context) probeTimeout() time.Duration {
 	return 3 * time.Second
 }
 
+func (c *Context) checkTimeout() time.Duration {
+	if c.CheckTimeout > 0 {
+		return c.CheckTimeout
+	}
+	return max(20*time.Second, c.probeTimeout()+5*time.Second)
+}
+
+func (c *Context) repairTimeout() time.Duration {
+	if c.RepairTimeout > 0 {
+		return c.RepairTimeout
+	}
+	return 2 * time.Minute
+}
+
 func (c *Context) inspect(ctx context.Context, port int) ports.Report {
 	if c.Inspect != nil {
 		return c.Inspect(ctx, port)
@@ -211,20 +239,31 @@ func sameProfile(a, b string) bool {
 
 // Config is the profile's config snapshot, read once.
 func (c *Context) Config() (*profiles.Snapshot, error) {
-	c.once.Do(func() { c.snap, c.snapErr = profiles.LoadEnv(c.Profile.ConfigPath, c.Getenv) })
+	c.cfgMu.Lock()
+	defer c.cfgMu.Unlock()
+	if !c.cfgLoaded {
+		c.snap, c.snapErr = profiles.LoadEnv(c.Profile.ConfigPath, c.Getenv)
+		c.cfgLoaded = true
+	}
 	return c.snap, c.snapErr
 }
 
 // Refresh forgets the cached views (config snapshot, service definitions,
 // scans), so the next check reads the disk again. Fix calls it after repairs.
 func (c *Context) Refresh() {
-	c.once, c.snap, c.snapErr = sync.Once{}, nil, nil
+	c.cfgMu.Lock()
+	c.cfgLoaded, c.snap, c.snapErr = false, nil, nil
+	c.cfgMu.Unlock()
 	c.resetSpecs()
-	c.scanOnce, c.found, c.legacy = sync.Once{}, nil, nil
+	c.scanMu.Lock()
+	c.scanLoaded, c.found, c.legacy = false, nil, nil
+	c.scanMu.Unlock()
 }
 
 func (c *Context) resetSpecs() {
-	c.specOnce, c.inst, c.instErr, c.wantErr = sync.Once{}, nil, nil, nil
+	c.specMu.Lock()
+	c.specLoaded, c.inst, c.instErr, c.wantErr = false, nil, nil, nil
+	c.specMu.Unlock()
 }
 
 // Manager is the platform's service manager over Runner.
@@ -244,6 +283,8 @@ func (c *Context) Manager() (supervise.Manager, error) {
 // build) the error says so, and the returned Spec still names the service
 // and its path.
 func (c *Context) Want() (supervise.Spec, error) {
+	c.specMu.Lock()
+	defer c.specMu.Unlock()
 	c.loadSpecs()
 	return c.want, c.wantErr
 }
@@ -251,6 +292,8 @@ func (c *Context) Want() (supervise.Spec, error) {
 // Installed is the profile's installed definition (error wrapping
 // fs.ErrNotExist when there is none).
 func (c *Context) Installed() (supervise.Spec, error) {
+	c.specMu.Lock()
+	defer c.specMu.Unlock()
 	c.loadSpecs()
 	if c.inst == nil {
 		return supervise.Spec{}, c.instErr
@@ -258,8 +301,13 @@ func (c *Context) Installed() (supervise.Spec, error) {
 	return *c.inst, c.instErr
 }
 
+// loadSpecs fills the spec views once; the caller holds specMu.
 func (c *Context) loadSpecs() {
-	c.specOnce.Do(func() {
+	if c.specLoaded {
+		return
+	}
+	c.specLoaded = true
+	func() {
 		if c.Platform == "" {
 			c.wantErr = errors.New("no supported service manager on this OS")
 			c.instErr = c.wantErr
@@ -284,7 +332,7 @@ func (c *Context) loadSpecs() {
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			c.inst = &s
 		}
-	})
+	}()
 }
 
 func (c *Context) version() string {
@@ -297,39 +345,74 @@ func (c *Context) version() string {
 // scans are the service definitions around ours: supervise.Scan's view plus
 // the legacy names it does not know.
 func (c *Context) scans() ([]supervise.Found, []LegacyService) {
-	c.scanOnce.Do(func() {
-		if c.Platform == "" || c.Platform == supervise.Windows {
-			return
-		}
+	c.scanMu.Lock()
+	defer c.scanMu.Unlock()
+	if !c.scanLoaded && c.Platform != "" && c.Platform != supervise.Windows {
 		c.found = supervise.Scan(supervise.ScanOptions{Platform: c.Platform, Home: c.Profile.Home, Deep: c.Deep})
 		c.legacy = ScanLegacy(c.Platform, c.Profile.Home, c.Deep)
-	})
+	}
+	c.scanLoaded = true
 	return c.found, c.legacy
 }
 
+// Codes of findings about the checks themselves.
+const (
+	CodeCheckCrashed = "check-crashed" // a check panicked (a bug)
+	CodeCheckTimeout = "check-timeout" // a check did not finish within CheckTimeout
+)
+
+// checkGrace is how long Run still waits, after a check's deadline, for
+// the check to return its own findings (a killed systemctl becomes a
+// precise "service manager unavailable" rather than a bare timeout).
+const checkGrace = time.Second
+
 // Run runs checks in parallel and returns their findings in check order
-// (within a check, in the order it reported them).
+// (within a check, in the order it reported them). Each check runs under
+// the context's CheckTimeout; one that has not returned shortly after it is
+// reported as check-timeout and left behind, so Run always returns.
 func Run(ctx context.Context, c *Context, checks []Check) []Finding {
-	res := make([][]Finding, len(checks))
-	var wg sync.WaitGroup
+	res := make([]chan []Finding, len(checks))
+	timeout := c.checkTimeout()
 	for i, ch := range checks {
-		wg.Add(1)
+		res[i] = make(chan []Finding, 1) // buffered: an abandoned check never blocks
 		go func() {
-			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
 			defer func() {
 				if r := recover(); r != nil {
-					res[i] = []Finding{{Code: "check-crashed", Severity: SevError,
+					res[i] <- []Finding{{Code: CodeCheckCrashed, Severity: SevError,
 						Message: fmt.Sprintf("check %s crashed: %v (please report it)", ch.Name(), r)}}
 				}
 			}()
-			res[i] = ch.Run(ctx, c)
+			res[i] <- ch.Run(cctx, c)
 		}()
 	}
-	wg.Wait()
+	deadline := time.NewTimer(timeout + checkGrace)
+	defer deadline.Stop()
+	expired := false
 	var out []Finding
-	for i, fs := range res {
+	for i, ch := range checks {
+		var fs []Finding
+		if expired {
+			select {
+			case fs = <-res[i]:
+			default:
+				fs = []Finding{timeoutFinding(ch, timeout)}
+			}
+		} else {
+			select {
+			case fs = <-res[i]:
+			case <-deadline.C:
+				expired = true
+				select {
+				case fs = <-res[i]:
+				default:
+					fs = []Finding{timeoutFinding(ch, timeout)}
+				}
+			}
+		}
 		for _, f := range fs {
-			f.Check = checks[i].Name()
+			f.Check = ch.Name()
 			if f.Repair != nil {
 				f.Repairable, f.NeedsForce = true, f.Repair.Aggressive
 			}
@@ -337,6 +420,13 @@ func Run(ctx context.Context, c *Context, checks []Check) []Finding {
 		}
 	}
 	return out
+}
+
+func timeoutFinding(ch Check, timeout time.Duration) Finding {
+	return Finding{Code: CodeCheckTimeout, Severity: SevError,
+		Message: fmt.Sprintf("Check %s did not finish within %s; its result is unknown", ch.Name(), timeout),
+		Detail:  "a service manager command (systemctl, launchctl, loginctl) or a file system did not answer",
+		Fix:     "run the commands doctor uses by hand (e.g. systemctl --user status, launchctl print gui/$UID) to see what hangs"}
 }
 
 // Action is one repair doctor --fix ran (or skipped).
@@ -423,7 +513,9 @@ func Fix(ctx context.Context, c *Context, findings []Finding, opts FixOptions) [
 				a.Reason = g.r.ForceReason
 			}
 		default:
-			lines, err := g.r.Run(ctx, c)
+			rctx, cancel := context.WithTimeout(ctx, c.repairTimeout())
+			lines, err := g.r.Run(rctx, c)
+			cancel()
 			a.Lines = lines
 			a.Status = ActionDone
 			if err != nil {

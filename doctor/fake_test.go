@@ -39,6 +39,11 @@ type fakeManager struct {
 	// hang makes a command whose "name args…" starts with a key block
 	// until its context ends (a hung systemctl).
 	hang []string
+	// stuck makes a command whose "name args…" starts with a key block
+	// until unstuck is closed, ignoring its context: a child that does not
+	// die when killed (uninterruptible sleep on a dead bus or NFS home).
+	stuck   []string
+	unstuck chan struct{}
 }
 
 func newFakeManager(home string) *fakeManager {
@@ -49,6 +54,13 @@ func (f *fakeManager) Run(ctx context.Context, name string, args ...string) (sup
 	f.mu.Lock()
 	line := name + " " + strings.Join(args, " ")
 	f.calls = append(f.calls, line)
+	for _, h := range f.stuck {
+		if strings.HasPrefix(line, h) {
+			f.mu.Unlock()
+			<-f.unstuck
+			return supervise.Output{}, fmt.Errorf("%s: stuck", line)
+		}
+	}
 	for _, h := range f.hang {
 		if strings.HasPrefix(line, h) {
 			f.mu.Unlock()
