@@ -64,76 +64,6 @@ func wantCalls(t *testing.T, step string, got, want []string) {
 	}
 }
 
-func TestSystemdManagerInstallLifecycle(t *testing.T) {
-	ctx := context.Background()
-	f := &fakeRunner{}
-	m := &SystemdManager{Runner: f}
-	s := homeSpec(t, Systemd, ScopeUser)
-	u := "clawdbot-gateway-dev.service"
-	sc := "systemctl --user "
-
-	res, err := m.Install(ctx, s, InstallOptions{})
-	if err != nil || res.Action != ActionInstalled || res.Restarted {
-		t.Fatalf("first install: %+v, %v", res, err)
-	}
-	wantCalls(t, "install", f.take(), []string{sc + "daemon-reload", sc + "enable " + u, sc + "start " + u})
-	fi, err := os.Stat(s.DefinitionPath())
-	if err != nil || fi.Mode().Perm() != 0o644 {
-		t.Fatalf("unit file: %v, %v (want mode 0644)", fi, err)
-	}
-
-	res, err = m.Install(ctx, s, InstallOptions{})
-	if err != nil || res.Action != ActionUnchanged {
-		t.Fatalf("second install: %+v, %v", res, err)
-	}
-	wantCalls(t, "unchanged", f.take(), []string{sc + "enable " + u, sc + "start " + u})
-
-	s2 := s
-	s2.Args = []string{"gateway", "--port", "19555"}
-	res, err = m.Install(ctx, s2, InstallOptions{})
-	if err != nil || res.Action != ActionUpdated || !res.Restarted {
-		t.Fatalf("changed install: %+v, %v", res, err)
-	}
-	wantCalls(t, "updated", f.take(), []string{sc + "daemon-reload", sc + "enable " + u, sc + "restart " + u})
-
-	res, err = m.Install(ctx, s2, InstallOptions{Force: true})
-	if err != nil || res.Action != ActionUnchanged || !res.Restarted {
-		t.Fatalf("forced install: %+v, %v", res, err)
-	}
-	wantCalls(t, "force", f.take(), []string{sc + "daemon-reload", sc + "enable " + u, sc + "restart " + u})
-
-	for name, fn := range map[string]func(context.Context, Spec) error{"start": m.Start, "stop": m.Stop, "restart": m.Restart} {
-		if err := fn(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		wantCalls(t, name, f.take(), []string{sc + name + " " + u})
-	}
-
-	ur, err := m.Uninstall(ctx, s)
-	if err != nil || !ur.Removed {
-		t.Fatalf("uninstall: %+v, %v", ur, err)
-	}
-	wantCalls(t, "uninstall", f.take(), []string{
-		sc + "show " + u + " --no-pager --property=" + systemdProps,
-		sc + "stop " + u, sc + "disable " + u, sc + "daemon-reload", sc + "reset-failed " + u})
-	if fileExists(s.DefinitionPath()) {
-		t.Error("unit file left after uninstall")
-	}
-}
-
-func TestSystemdManagerSystemScopeHasNoUserFlag(t *testing.T) {
-	f := &fakeRunner{}
-	m := &SystemdManager{Runner: f}
-	s := homeSpec(t, Systemd, ScopeSystem)
-	if err := m.Restart(context.Background(), s); err != nil {
-		t.Fatal(err)
-	}
-	wantCalls(t, "system restart", f.take(), []string{"systemctl restart clawdbot-gateway-dev.service"})
-	if !strings.HasPrefix(s.DefinitionPath(), "/etc/systemd/system/") {
-		t.Errorf("system unit path = %s", s.DefinitionPath())
-	}
-}
-
 func TestInstallRefusesForeignFile(t *testing.T) {
 	f := &fakeRunner{}
 	m := &SystemdManager{Runner: f}
@@ -155,34 +85,6 @@ func TestInstallRefusesForeignFile(t *testing.T) {
 	res, err := m.Install(context.Background(), s, InstallOptions{Force: true})
 	if err != nil || res.Action != ActionUpdated {
 		t.Fatalf("forced: %+v, %v", res, err)
-	}
-}
-
-func TestSystemdStatusParsesShow(t *testing.T) {
-	f := &fakeRunner{answer: func(argv string) *Output {
-		return &Output{Stdout: "LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nSubState=running\nMainPID=4242\nNRestarts=2\nExecMainCode=2\nExecMainStatus=9\nFragmentPath=/x\n"}
-	}}
-	m := &SystemdManager{Runner: f}
-	s := homeSpec(t, Systemd, ScopeUser)
-	st, err := m.Status(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nine := 9
-	want := Status{Manager: Systemd, Scope: ScopeUser, Name: s.Name, Path: s.DefinitionPath(), Installed: true, Loaded: true, Enabled: true,
-		Running: true, ActiveState: "active", SubState: "running", PID: 4242, Restarts: 2, LastExitStatus: &nine}
-	if !reflect.DeepEqual(st, want) {
-		t.Errorf("status\n got %+v\nwant %+v", st, want)
-	}
-}
-
-func TestSystemdErrorsNameTheFix(t *testing.T) {
-	f := &fakeRunner{answer: func(string) *Output {
-		return &Output{Code: 1, Stderr: "Failed to connect to bus: No medium found"}
-	}}
-	err := (&SystemdManager{Runner: f}).Start(context.Background(), homeSpec(t, Systemd, ScopeUser))
-	if err == nil || !strings.Contains(err.Error(), "systemctl --user start") || !strings.Contains(err.Error(), "XDG_RUNTIME_DIR") {
-		t.Fatalf("err = %v", err)
 	}
 }
 

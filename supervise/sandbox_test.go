@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -88,12 +89,38 @@ func TestSystemdManagerAgainstRealSystemd(t *testing.T) {
 	if r, err := m.Install(ctx, s, InstallOptions{}); err != nil || r.Action != ActionUnchanged {
 		t.Fatalf("reinstall: %+v %v", r, err)
 	}
+	// Idempotence against the real systemctl: stop twice, start while
+	// running, restart of a stopped unit starts it.
+	for i := 0; i < 2; i++ {
+		if err := m.Stop(ctx, s); err != nil {
+			t.Fatalf("stop #%d: %v", i+1, err)
+		}
+	}
+	if err := m.Restart(ctx, s); err != nil {
+		t.Fatalf("restart of a stopped unit: %v", err)
+	}
+	if err := m.Start(ctx, s); err != nil {
+		t.Fatalf("start while running: %v", err)
+	}
+	if st, _ := m.Status(ctx, s); !st.Running {
+		t.Fatalf("after restart of a stopped unit: %+v", st)
+	}
 	ur, err := m.Uninstall(ctx, s)
 	if err != nil || !ur.Removed || fileExists(s.DefinitionPath()) {
 		t.Fatalf("uninstall: %+v %v", ur, err)
 	}
 	if st, _ := m.Status(ctx, s); st.Installed || st.Running || st.Enabled {
 		t.Fatalf("after uninstall: %+v", st)
+	}
+	// Nothing installed: uninstall and stop are no-ops, start names the fix.
+	if ur, err := m.Uninstall(ctx, s); err != nil || ur.Removed {
+		t.Fatalf("second uninstall: %+v %v", ur, err)
+	}
+	if err := m.Stop(ctx, s); err != nil {
+		t.Fatalf("stop after uninstall: %v", err)
+	}
+	if err := m.Start(ctx, s); err == nil || !strings.Contains(err.Error(), "clawdbot gateway install") {
+		t.Fatalf("start after uninstall: %v", err)
 	}
 }
 
