@@ -18,6 +18,7 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -550,7 +551,11 @@ func (a Action) String() string {
 
 // backup copies path into <state>/backups/services/ (never next to the
 // definition: a launchd or systemd directory would pick up extra files)
-// and returns the copy's path.
+// and returns the copy's path. Copies are named <file>.<UTC time>, with a
+// -2, -3… suffix when that name is taken, so no backup is ever overwritten.
+// When an existing backup of the same file already holds these exact
+// bytes, that one is returned instead: doctor --fix rerun from cron against
+// a manager that keeps failing does not pile up identical copies.
 func (c *Context) backup(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -560,7 +565,26 @@ func (c *Context) backup(path string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create backup dir: %w", err)
 	}
-	dst := filepath.Join(dir, filepath.Base(path)+"."+c.now().UTC().Format("20060102T150405.000Z"))
+	base := filepath.Base(path)
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), base+".") {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+				return p, nil
+			}
+		}
+	}
+	stem := filepath.Join(dir, base+"."+c.now().UTC().Format("20060102T150405.000Z"))
+	dst := stem
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = fmt.Sprintf("%s-%d", stem, n)
+	}
 	if err := profiles.WriteFileAtomic(dst, data, 0o600); err != nil {
 		return "", fmt.Errorf("back up %s: %w", path, err)
 	}
