@@ -162,16 +162,46 @@ func checkToken(ctx context.Context, c *Context) []Finding {
 	return []Finding{f}
 }
 
+// tokenRepair generates a token. It reads the config again when it runs
+// (the user may have added a token while the prompt waited) and leaves any
+// token or password already there untouched; PatchFile refuses a config
+// that no longer parses.
 func tokenRepair() *Repair {
 	return &Repair{Step: StepToken, Key: "token", Title: "generate a gateway token",
 		Run: func(ctx context.Context, c *Context) ([]string, error) {
+			path := c.Profile.ConfigPath
+			if snap, err := profiles.LoadEnv(path, c.Getenv); err == nil && snap.Parsed != nil {
+				if has := configuredSecret(snap.Parsed); has != "" {
+					return []string{path + " already has " + has + "; left it unchanged"}, nil
+				}
+			}
 			tok, err := profiles.NewGatewayToken()
 			if err != nil {
 				return nil, err
 			}
-			return []string{fmt.Sprintf("wrote gateway.auth.mode=token and a new gateway.auth.token (%d hex chars) to %s (mode 0600)", len(tok), c.Profile.ConfigPath)},
-				SetGatewayToken(c.Profile.ConfigPath, c.Getenv, tok)
+			if err := SetGatewayToken(path, c.Getenv, tok); err != nil {
+				return nil, err
+			}
+			return []string{fmt.Sprintf("wrote gateway.auth.mode=token and a new gateway.auth.token (%d hex chars) to %s (mode 0600)", len(tok), path)}, nil
 		}}
+}
+
+// configuredSecret names the gateway secret the raw config already sets
+// (gateway.auth.token, or a password in password mode), "" when none: such
+// a value, even an unresolved ${VAR} reference, is the user's and is never
+// replaced.
+func configuredSecret(parsed map[string]any) string {
+	gw, _ := parsed["gateway"].(map[string]any)
+	auth, _ := gw["auth"].(map[string]any)
+	if v, ok := auth["token"]; ok && v != nil && v != "" {
+		return "gateway.auth.token"
+	}
+	if auth["mode"] == "password" {
+		if v, ok := auth["password"]; ok && v != nil && v != "" {
+			return "gateway.auth.password"
+		}
+	}
+	return ""
 }
 
 // SetGatewayToken writes gateway.auth.mode=token and gateway.auth.token into
