@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/kardianos/service"
 )
 
 // fakeRunner records every argv and answers from a script. It stands in for
@@ -85,99 +83,6 @@ func TestInstallRefusesForeignFile(t *testing.T) {
 	res, err := m.Install(context.Background(), s, InstallOptions{Force: true})
 	if err != nil || res.Action != ActionUpdated {
 		t.Fatalf("forced: %+v, %v", res, err)
-	}
-}
-
-// fakeWinService stands in for the Windows SCM (none runs here).
-type fakeWinService struct {
-	calls     *[]string
-	installed *bool
-	running   *bool
-	cfg       *service.Config
-}
-
-func (w fakeWinService) rec(s string) { *w.calls = append(*w.calls, s) }
-func (w fakeWinService) Install() error {
-	w.rec("install")
-	*w.installed = true
-	return nil
-}
-func (w fakeWinService) Uninstall() error {
-	w.rec("uninstall")
-	*w.installed = false
-	return nil
-}
-func (w fakeWinService) Start() error   { w.rec("start"); *w.running = true; return nil }
-func (w fakeWinService) Stop() error    { w.rec("stop"); *w.running = false; return nil }
-func (w fakeWinService) Restart() error { w.rec("restart"); return nil }
-func (w fakeWinService) Status() (service.Status, error) {
-	switch {
-	case !*w.installed:
-		return service.StatusUnknown, service.ErrNotInstalled
-	case *w.running:
-		return service.StatusRunning, nil
-	}
-	return service.StatusStopped, nil
-}
-
-func TestWindowsManagerSequences(t *testing.T) {
-	ctx := context.Background()
-	var calls []string
-	var installed, running bool
-	var lastCfg *service.Config
-	m := &WindowsManager{New: func(c *service.Config) (WindowsService, error) {
-		lastCfg = c
-		return fakeWinService{&calls, &installed, &running, c}, nil
-	}}
-	s := homeSpec(t, Windows, ScopeSystem)
-	take := func() []string { c := calls; calls = nil; return c }
-
-	res, err := m.Install(ctx, s, InstallOptions{})
-	if err != nil || res.Action != ActionInstalled {
-		t.Fatalf("install: %+v %v", res, err)
-	}
-	wantCalls(t, "install", take(), []string{"install", "start"})
-	if lastCfg.Name != "Clawdbot Gateway (dev)" || lastCfg.Option[optOnFailure] != "restart" || lastCfg.Option[optOnFailureDelay] != "5s" ||
-		lastCfg.Option[optStartType] != "automatic" || lastCfg.EnvVars[EnvMarker] != MarkerValue {
-		t.Errorf("kardianos config = %+v", lastCfg)
-	}
-
-	if res, _ := m.Install(ctx, s, InstallOptions{}); res.Action != ActionUnchanged {
-		t.Errorf("second install = %s", res.Action)
-	}
-	wantCalls(t, "unchanged", take(), nil)
-
-	s2 := s
-	s2.Args = []string{"gateway", "--port", "19555"}
-	if res, err := m.Install(ctx, s2, InstallOptions{}); err != nil || res.Action != ActionUpdated {
-		t.Fatalf("update: %+v %v", res, err)
-	}
-	wantCalls(t, "updated", take(), []string{"stop", "uninstall", "install", "start"})
-
-	m.Stop(ctx, s)
-	m.Stop(ctx, s)
-	m.Start(ctx, s)
-	m.Restart(ctx, s)
-	wantCalls(t, "controls", take(), []string{"stop", "start", "restart"})
-
-	if ur, err := m.Uninstall(ctx, s); err != nil || !ur.Removed {
-		t.Fatalf("uninstall %+v %v", ur, err)
-	}
-	wantCalls(t, "uninstall", take(), []string{"stop", "uninstall"})
-	if st, _ := m.Status(ctx, s); st.Installed || st.Loaded {
-		t.Errorf("status after uninstall %+v", st)
-	}
-}
-
-func TestWindowsRefusesForeignService(t *testing.T) {
-	installed, running := true, true
-	var calls []string
-	m := &WindowsManager{New: func(c *service.Config) (WindowsService, error) {
-		return fakeWinService{&calls, &installed, &running, c}, nil
-	}}
-	_, err := m.Install(context.Background(), homeSpec(t, Windows, ScopeSystem), InstallOptions{})
-	if !errors.Is(err, ErrForeignDefinition) {
-		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kardianos/service"
@@ -53,15 +55,88 @@ func (m *WindowsManager) open(s Spec) (WindowsService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open service %q: %w", s.Name, err)
 	}
-	return svc, nil
+	return withQueryStatus(svc, cfg.Name), nil
 }
 
-func registered(svc WindowsService) (service.Status, bool) {
-	st, err := svc.Status()
-	if errors.Is(err, service.ErrNotInstalled) {
-		return st, false
+// Win32 error codes the SCM answers with (winerror.h). They arrive as
+// syscall.Errno (golang.org/x/sys/windows.Errno is an alias), which exists
+// on every GOOS, so the handling is unit-tested here.
+const (
+	errnoAccessDenied           = 5    // ERROR_ACCESS_DENIED: not elevated
+	errnoServiceAlreadyRunning  = 1056 // ERROR_SERVICE_ALREADY_RUNNING: Start of a running service
+	errnoServiceDoesNotExist    = 1060 // ERROR_SERVICE_DOES_NOT_EXIST
+	errnoServiceNotActive       = 1062 // ERROR_SERVICE_NOT_ACTIVE: Stop of a stopped service
+	errnoServiceMarkedForDelete = 1072 // ERROR_SERVICE_MARKED_FOR_DELETE: deleted, handles still open
+)
+
+func isErrno(err error, n uintptr) bool {
+	var e syscall.Errno
+	return errors.As(err, &e) && uintptr(e) == n
+}
+
+// winErr wraps an SCM error for s with the step that failed and its fix.
+func winErr(s Spec, what string, err error) error {
+	switch {
+	case isErrno(err, errnoAccessDenied):
+		return fmt.Errorf("%s service %q: %w; run the command from an elevated (Administrator) prompt", what, s.Name, err)
+	case errors.Is(err, service.ErrNotInstalled) || isErrno(err, errnoServiceDoesNotExist):
+		return fmt.Errorf("%s service %q: %w; run 'clawdbot gateway install'", what, s.Name, err)
+	case isErrno(err, errnoServiceMarkedForDelete):
+		return fmt.Errorf("%s service %q: %w; Windows deletes it once every handle to it is closed: close services.msc and Event Viewer, then retry", what, s.Name, err)
 	}
-	return st, err == nil
+	return fmt.Errorf("%s service %q: %w", what, s.Name, err)
+}
+
+// scmState asks the SCM about the service. installed is false only when
+// the SCM says it does not exist; any other failure (access denied) is an
+// error, never "not installed": uninstall must not delete our copy of the
+// configuration and report success while the service stays registered.
+func scmState(svc WindowsService) (st service.Status, installed bool, err error) {
+	st, err = svc.Status()
+	switch {
+	case errors.Is(err, service.ErrNotInstalled):
+		return st, false, nil
+	case err != nil:
+		return st, false, err
+	}
+	return st, true, nil
+}
+
+func (m *WindowsManager) wait() time.Duration {
+	if m.Wait <= 0 {
+		return 30 * time.Second
+	}
+	return m.Wait
+}
+
+// bounded runs a kardianos Stop or Restart, giving up after Wait: they poll for SERVICE_STOPPED without end once its own timeout has
+// fired (the break in its select leaves only the select), so a service
+// stuck in STOP_PENDING would hang the CLI. An abandoned call keeps polling
+// in its goroutine until the process exits. Stopping a stopped service
+// (ERROR_SERVICE_NOT_ACTIVE) succeeds.
+func (m *WindowsManager) bounded(ctx context.Context, s Spec, what string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	ctx, cancel := context.WithTimeout(ctx, m.wait())
+	defer cancel()
+	select {
+	case err := <-done:
+		if err != nil && !(what == "stop" && isErrno(err, errnoServiceNotActive)) {
+			return winErr(s, what, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s service %q: it did not stop within %s; end its process (taskkill /F /FI \"SERVICES eq %s\") and retry", what, s.Name, m.wait(), s.Name)
+	}
+}
+
+// start starts a service; one that is already running (a race with the
+// SCM's own autostart or recovery) is fine.
+func start(svc WindowsService, s Spec) error {
+	if err := svc.Start(); err != nil && !isErrno(err, errnoServiceAlreadyRunning) {
+		return winErr(s, "start", err)
+	}
+	return nil
 }
 
 // Install implements Manager. kardianos refuses to install over an existing
@@ -72,7 +147,10 @@ func (m *WindowsManager) Install(ctx context.Context, want Spec, opts InstallOpt
 		return InstallResult{}, err
 	}
 	path := want.DefinitionPath()
-	_, exists := registered(svc)
+	_, exists, err := scmState(svc)
+	if err != nil {
+		return InstallResult{}, winErr(want, "query", err)
+	}
 	if exists && !fileExists(path) && !opts.Force {
 		return InstallResult{}, fmt.Errorf("%w: service %q exists but has no %s; rerun with --force to replace it",
 			ErrForeignDefinition, want.Name, path)
@@ -86,20 +164,25 @@ func (m *WindowsManager) Install(ctx context.Context, want Spec, opts InstallOpt
 	}
 	res := InstallResult{Action: action, Path: path}
 	if exists && written {
-		svc.Stop() // best effort: it may not run
-		if err := m.uninstallAndWait(ctx, svc); err != nil {
+		// Best effort: a service that will not stop is still deleted once
+		// it does, and uninstallAndWait reports the timeout.
+		m.bounded(ctx, want, "stop", svc.Stop)
+		if err := m.uninstallAndWait(ctx, want, svc); err != nil {
 			return res, err
 		}
 		res.Restarted, exists = true, false
 	}
 	if !exists {
 		if err := svc.Install(); err != nil {
+			if isErrno(err, errnoServiceMarkedForDelete) {
+				return res, winErr(want, "install", err)
+			}
 			return res, fmt.Errorf("install service %q: %w; run from an elevated (Administrator) prompt", want.Name, err)
 		}
 	}
-	if st, _ := registered(svc); st != service.StatusRunning {
-		if err := svc.Start(); err != nil {
-			return res, fmt.Errorf("start service %q: %w", want.Name, err)
+	if st, _, _ := scmState(svc); st != service.StatusRunning {
+		if err := start(svc, want); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
@@ -107,30 +190,32 @@ func (m *WindowsManager) Install(ctx context.Context, want Spec, opts InstallOpt
 
 // uninstallAndWait deletes the service and polls, with backoff and a
 // deadline, until the SCM no longer knows it (never an unbounded loop,
-// kardianos/service#337).
-func (m *WindowsManager) uninstallAndWait(ctx context.Context, svc WindowsService) error {
-	if err := svc.Uninstall(); err != nil {
-		return fmt.Errorf("uninstall service: %w", err)
+// kardianos/service#337). DeleteService only marks a service for deletion;
+// the SCM removes it once it is stopped and every handle is closed.
+// kardianos reports "RemoveEventLogSource() failed" after a successful
+// delete, and a service already marked for deletion answers
+// ERROR_SERVICE_MARKED_FOR_DELETE: both go on to the wait.
+func (m *WindowsManager) uninstallAndWait(ctx context.Context, s Spec, svc WindowsService) error {
+	if err := svc.Uninstall(); err != nil && !isErrno(err, errnoServiceMarkedForDelete) &&
+		!strings.Contains(err.Error(), "RemoveEventLogSource") {
+		return winErr(s, "uninstall", err)
 	}
-	wait := m.Wait
-	if wait == 0 {
-		wait = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, m.wait())
 	defer cancel()
 	for delay := 50 * time.Millisecond; ; delay = min(delay*2, time.Second) {
-		if _, ok := registered(svc); !ok {
+		if _, ok, err := scmState(svc); err == nil && !ok {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("service still registered after %s (the SCM deletes a service once every handle to it is closed; close services.msc and retry)", wait)
+			return fmt.Errorf("service %q is marked for deletion but still registered after %s (the SCM deletes a service once it has stopped and every handle to it is closed); close services.msc and Event Viewer, then retry", s.Name, m.wait())
 		case <-time.After(delay):
 		}
 	}
 }
 
-// Uninstall implements Manager.
+// Uninstall implements Manager. A service that does not exist is not an
+// error; one the SCM will not tell us about (access denied) is.
 func (m *WindowsManager) Uninstall(ctx context.Context, s Spec) (UninstallResult, error) {
 	path := s.DefinitionPath()
 	res := UninstallResult{Path: path}
@@ -138,9 +223,13 @@ func (m *WindowsManager) Uninstall(ctx context.Context, s Spec) (UninstallResult
 	if err != nil {
 		return res, err
 	}
-	if _, ok := registered(svc); ok {
-		svc.Stop() // best effort
-		if err := m.uninstallAndWait(ctx, svc); err != nil {
+	_, ok, err := scmState(svc)
+	if err != nil {
+		return res, winErr(s, "query", err)
+	}
+	if ok {
+		m.bounded(ctx, s, "stop", svc.Stop) // best effort; see Install
+		if err := m.uninstallAndWait(ctx, s, svc); err != nil {
 			return res, err
 		}
 		res.Removed = true
@@ -153,40 +242,58 @@ func (m *WindowsManager) Uninstall(ctx context.Context, s Spec) (UninstallResult
 	return res, nil
 }
 
-// Start implements Manager.
+// Start implements Manager; it is a no-op for a running service.
 func (m *WindowsManager) Start(ctx context.Context, s Spec) error {
 	svc, err := m.open(s)
 	if err != nil {
 		return err
 	}
-	if st, _ := registered(svc); st == service.StatusRunning {
+	st, ok, err := scmState(svc)
+	switch {
+	case err != nil:
+		return winErr(s, "query", err)
+	case !ok:
+		return winErr(s, "start", service.ErrNotInstalled)
+	case st == service.StatusRunning:
 		return nil
 	}
-	return svc.Start()
+	return start(svc, s)
 }
 
-// Stop implements Manager.
+// Stop implements Manager; stopping a stopped or missing service succeeds.
+// (kardianos reports STOP_PENDING as stopped, so a stop already under way
+// is not waited for.)
 func (m *WindowsManager) Stop(ctx context.Context, s Spec) error {
 	svc, err := m.open(s)
 	if err != nil {
 		return err
 	}
-	if st, _ := registered(svc); st == service.StatusStopped {
+	st, ok, err := scmState(svc)
+	switch {
+	case err != nil:
+		return winErr(s, "query", err)
+	case !ok || st == service.StatusStopped:
 		return nil
 	}
-	return svc.Stop()
+	return m.bounded(ctx, s, "stop", svc.Stop)
 }
 
-// Restart implements Manager.
+// Restart implements Manager: a stopped service is started.
 func (m *WindowsManager) Restart(ctx context.Context, s Spec) error {
 	svc, err := m.open(s)
 	if err != nil {
 		return err
 	}
-	if st, _ := registered(svc); st != service.StatusRunning {
-		return svc.Start()
+	st, ok, err := scmState(svc)
+	switch {
+	case err != nil:
+		return winErr(s, "query", err)
+	case !ok:
+		return winErr(s, "restart", service.ErrNotInstalled)
+	case st != service.StatusRunning:
+		return start(svc, s)
 	}
-	return svc.Restart()
+	return m.bounded(ctx, s, "restart", svc.Restart)
 }
 
 // Status implements Manager. kardianos reports only running / stopped /
@@ -199,13 +306,13 @@ func (m *WindowsManager) Status(ctx context.Context, s Spec) (Status, error) {
 		st.Detail = err.Error()
 		return st, err
 	}
-	ss, err := svc.Status()
+	ss, ok, err := scmState(svc)
 	switch {
-	case errors.Is(err, service.ErrNotInstalled):
-		st.Detail = "service not registered"
-		return st, nil
 	case err != nil:
-		st.Detail = err.Error()
+		st.Detail = winErr(s, "query", err).Error()
+		return st, nil
+	case !ok:
+		st.Detail = "service not registered"
 		return st, nil
 	}
 	st.Installed, st.Loaded, st.Enabled = true, true, true
