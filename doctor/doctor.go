@@ -532,6 +532,32 @@ func Fix(ctx context.Context, c *Context, findings []Finding, opts FixOptions) [
 	return acts
 }
 
+// CountRepairs counts the repairs Fix would consider for findings (one per
+// Key, as Fix groups them): run will run with this force setting, needForce
+// would be skipped for lack of --force. A repair shared by several findings
+// needs --force when any of them does.
+func CountRepairs(findings []Finding, force bool) (run, needForce int) {
+	aggressive := map[string]bool{}
+	var keys []string
+	for _, f := range findings {
+		if f.Repair == nil {
+			continue
+		}
+		if _, seen := aggressive[f.Repair.Key]; !seen {
+			keys = append(keys, f.Repair.Key)
+		}
+		aggressive[f.Repair.Key] = aggressive[f.Repair.Key] || f.Repair.Aggressive
+	}
+	for _, k := range keys {
+		if aggressive[k] && !force {
+			needForce++
+		} else {
+			run++
+		}
+	}
+	return run, needForce
+}
+
 // String renders an action as report lines.
 func (a Action) String() string {
 	var b strings.Builder

@@ -89,12 +89,9 @@ func runDoctor(env *Env, args []string) int {
 	tty := stdinIsTTY(env)
 	interactive := !nonInteractive && (tty || yes)
 	apply := (fix || repair || yes) && interactive
-	repairable := 0
-	for _, f := range findings {
-		if f.Repairable {
-			repairable++
-		}
-	}
+	// repairable counts what a 'y' would run: a repair that needs --force
+	// is skipped without it, so offering it would only disappoint.
+	repairable, needForce := doctor.CountRepairs(findings, force)
 	header := func() {
 		fmt.Fprintf(env.Stdout, "Clawdbot doctor: profile %s, config %s\n\n", prof.DisplayName(), prof.ConfigPath)
 	}
@@ -102,7 +99,11 @@ func runDoctor(env *Env, args []string) int {
 	if !apply && interactive && tty && !asJSON && repairable > 0 && !nonInteractive {
 		header()
 		doctor.WriteReport(env.Stdout, checks, findings, nil, nil, env.Hint)
-		fmt.Fprintf(env.Stdout, "\nApply %d repair(s) now? [y/N] ", repairable)
+		more := ""
+		if needForce > 0 {
+			more = fmt.Sprintf(" (%d more need --force)", needForce)
+		}
+		fmt.Fprintf(env.Stdout, "\nApply %d repair(s) now?%s [y/N] ", repairable, more)
 		line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
 		apply = strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
 		if !apply {
@@ -157,8 +158,17 @@ func runDoctor(env *Env, args []string) int {
 	}
 	header()
 	doctor.WriteReport(env.Stdout, checks, findings, actions, after, env.Hint)
-	if actions == nil && repairable > 0 && (fix || repair || yes) && !apply {
-		fmt.Fprintf(env.Stdout, "Not repairing: no TTY to confirm on; rerun with --yes (%s).\n", env.Hint("clawdbot doctor --fix --yes"))
+	if actions == nil && needForce > 0 {
+		fmt.Fprintf(env.Stdout, "%d repair(s) need --force: they overwrite or remove service definitions clawdbot did not write or that belong to another profile (%s).\n",
+			needForce, env.Hint("clawdbot doctor --fix --force"))
+	}
+	if actions == nil && repairable+needForce > 0 && (fix || repair || yes) && !apply {
+		if nonInteractive {
+			// --yes would not help here: --non-interactive wins.
+			fmt.Fprintf(env.Stdout, "Not repairing: --non-interactive only reports; drop it to repair (%s).\n", env.Hint("clawdbot doctor --fix --yes"))
+		} else {
+			fmt.Fprintf(env.Stdout, "Not repairing: no TTY to confirm on; rerun with --yes (%s).\n", env.Hint("clawdbot doctor --fix --yes"))
+		}
 	}
 	return doctorExit(final)
 }

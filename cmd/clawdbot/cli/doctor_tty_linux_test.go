@@ -75,3 +75,37 @@ func TestDoctorPromptOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// On a terminal without --force, a repair that needs --force (a unit
+// without our marker) is not offered as "Apply 1 repair(s)?": answering y
+// would only skip it. doctor says what --force would do instead.
+func TestDoctorPromptDoesNotOfferForceOnlyRepairs(t *testing.T) {
+	f := newStatusFixture(t)
+	f.install(t, f.port)
+	spec := filepath.Join(f.home, ".config", "systemd", "user", "clawdbot-gateway.service")
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "SERVICE_MARKER") {
+			kept = append(kept, strings.Replace(l, "RestartSec=5", "RestartSec=120", 1))
+		}
+	}
+	os.WriteFile(spec, []byte(strings.Join(kept, "\n")), 0o644)
+	ptmx, pts := openPTY(t)
+	ptmx.WriteString("y\n")
+	f.env.Stdin = pts
+	Main([]string{"doctor", "--timeout", "300"}, f.env)
+	out := f.out.String()
+	if strings.Contains(out, "Apply ") {
+		t.Errorf("prompted for a repair that needs --force:\n%s", out)
+	}
+	if !strings.Contains(out, "need --force") {
+		t.Errorf("does not say the repair needs --force:\n%s", out)
+	}
+	if after, _ := os.ReadFile(spec); !strings.Contains(string(after), "RestartSec=120") {
+		t.Errorf("unit rewritten without --force")
+	}
+}
