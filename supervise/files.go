@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/clawdbot/clawdbot/profiles"
 )
 
 // ErrForeignDefinition is returned when install would overwrite a service
@@ -61,41 +63,18 @@ func hasMarker(pl Platform, body []byte) bool {
 	return err == nil && s.Env[EnvMarker] == MarkerValue
 }
 
-// WriteFileAtomic writes data to path through a temp file in the same
-// directory, fsync and rename, so a crash leaves the old file or the new
-// one, never half of either. Missing directories are created 0755.
+// WriteFileAtomic writes data to path atomically (profiles.WriteFileAtomic:
+// temp file in the same directory, fsync, rename), so a crash leaves the old
+// file or the new one, never half of either. Missing directories are
+// created 0755, as service directories (~/.config/systemd/user,
+// ~/Library/LaunchAgents) are.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := profiles.WriteFileAtomic(path, data, perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil { // persist the rename
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

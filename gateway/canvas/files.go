@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/clawdbot/clawdbot/profiles"
 )
 
 // demoIndex is written into a new, empty root so the canvas shows something.
@@ -47,27 +49,8 @@ func ensureRoot(root string) error {
 	if _, err := os.Lstat(idx); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	// temp + fsync + rename, like every file we write.
-	tmp, err := os.CreateTemp(root, ".index.html.*")
-	if err != nil {
-		return fmt.Errorf("canvas root %s: %w", root, err)
-	}
-	_, werr := tmp.WriteString(demoIndex)
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), idx)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("canvas: write demo %s: %w", idx, werr)
+	if err := profiles.WriteFileAtomic(idx, []byte(demoIndex), 0o644); err != nil {
+		return fmt.Errorf("canvas: write demo %s: %w", idx, err)
 	}
 	return nil
 }
