@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -151,12 +150,12 @@ func (m *LaunchdManager) Install(ctx context.Context, want Spec, opts InstallOpt
 	if err := needsRoot(want, "installing"); err != nil {
 		return InstallResult{}, err
 	}
-	for _, p := range []string{want.StdoutPath, want.StderrPath} {
-		if p != "" {
-			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-				return InstallResult{}, fmt.Errorf("create log dir: %w", err)
-			}
-		}
+	owner := ""
+	if want.Scope == ScopeSystem {
+		owner = want.User
+	}
+	if err := prepareLogFiles([]string{want.StdoutPath, want.StderrPath}, owner); err != nil {
+		return InstallResult{}, err
 	}
 	action, written, err := writeDefinition(want, opts.Force, 0o644)
 	if err != nil {
