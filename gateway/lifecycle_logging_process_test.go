@@ -63,6 +63,9 @@ func TestProcessLoggingReloadsWithoutRestart(t *testing.T) {
 		g.waitCount("client connected", connects, 10*time.Second)
 		c.ws.CloseNow()
 	}
+	// The connect is logged after the client has its hello-ok: wait for the
+	// console line (the file handler writes before it) before reading.
+	g.waitCount("client connected", connects, 10*time.Second)
 	if got := logTail(t, first, 0); !strings.Contains(got, "client connected") || strings.Contains(got, "ws open") {
 		t.Fatalf("at info the file log should hold the connect but not the debug ws open line:\n%s", got)
 	}
