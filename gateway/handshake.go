@@ -181,9 +181,15 @@ func (c *conn) handshake(data []byte) bool {
 	if p.Client.Mode != "cli" {
 		c.trackPresence(p, role, scopes)
 	}
-	hello := s.helloOk(c, helloAuth)
-	c.respond(f.id, hello, nil)
+	hello := encodeResponse(f.id, s.helloOk(c, helloAuth), nil)
+	// hello-ok and "ready for broadcasts" happen under the broadcast lock,
+	// as one step: an event broadcast around the handshake is either
+	// queued after hello-ok or not meant for this client, never lost in
+	// between (a client could read hello-ok and miss the next event).
+	s.bmu.Lock()
+	c.enqueue(hello, false)
 	c.ready.Store(true)
+	s.bmu.Unlock()
 	s.wsLog.Info("client connected", "conn", c.id, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.remote)
 	s.healthAfterConnect()
 	return true
