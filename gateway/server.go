@@ -57,11 +57,12 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// Auth modes after resolution (protocol spec §10.1).
+// Auth modes after resolution (protocol spec §10.1), as profiles resolves
+// them.
 const (
-	AuthNone     = "none"
-	AuthToken    = "token"
-	AuthPassword = "password"
+	AuthNone     = profiles.AuthNone
+	AuthToken    = profiles.AuthToken
+	AuthPassword = profiles.AuthPassword
 )
 
 // Auth is the resolved gateway auth: the mode and its secret.
@@ -345,14 +346,7 @@ type runtime struct {
 func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 	a := rc.Auth
 	if a.Mode == "" {
-		switch {
-		case a.Password != "":
-			a.Mode = AuthPassword
-		case a.Token != "":
-			a.Mode = AuthToken
-		default:
-			a.Mode = AuthNone
-		}
+		a.Mode = profiles.InferAuthMode(a.Password, a.Token)
 	}
 	switch a.Mode {
 	case AuthToken:

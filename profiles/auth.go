@@ -45,17 +45,24 @@ func (c *Config) ResolvedAuth(getenv func(string) string) ResolvedAuth {
 	} else if v := getenv("CLAWDBOT_GATEWAY_PASSWORD"); strings.TrimSpace(v) != "" {
 		a.Password, a.PasswordSource = v, "env"
 	}
-	switch {
-	case cfg.Mode != "":
-		a.Mode = cfg.Mode
-	case a.Password != "":
-		a.Mode = AuthPassword
-	case a.Token != "":
-		a.Mode = AuthToken
-	default:
-		a.Mode = AuthNone
+	a.Mode = cfg.Mode
+	if a.Mode == "" {
+		a.Mode = InferAuthMode(a.Password, a.Token)
 	}
 	return a
+}
+
+// InferAuthMode is the mode when none is configured (spec §10.1): password
+// if a password exists, else token if a token exists, else none.
+func InferAuthMode(password, token string) string {
+	switch {
+	case password != "":
+		return AuthPassword
+	case token != "":
+		return AuthToken
+	default:
+		return AuthNone
+	}
 }
 
 // Missing returns a one-line error naming the fix when the mode needs a

@@ -156,38 +156,26 @@ Exit codes:
 // GatewayRuntime resolves the config-derived runtime (auth, proxies) and
 // the bind host, applying the refusal rules of spec §10.3.
 func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f GatewayFlags) (gateway.RuntimeConfig, string, error) {
-	auth := gateway.Auth{Mode: cfg.Gateway.Auth.Mode, Token: cfg.Gateway.Auth.Token, Password: cfg.Gateway.Auth.Password}
-	if auth.Token == "" {
-		auth.Token = strings.TrimSpace(env.Getenv("CLAWDBOT_GATEWAY_TOKEN"))
-	}
-	if auth.Password == "" {
-		auth.Password = strings.TrimSpace(env.Getenv("CLAWDBOT_GATEWAY_PASSWORD"))
-	}
+	// Config and environment resolve as for every client (profiles), so the
+	// gateway and the CLI agree on the secret; flags apply on top.
+	ra := cfg.ResolvedAuth(env.Getenv)
+	auth := gateway.Auth{Mode: ra.Mode, Token: ra.Token, Password: ra.Password}
 	if f.Token != "" {
 		auth.Token = f.Token
 	}
 	if f.Password != "" {
 		auth.Password = f.Password
 	}
-	if f.Auth != "" {
+	switch {
+	case f.Auth != "":
 		if f.Auth != gateway.AuthToken && f.Auth != gateway.AuthPassword {
 			return gateway.RuntimeConfig{}, "", fmt.Errorf("invalid --auth %q (use token or password)", f.Auth)
 		}
 		auth.Mode = f.Auth
-	} else if f.Token != "" && f.Password == "" {
-		auth.Mode = gateway.AuthToken
-	} else if f.Password != "" {
+	case f.Password != "":
 		auth.Mode = gateway.AuthPassword
-	}
-	if auth.Mode == "" {
-		switch {
-		case auth.Password != "":
-			auth.Mode = gateway.AuthPassword
-		case auth.Token != "":
-			auth.Mode = gateway.AuthToken
-		default:
-			auth.Mode = gateway.AuthNone
-		}
+	case f.Token != "":
+		auth.Mode = gateway.AuthToken
 	}
 	bind := f.Bind
 	if bind == "" {
