@@ -393,9 +393,6 @@ func checkOther(ctx context.Context, c *Context) []Finding {
 		if f.Class != "other" {
 			continue
 		}
-		if _, legacy := legacyName(f.Platform, f.Name); legacy {
-			continue
-		}
 		out = append(out, Finding{Code: CodeExtraService, Severity: SevInfo,
 			Message: fmt.Sprintf("Other service mentioning clawdbot: %s (%s scope)", f.Name, f.Scope), Detail: f.Detail,
 			Fix: cleanupHint(f)})

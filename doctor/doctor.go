@@ -343,8 +343,9 @@ func (c *Context) version() string {
 	return c.Version
 }
 
-// scans are the service definitions around ours: supervise.Scan's view plus
-// the legacy names it does not know.
+// scans are the service definitions around ours: supervise.Scan's view
+// (files that mention clawdbot, classified) plus ScanLegacy's, which finds
+// legacy names by file name even when the file never mentions clawdbot.
 func (c *Context) scans() ([]supervise.Found, []LegacyService) {
 	c.scanMu.Lock()
 	defer c.scanMu.Unlock()

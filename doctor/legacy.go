@@ -36,43 +36,9 @@ type LegacyService struct {
 	Detail string `json:"detail"`
 }
 
-// Legacy launchd labels and systemd unit prefixes (spec §2.1: the 2026.1.24
-// legacy list plus the clawdis names it had dropped; §0: the moltbot names
-// that came after).
-var (
-	legacyLabels = []string{
-		"com.steipete.clawdbot.gateway", "com.steipete.clawdis.gateway", "com.clawdis.gateway", "bot.molt.gateway",
-	}
-	legacyLabelPrefixes = []string{"bot.molt."}
-	legacyUnitPrefixes  = []string{"clawdis-gateway", "moltbot-gateway"}
-	markerValues        = []string{"clawdbot", "clawdis", "moltbot", "openclaw"}
-)
-
-// legacyName reports whether a launchd label or systemd unit name is a
-// legacy gateway name, and the profile the name encodes.
-func legacyName(pl supervise.Platform, name string) (profile string, ok bool) {
-	switch pl {
-	case supervise.Launchd:
-		for _, l := range legacyLabels {
-			if name == l {
-				return "", true
-			}
-		}
-		for _, p := range legacyLabelPrefixes {
-			if rest, found := strings.CutPrefix(name, p); found && rest != "" && !strings.Contains(rest, "node") {
-				return rest, true
-			}
-		}
-	case supervise.Systemd:
-		base := strings.TrimSuffix(name, ".service")
-		for _, p := range legacyUnitPrefixes {
-			if rest, found := strings.CutPrefix(base, p); found && (rest == "" || strings.HasPrefix(rest, "-")) {
-				return strings.TrimPrefix(rest, "-"), true
-			}
-		}
-	}
-	return "", false
-}
+// markerValues are the *_SERVICE_MARKER values of our project's names: a
+// legacy file carrying one was written by a clawdbot-family installer.
+var markerValues = []string{"clawdbot", "clawdis", "moltbot", "openclaw"}
 
 // ScanLegacy lists legacy gateway services by file name in the user's
 // service directory and, with deep, the system ones (and, for launchd,
@@ -112,7 +78,7 @@ func ScanLegacy(pl supervise.Platform, home string, deep bool) []LegacyService {
 				continue
 			}
 			name := strings.TrimSuffix(e.Name(), ".plist")
-			profile, ok := legacyName(pl, name)
+			profile, ok := supervise.LegacyName(pl, name)
 			if !ok {
 				continue
 			}

@@ -334,9 +334,6 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 		if f.Class != "other" {
 			continue
 		}
-		if _, isLegacy := legacyName(f.Platform, f.Name); isLegacy {
-			continue
-		}
 		r.ExtraServices = append(r.ExtraServices, StatusExtra{Platform: string(f.Platform), Label: f.Name, Detail: f.Detail, Scope: string(f.Scope)})
 	}
 	if r.Service.Runtime.Status == "running" && r.Port.Status != string(ports.StatusBusy) {

@@ -157,12 +157,15 @@ func TestScanClassifies(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "clawdbot-node.service"), []byte("[Service]\nExecStart=/usr/bin/clawdbot node\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "unrelated.service"), []byte("[Service]\nExecStart=/bin/true\n"), 0o644)
+	// A later project name running clawdbot is legacy (doctor migrates it),
+	// not an "other" service.
+	os.WriteFile(filepath.Join(dir, "moltbot-gateway-work.service"), []byte("[Service]\nExecStart=/usr/bin/clawdbot gateway\n"), 0o644)
 	got := Scan(ScanOptions{Platform: Systemd, Home: home})
 	var summary []string
 	for _, f := range got {
 		summary = append(summary, filepath.Base(f.Path)+":"+f.Class+":"+f.Profile)
 	}
-	want := []string{"clawdbot-gateway-rescue.service:gateway:rescue", "clawdbot-gateway.service:gateway:", "clawdbot-node.service:other:"}
+	want := []string{"clawdbot-gateway-rescue.service:gateway:rescue", "clawdbot-gateway.service:gateway:", "clawdbot-node.service:other:", "moltbot-gateway-work.service:legacy:work"}
 	if !slices.Equal(summary, want) {
 		t.Errorf("scan = %v, want %v", summary, want)
 	}

@@ -22,9 +22,6 @@ type Found struct {
 	Detail  string `json:"detail"`
 }
 
-// LegacyLaunchdLabels are labels older clawdbot versions used (spec §2.1).
-var LegacyLaunchdLabels = []string{"com.steipete.clawdbot.gateway"}
-
 // ScanOptions select where Scan looks.
 type ScanOptions struct {
 	Platform Platform // default: the running OS's
@@ -113,11 +110,9 @@ func classify(pl Platform, scope Scope, path, name string, body []byte) Found {
 			return f
 		}
 	}
-	for _, l := range LegacyLaunchdLabels {
-		if f.Name == l {
-			f.Class = "legacy"
-			return f
-		}
+	if profile, ok := LegacyName(pl, f.Name); ok {
+		f.Class, f.Profile = "legacy", profile
+		return f
 	}
 	lower := strings.ToLower(string(body))
 	if strings.Contains(lower, "gateway") &&
