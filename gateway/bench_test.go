@@ -235,7 +235,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		got.Add(n)
 		t0 := time.Now()
-		s.broadcast("bench", map[string]int{"i": i}, nil, false)
+		s.broadcast("bench", map[string]int{"i": i}, nil, nil, false)
 		got.Wait()
 		ds = append(ds, time.Since(t0))
 	}

@@ -40,7 +40,7 @@ func TestHandshakeOK(t *testing.T) {
 		t.Errorf("methods[0] = %v, want health (original order)", methods[0])
 	}
 	for _, m := range methods {
-		if s.rt.Load().methods[m.(string)] == nil {
+		if !s.rt.Load().methods.Has(m.(string)) {
 			t.Errorf("advertised %v is not implemented", m)
 		}
 	}

@@ -21,7 +21,7 @@ func connByID(t *testing.T, s *Server, hello map[string]any) *conn {
 	var c *conn
 	s.bmu.Lock()
 	for x := range s.conns {
-		if x.id == id {
+		if x.who.ConnID == id {
 			c = x
 		}
 	}

@@ -249,7 +249,7 @@ func TestSlowConsumer(t *testing.T) {
 	blob := strings.Repeat("x", 64*1024)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s.broadcast("health", map[string]string{"blob": blob}, nil, false)
+		s.broadcast("health", map[string]string{"blob": blob}, nil, nil, false)
 		cut := findConn(s, func(c *conn) bool { c.qmu.Lock(); defer c.qmu.Unlock(); return c.closed })
 		if cut > 0 || time.Now().After(deadline) {
 			break
