@@ -274,6 +274,7 @@ func init() {
 	}
 	fmt.Println("ok")
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	goruntime.KeepAlive(conns) // the connections stay open until stdin closes
 	os.Exit(0)
 }
 

@@ -42,7 +42,6 @@ type conn struct {
 	writing   bool
 	closed    bool
 	slowClose bool // the writer must send 1008 "slow consumer" when its write returns
-	closeErr  sync.Once
 
 	closeOnce sync.Once     // the first closeWithin sends the close frame
 	closeDone chan struct{} // closed when that close handshake has ended

@@ -1,15 +1,12 @@
 package gateway
 
 import (
-	"errors"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 )
-
-func asCloseError(err error, ce *websocket.CloseError) bool { return errors.As(err, ce) }
 
 func TestHandshakeOK(t *testing.T) {
 	s := startServer(t, nil)

@@ -201,7 +201,7 @@ var ErrUnknownRequest = errors.New("unknown requestId")
 // ErrNotPaired means the device has no paired record (so no token to issue).
 var ErrNotPaired = errors.New("device not paired")
 
-// approve moves a pending request to paired (roles and scopes unioned
+// Approve moves a pending request to paired (roles and scopes unioned
 // with an earlier pairing of the same key).
 func (d *Store) Approve(requestID string) (wire.DevicePairResolvedEvent, error) {
 	d.mu.Lock()
@@ -230,7 +230,7 @@ func (d *Store) Approve(requestID string) (wire.DevicePairResolvedEvent, error) 
 	return wire.DevicePairResolvedEvent{RequestID: requestID, DeviceID: r.DeviceID, Decision: wire.DecisionApproved, TS: now}, d.saveLocked()
 }
 
-// reject drops a pending request.
+// Reject drops a pending request.
 func (d *Store) Reject(requestID string) (wire.DevicePairResolvedEvent, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
