@@ -195,7 +195,7 @@ func trueOrNil(b bool) *bool {
 	return &b
 }
 
-// ErrUnknownRequest: no pending request has that id.
+// ErrUnknownRequest means no pending request has that id.
 var ErrUnknownRequest = errors.New("unknown requestId")
 
 // ErrNotPaired means the device has no paired record (so no token to issue).
@@ -297,7 +297,7 @@ func normalizeScopes(scopes []string) []string {
 	return out
 }
 
-// ErrUnknownDeviceRole: no paired device with that id, or no token for that role.
+// ErrUnknownDeviceRole means no paired device with that id, or no token for that role.
 var ErrUnknownDeviceRole = errors.New("unknown deviceId/role")
 
 // RotateToken issues a new token for (device, role) (device.token.rotate,

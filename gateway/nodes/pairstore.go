@@ -17,7 +17,7 @@ import (
 // pendingTTL is how long a pairing request waits for a decision.
 const pendingTTL = 5 * time.Minute
 
-// ErrUnknownRequest: no pending request has that id.
+// ErrUnknownRequest means no pending request has that id.
 var ErrUnknownRequest = errors.New("unknown requestId")
 
 // PairStore is the legacy node-pairing store under <state>/nodes/
