@@ -47,23 +47,27 @@ func reject(e *wire.ErrorShape) *rejection {
 // when the connection was rejected (and is being closed); every path
 // sends exactly the response and close code of spec §2.2.
 func (c *conn) handshake(data []byte) bool {
-	h, rj := c.stepParse(data)
+	var hs hsState // on the stack: the steps only borrow it
+	h := &hs
+	rj := c.stepParse(h, data)
 	if rj == nil {
-		for _, step := range []func(*hsState) *rejection{
-			c.stepVersion, c.stepLimit, c.stepDevice, c.stepAuth, c.stepPairing,
-		} {
-			if rj = step(h); rj != nil {
-				break
-			}
-		}
+		rj = c.stepVersion(h)
+	}
+	if rj == nil {
+		rj = c.stepLimit(h)
+	}
+	if rj == nil {
+		rj = c.stepDevice(h)
+	}
+	if rj == nil {
+		rj = c.stepAuth(h)
+	}
+	if rj == nil {
+		rj = c.stepPairing(h)
 	}
 	if rj != nil {
-		var id json.RawMessage
-		if h != nil {
-			id = h.id
-		}
-		if id != nil && rj.e != nil {
-			c.respond(id, nil, rj.e)
+		if h.id != nil && rj.e != nil {
+			c.respond(h.id, nil, rj.e)
 		}
 		c.closeWith(rj.code, rj.reason)
 		return false
@@ -73,19 +77,20 @@ func (c *conn) handshake(data []byte) bool {
 }
 
 // stepParse: the frame must be a valid request frame for connect whose
-// params pass the ConnectParams schema.
-func (c *conn) stepParse(data []byte) (*hsState, *rejection) {
+// params pass the ConnectParams schema. Until it has an id to answer, a
+// failure closes without a response.
+func (c *conn) stepParse(h *hsState, data []byte) *rejection {
 	f, malformed := decodeFrame(data)
 	if malformed {
 		// The original calls close() with no code: 1000, empty reason.
-		return nil, &rejection{code: websocket.StatusNormalClosure}
+		return &rejection{code: websocket.StatusNormalClosure}
 	}
 	if f.err != nil {
-		return nil, &rejection{code: wire.ClosePolicyViolation, reason: "invalid request frame"}
+		return &rejection{code: wire.ClosePolicyViolation, reason: "invalid request frame"}
 	}
-	h := &hsState{id: f.id}
+	h.id = f.id
 	if f.method != "connect" {
-		return h, reject(rpc.Invalid("invalid handshake: first request must be connect"))
+		return reject(rpc.Invalid("invalid handshake: first request must be connect"))
 	}
 	params := f.params
 	if len(params) == 0 {
@@ -101,14 +106,14 @@ func (c *conn) stepParse(data []byte) (*hsState, *rejection) {
 		if errors.As(err, &es) {
 			msg = es.Message
 		}
-		return h, reject(rpc.Invalid(msg))
+		return reject(rpc.Invalid(msg))
 	}
 	h.p = p
 	if p.Auth != nil {
 		h.token, h.password = p.Auth.Token, p.Auth.Password
 	}
 	h.controlUI = p.Client.ID == "clawdbot-control-ui"
-	return h, nil
+	return nil
 }
 
 // stepVersion: protocol 3 within the client's range, a known role, and
