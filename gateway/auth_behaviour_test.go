@@ -36,17 +36,17 @@ func TestAuthHintByClient(t *testing.T) {
 		p := connectParams("wrong-token")
 		p["client"] = map[string]any{"id": tc.id, "mode": tc.mode, "platform": "linux", "version": "1"}
 		c := dial(t, tokSrv)
-		c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
+		c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
 		want := "unauthorized: gateway token mismatch (" + tc.tok + ")"
-		if _, msg := errOf(t, c.readRes()); msg != want {
+		if _, msg := errOf(t, c.ReadRes()); msg != want {
 			t.Errorf("%s/%s token mode:\n got %q\nwant %q", tc.id, tc.mode, msg, want)
 		}
-		c.expectClose(1008, want)
+		c.ExpectClose(1008, want)
 
 		c = dial(t, pwSrv)
-		c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
+		c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
 		want = "unauthorized: gateway password missing (" + tc.passwd + ")"
-		if _, msg := errOf(t, c.readRes()); msg != want {
+		if _, msg := errOf(t, c.ReadRes()); msg != want {
 			t.Errorf("%s/%s password mode:\n got %q\nwant %q", tc.id, tc.mode, msg, want)
 		}
 	}

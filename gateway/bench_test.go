@@ -113,19 +113,19 @@ func BenchmarkHandshakeClient(b *testing.B) {
 func BenchmarkHealthRoundTrip(b *testing.B) {
 	s := startServer(b, nil)
 	c := dial(b, s)
-	c.connect(connectParams(testToken))
-	c.call("health", nil) // warm the cache
+	c.Connect(connectParams(testToken))
+	c.Call("health", nil) // warm the cache
 	ctx := context.Background()
 	req := []byte(`{"type":"req","id":"h","method":"health"}`)
 	var ds []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if err := c.ws.Write(ctx, websocket.MessageText, req); err != nil {
+		if err := c.WS.Write(ctx, websocket.MessageText, req); err != nil {
 			b.Fatal(err)
 		}
 		for {
-			_, data, err := c.ws.Read(ctx)
+			_, data, err := c.WS.Read(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -151,7 +151,7 @@ const pipelineWindow = 256
 func BenchmarkPipelined(b *testing.B) {
 	s := startServer(b, nil)
 	c := dial(b, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	ctx := context.Background()
 	req := []byte(`{"type":"req","id":"p","method":"system-presence"}`)
 	window := make(chan struct{}, pipelineWindow)
@@ -159,7 +159,7 @@ func BenchmarkPipelined(b *testing.B) {
 	b.ResetTimer()
 	go func() {
 		for n := 0; n < b.N; {
-			_, data, err := c.ws.Read(ctx)
+			_, data, err := c.WS.Read(ctx)
 			if err != nil {
 				done <- err
 				return
@@ -173,7 +173,7 @@ func BenchmarkPipelined(b *testing.B) {
 	}()
 	for i := 0; i < b.N; i++ {
 		window <- struct{}{}
-		if err := c.ws.Write(ctx, websocket.MessageText, req); err != nil {
+		if err := c.WS.Write(ctx, websocket.MessageText, req); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -235,7 +235,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		got.Add(n)
 		t0 := time.Now()
-		s.broadcast("bench", map[string]int{"i": i}, nil, false)
+		s.broadcast("bench", map[string]int{"i": i}, nil, nil, false)
 		got.Wait()
 		ds = append(ds, time.Since(t0))
 	}
@@ -274,6 +274,7 @@ func init() {
 	}
 	fmt.Println("ok")
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	goruntime.KeepAlive(conns) // the connections stay open until stdin closes
 	os.Exit(0)
 }
 

@@ -3,10 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -15,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -24,28 +21,20 @@ import (
 // connection costs one goroutine (spec policy maxBufferedBytes bounds the
 // queue).
 type conn struct {
-	s      *Server
-	rt     *runtime
-	ws     *websocket.Conn
-	nc     net.Conn // the hijacked TCP socket under ws: closed directly when a peer stalls its close
-	id     string
-	nonce  string
-	remote string // client IP after trusted-proxy resolution
-	local  bool
-	req    *http.Request // the upgrade request; nil once the handshake is done
+	s     *Server
+	rt    *runtime
+	ws    *websocket.Conn
+	nc    net.Conn // the hijacked TCP socket under ws: closed directly when a peer stalls its close
+	nonce string
+	req   *http.Request // the upgrade request; nil once the handshake is done
 
 	ready atomic.Bool // handshake done: broadcasts reach it
 
-	// Set once at connect, read-only afterwards.
-	client      wire.ClientInfo
-	role        string
-	scopes      []string
-	deviceID    string
+	// who is the client's identity: ConnID, RemoteIP (after trusted-proxy
+	// resolution) and Local from the upgrade, the rest set once at
+	// connect; read-only once ready. Calls get a pointer to it.
+	who         rpc.Client
 	presenceKey string
-	nodeID      string
-	connect     *wire.ConnectParams
-	commands    []string // a node's declared commands, filtered to the allowlist
-	connectedAt int64
 
 	qmu       sync.Mutex
 	queue     [][]byte
@@ -53,7 +42,6 @@ type conn struct {
 	writing   bool
 	closed    bool
 	slowClose bool // the writer must send 1008 "slow consumer" when its write returns
-	closeErr  sync.Once
 
 	closeOnce sync.Once     // the first closeWithin sends the close frame
 	closeDone chan struct{} // closed when that close handshake has ended
@@ -70,14 +58,6 @@ const slowCloseGrace = 10 * time.Second
 // own 5 s handshake wait plus the flush, so past this bound its TCP socket
 // is closed under it.
 const connCloseTimeout = 3 * time.Second
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if s.closing.Load() {
@@ -99,12 +79,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wire.MaxPayloadBytes)
 	ip, local := s.clientAddr(r, rt)
-	c := &conn{s: s, rt: rt, ws: ws, nc: hj.nc, id: newID(), nonce: newID(), remote: ip, local: local, req: r,
-		closeDone: make(chan struct{})}
+	c := &conn{s: s, rt: rt, ws: ws, nc: hj.nc, nonce: rpc.NewID(), req: r,
+		who: rpc.Client{ConnID: rpc.NewID(), RemoteIP: ip, Local: local}, closeDone: make(chan struct{})}
 	s.bmu.Lock()
 	s.conns[c] = struct{}{}
 	s.bmu.Unlock()
-	s.wsLog.Debug("ws open", "conn", c.id, "remote", ip, "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+	s.wsLog.Debug("ws open", "conn", c.who.ConnID, "remote", ip, "origin", r.Header.Get("Origin"), "path", r.URL.Path)
 
 	c.sendEvent("connect.challenge", wire.ConnectChallenge{Nonce: c.nonce, TS: s.now().UnixMilli()})
 
@@ -192,15 +172,15 @@ func (s *Server) dropConn(c *conn) {
 	c.queued = 0
 	c.qmu.Unlock()
 	go c.ws.CloseNow()
-	if c.nodeID != "" {
-		s.live.remove(c.nodeID, c)
+	if c.who.NodeID != "" {
+		s.f.nodes.Remove(c.who.NodeID, c)
 	}
 	if c.ready.Load() && c.presenceKey != "" && !s.closing.Load() {
-		s.presence.Update(c.presenceKey, wire.PresenceEntry{Reason: "disconnect"})
-		s.presence.Bump()
-		s.broadcastPresence()
+		s.f.presence.Update(c.presenceKey, wire.PresenceEntry{Reason: "disconnect"})
+		s.f.presence.Bump()
+		s.f.system.BroadcastPresence()
 	}
-	s.wsLog.Debug("ws close", "conn", c.id)
+	s.wsLog.Debug("ws close", "conn", c.who.ConnID)
 }
 
 // clientAddr resolves the client IP (trusted proxies, spec §10.5) and
@@ -227,202 +207,6 @@ func (s *Server) clientAddr(r *http.Request, rt *runtime) (string, bool) {
 	}
 	return ip, local
 }
-
-// enqueue queues one frame. Over maxBufferedBytes of unsent backlog a
-// dropIfSlow frame is skipped; any other frame closes the client 1008
-// "slow consumer". It never blocks.
-func (c *conn) enqueue(b []byte, dropIfSlow bool) {
-	c.qmu.Lock()
-	if c.closed {
-		c.qmu.Unlock()
-		return
-	}
-	if c.queued > wire.MaxBufferedBytes {
-		if dropIfSlow {
-			c.qmu.Unlock()
-			return
-		}
-		c.closed = true
-		c.queue = nil
-		c.queued = 0
-		writing := c.writing
-		c.slowClose = writing
-		c.qmu.Unlock()
-		c.s.wsLog.Warn("closing slow consumer", "conn", c.id)
-		if !writing {
-			go c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
-		}
-		// The writer is stuck in a socket write: it sends the close frame
-		// as soon as that write completes. A peer that never reads again
-		// is cut off without a handshake.
-		time.AfterFunc(slowCloseGrace, func() { c.ws.CloseNow() })
-		return
-	}
-	c.queue = append(c.queue, b)
-	c.queued += len(b)
-	start := !c.writing
-	c.writing = true
-	c.qmu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
-}
-
-func (c *conn) writeLoop() {
-	ctx := context.Background()
-	for {
-		c.qmu.Lock()
-		if c.closed || len(c.queue) == 0 {
-			c.writing = false
-			c.queue = nil
-			slow := c.slowClose
-			c.slowClose = false
-			c.qmu.Unlock()
-			if slow {
-				_ = c.ws.Close(wire.ClosePolicyViolation, "slow consumer")
-			}
-			return
-		}
-		b := c.queue[0]
-		c.queue[0] = nil
-		c.queue = c.queue[1:]
-		c.qmu.Unlock()
-		err := c.ws.Write(ctx, websocket.MessageText, b)
-		c.qmu.Lock()
-		c.queued -= len(b)
-		c.qmu.Unlock()
-		if err != nil {
-			c.qmu.Lock()
-			c.closed = true
-			c.writing = false
-			c.queue = nil
-			c.qmu.Unlock()
-			return
-		}
-	}
-}
-
-// flushWait waits until the queue is drained (or ctx ends), so a response
-// is on the wire before the close frame that follows it.
-func (c *conn) flushWait(ctx context.Context) {
-	for ctx.Err() == nil {
-		c.qmu.Lock()
-		idle := !c.writing || c.closed
-		c.qmu.Unlock()
-		if idle {
-			return
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-}
-
-// closeWith is closeWithin with no bound but connCloseTimeout.
-func (c *conn) closeWith(code websocket.StatusCode, reason string) {
-	c.closeWithin(context.Background(), code, reason)
-}
-
-// closeWithin flushes pending frames and closes with code and reason (cut
-// to 120 bytes as the original does), waiting for the peer's close frame
-// until ctx ends or connCloseTimeout passes, whichever comes first; then
-// the TCP socket is closed under the handshake. Only the first call sends
-// a close frame; a later one (say Shutdown's, while a restart is still
-// closing the connection) waits for that handshake within its own bound.
-func (c *conn) closeWithin(ctx context.Context, code websocket.StatusCode, reason string) {
-	ctx, cancel := context.WithTimeout(ctx, connCloseTimeout)
-	defer cancel()
-	c.closeOnce.Do(func() {
-		if reason != "" || code != websocket.StatusNormalClosure {
-			reason = wire.TruncateCloseReason(reason)
-		}
-		// On its own goroutine because ws.Close cannot be interrupted: a
-		// stalled handshake ends when cut closes the socket.
-		go func() {
-			defer close(c.closeDone)
-			c.flushWait(ctx)
-			c.qmu.Lock()
-			c.closed = true
-			c.qmu.Unlock()
-			_ = c.ws.Close(code, reason)
-		}()
-	})
-	select {
-	case <-c.closeDone:
-	case <-ctx.Done():
-		c.cut()
-	}
-}
-
-// cut closes the TCP socket without a close handshake; a pending
-// ws.Close then fails at once instead of waiting for the peer.
-func (c *conn) cut() {
-	if c.nc != nil {
-		_ = c.nc.Close()
-		return
-	}
-	go c.ws.CloseNow()
-}
-
-func (c *conn) sendEvent(event string, payload any) {
-	b, err := json.Marshal(wire.EventFrame{Type: wire.FrameEvent, Event: event, Payload: payload})
-	if err != nil {
-		c.s.wsLog.Error("encode event", "event", event, "err", err)
-		return
-	}
-	c.enqueue(b, false)
-}
-
-// respond sends a res frame; id is echoed as the client sent it (a numeric
-// id stays numeric, like the original).
-func (c *conn) respond(id json.RawMessage, payload any, e *wire.ErrorShape) {
-	c.enqueue(encodeResponse(id, payload, e), false)
-}
-
-// resFrame is wire.ResponseFrame with the id kept raw, so a numeric id is
-// echoed as a number. It is not wire.RawResponseFrame because that one
-// holds the payload pre-encoded: encoding a payload first and then the
-// frame scans the payload twice (measured ~2.8x slower for a health
-// result), on the hottest path.
-type resFrame struct {
-	Type    string           `json:"type"`
-	ID      json.RawMessage  `json:"id"`
-	OK      bool             `json:"ok"`
-	Payload any              `json:"payload,omitempty"`
-	Error   *wire.ErrorShape `json:"error,omitempty"`
-}
-
-func encodeResponse(id json.RawMessage, payload any, e *wire.ErrorShape) []byte {
-	if len(id) == 0 {
-		id = json.RawMessage(`"invalid"`)
-	}
-	f := resFrame{Type: wire.FrameRes, ID: id, OK: e == nil, Payload: payload, Error: e}
-	if payload == nil && e == nil {
-		f.Payload = json.RawMessage("null")
-	}
-	b, err := json.Marshal(f)
-	if err != nil {
-		f.Payload = nil
-		f.OK = false
-		f.Error = &wire.ErrorShape{Code: wire.ErrUnavailable, Message: "encode result: " + err.Error()}
-		b, _ = json.Marshal(f)
-	}
-	return b
-}
-
-func errShape(code, msg string) *wire.ErrorShape { return &wire.ErrorShape{Code: code, Message: msg} }
-
-func invalid(msg string) *wire.ErrorShape { return errShape(wire.ErrInvalidRequest, msg) }
-
-// rejectHandshake sends the failure response (when id is non-nil) then
-// closes with code and the message as reason.
-func (c *conn) rejectHandshake(id json.RawMessage, e *wire.ErrorShape, code websocket.StatusCode, reason string) bool {
-	if id != nil && e != nil {
-		c.respond(id, nil, e)
-	}
-	c.closeWith(code, reason)
-	return false
-}
-
-var errClosed = errors.New("connection closed")
 
 func firstField(s string) string {
 	for i := 0; i < len(s); i++ {

@@ -54,7 +54,7 @@ func TestFramesLargerThanBuffers(t *testing.T) {
 	if _, _, err := r.next(); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.send(connectFrame(testToken)); err != nil {
+	if err := r.Send(connectFrame(testToken)); err != nil {
 		t.Fatal(err)
 	}
 	hello := nextRes(t, r)
@@ -63,13 +63,13 @@ func TestFramesLargerThanBuffers(t *testing.T) {
 	}
 	text := strings.Repeat("x", 200_000)
 	req := `{"type":"req","id":"big","method":"system-event","params":{"text":"` + text + `","instanceId":"big-node","mode":"ui"}}`
-	if err := r.send([]byte(req)); err != nil {
+	if err := r.Send([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
 	if res := nextRes(t, r); !bytes.Contains(res, []byte(`"ok":true`)) {
 		t.Fatalf("system-event: %.300s", res)
 	}
-	if err := r.send([]byte(`{"type":"req","id":"p","method":"system-presence"}`)); err != nil {
+	if err := r.Send([]byte(`{"type":"req","id":"p","method":"system-presence"}`)); err != nil {
 		t.Fatal(err)
 	}
 	res := nextRes(t, r)

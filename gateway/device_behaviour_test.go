@@ -16,14 +16,14 @@ func TestDeviceIDComparedExactly(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 11)
 	c := dial(t, s)
-	p := signedParams(id, testToken, c.nonce, []string{"operator.admin"}, time.Now().UnixMilli())
+	p := signedParams(id, testToken, c.Nonce, []string{"operator.admin"}, time.Now().UnixMilli())
 	upper := strings.ToUpper(id.DeviceID())
 	p["device"].(map[string]any)["id"] = upper
-	c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
-	if _, msg := errOf(t, c.readRes()); msg != "device identity mismatch" {
+	c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
+	if _, msg := errOf(t, c.ReadRes()); msg != "device identity mismatch" {
 		t.Fatalf("upper-case device id: %q", msg)
 	}
-	c.expectClose(1008, "device identity mismatch")
+	c.ExpectClose(1008, "device identity mismatch")
 }
 
 // The nonce is trimmed before it is compared and signed, like the
@@ -33,15 +33,15 @@ func TestDeviceNonceTrimmed(t *testing.T) {
 	id := newIdentity(t, 12)
 	c := dial(t, s)
 	now := time.Now().UnixMilli()
-	p := signedParams(id, testToken, c.nonce, []string{"operator.admin"}, now)
-	p["device"].(map[string]any)["nonce"] = " " + c.nonce + " "
-	c.connect(p)
+	p := signedParams(id, testToken, c.Nonce, []string{"operator.admin"}, now)
+	p["device"].(map[string]any)["nonce"] = " " + c.Nonce + " "
+	c.Connect(p)
 
 	// A blank nonce is no nonce: from loopback the v1 payload is accepted.
 	c2 := dial(t, s)
 	p2 := signedParams(id, testToken, "", []string{"operator.admin"}, now)
 	p2["device"].(map[string]any)["nonce"] = "  "
-	c2.connect(p2)
+	c2.Connect(p2)
 }
 
 // A PEM SPKI public key is accepted (the Node CLI keeps its key as PEM) and
@@ -50,15 +50,15 @@ func TestDevicePEMPublicKey(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 13)
 	c := dial(t, s)
-	p := signedParams(id, testToken, c.nonce, []string{"operator.admin"}, time.Now().UnixMilli())
+	p := signedParams(id, testToken, c.Nonce, []string{"operator.admin"}, time.Now().UnixMilli())
 	p["device"].(map[string]any)["publicKey"] = id.PublicKeyPEM()
-	h := c.connect(p)
+	h := c.Connect(p)
 	if a, ok := h["auth"].(map[string]any); !ok || len(a["deviceToken"].(string)) != 32 {
 		t.Fatalf("hello-ok.auth = %v", h["auth"])
 	}
 	// The raw-key form of the same identity is the same paired device.
 	c2 := dial(t, s)
-	h2 := c2.connect(signedParams(id, testToken, c2.nonce, []string{"operator.admin"}, time.Now().UnixMilli()))
+	h2 := c2.Connect(signedParams(id, testToken, c2.Nonce, []string{"operator.admin"}, time.Now().UnixMilli()))
 	if h2["auth"].(map[string]any)["deviceToken"] != h["auth"].(map[string]any)["deviceToken"] {
 		t.Fatalf("PEM and raw key paired as different devices: %v vs %v", h["auth"], h2["auth"])
 	}
@@ -75,13 +75,13 @@ func TestInsecureControlUISkipsPairing(t *testing.T) {
 	})
 	id := newIdentity(t, 14)
 	c := dial(t, s)
-	p := signedParams(id, testToken, c.nonce, []string{"operator.admin"}, time.Now().UnixMilli())
+	p := signedParams(id, testToken, c.Nonce, []string{"operator.admin"}, time.Now().UnixMilli())
 	p["client"] = map[string]any{"id": "clawdbot-control-ui", "mode": "webchat", "platform": "web", "version": "1"}
 	// re-sign for the Control UI's client id and mode
 	payload := device.BuildPayload(device.PayloadFields{DeviceID: id.DeviceID(), ClientID: "clawdbot-control-ui", ClientMode: "webchat",
-		Role: "operator", Scopes: []string{"operator.admin"}, SignedAtMs: p["device"].(map[string]any)["signedAt"].(int64), Token: testToken, Nonce: c.nonce})
+		Role: "operator", Scopes: []string{"operator.admin"}, SignedAtMs: p["device"].(map[string]any)["signedAt"].(int64), Token: testToken, Nonce: c.Nonce})
 	p["device"].(map[string]any)["signature"] = id.Sign(payload)
-	h := c.connect(p)
+	h := c.Connect(p)
 	if _, has := h["auth"]; has {
 		t.Fatalf("unpaired insecure Control UI got a device token: %v", h["auth"])
 	}

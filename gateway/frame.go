@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -28,7 +29,7 @@ func decodeFrame(data []byte) (f inFrame, malformed bool) {
 		f.id = wire.FrameErrorID(data)
 		var es *wire.ErrorShape
 		if !errors.As(err, &es) {
-			es = invalid("invalid request frame: " + err.Error())
+			es = rpc.Invalid("invalid request frame: " + err.Error())
 		}
 		f.err = es
 		return f, false
@@ -37,4 +38,35 @@ func decodeFrame(data []byte) (f inFrame, malformed bool) {
 	f.method = rf.Method
 	f.params = rf.Params
 	return f, false
+}
+
+// resFrame is wire.ResponseFrame with the id kept raw, so a numeric id is
+// echoed as a number. It is not wire.RawResponseFrame because that one
+// holds the payload pre-encoded: encoding a payload first and then the
+// frame scans the payload twice (measured ~2.8x slower for a health
+// result), on the hottest path.
+type resFrame struct {
+	Type    string           `json:"type"`
+	ID      json.RawMessage  `json:"id"`
+	OK      bool             `json:"ok"`
+	Payload any              `json:"payload,omitempty"`
+	Error   *wire.ErrorShape `json:"error,omitempty"`
+}
+
+func encodeResponse(id json.RawMessage, payload any, e *wire.ErrorShape) []byte {
+	if len(id) == 0 {
+		id = json.RawMessage(`"invalid"`)
+	}
+	f := resFrame{Type: wire.FrameRes, ID: id, OK: e == nil, Payload: payload, Error: e}
+	if payload == nil && e == nil {
+		f.Payload = json.RawMessage("null")
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		f.Payload = nil
+		f.OK = false
+		f.Error = &wire.ErrorShape{Code: wire.ErrUnavailable, Message: "encode result: " + err.Error()}
+		b, _ = json.Marshal(f)
+	}
+	return b
 }

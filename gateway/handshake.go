@@ -1,40 +1,96 @@
 package gateway
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"net"
-	"net/http"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/clawdbot/clawdbot/gateway/devices"
+	"github.com/clawdbot/clawdbot/gateway/nodes"
+	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/wire"
 	"github.com/clawdbot/clawdbot/wire/device"
 )
 
-// maxSignatureSkew is how far device.signedAt may be from now (spec §1.5).
-const maxSignatureSkew = 10 * time.Minute
+// hsState is one connect as the handshake steps work through it.
+type hsState struct {
+	id     json.RawMessage
+	p      *wire.ConnectParams
+	role   string
+	scopes []string
+	// token and password are the presented secrets.
+	token, password string
+	controlUI       bool
+	// usedDeviceToken: auth passed on a device token, not the shared secret.
+	usedDeviceToken bool
+	// skipPairing: an insecure Control UI with the shared secret.
+	skipPairing bool
+	helloAuth   *wire.HelloAuth
+}
 
-// handshake processes the first frame. It returns false when the
-// connection was rejected (and is being closed); every path sends exactly
-// the response and close code of spec §2.2.
+// rejection is how a step refuses a connect: the failure response (when
+// e is set and the frame had an id), then a close with code and reason.
+type rejection struct {
+	e      *wire.ErrorShape
+	code   websocket.StatusCode
+	reason string
+}
+
+// reject is a policy-violation close whose reason is e's message.
+func reject(e *wire.ErrorShape) *rejection {
+	return &rejection{e: e, code: wire.ClosePolicyViolation, reason: e.Message}
+}
+
+// handshake processes the first frame through the named steps below, in
+// the order whose first failure the original reports. It returns false
+// when the connection was rejected (and is being closed); every path
+// sends exactly the response and close code of spec §2.2.
 func (c *conn) handshake(data []byte) bool {
-	s := c.s
+	var hs hsState // on the stack: the steps only borrow it
+	h := &hs
+	rj := c.stepParse(h, data)
+	if rj == nil {
+		rj = c.stepVersion(h)
+	}
+	if rj == nil {
+		rj = c.stepLimit(h)
+	}
+	if rj == nil {
+		rj = c.stepDevice(h)
+	}
+	if rj == nil {
+		rj = c.stepAuth(h)
+	}
+	if rj == nil {
+		rj = c.stepPairing(h)
+	}
+	if rj != nil {
+		if h.id != nil && rj.e != nil {
+			c.respond(h.id, nil, rj.e)
+		}
+		c.closeWith(rj.code, rj.reason)
+		return false
+	}
+	c.stepHello(h)
+	return true
+}
+
+// stepParse: the frame must be a valid request frame for connect whose
+// params pass the ConnectParams schema. Until it has an id to answer, a
+// failure closes without a response.
+func (c *conn) stepParse(h *hsState, data []byte) *rejection {
 	f, malformed := decodeFrame(data)
 	if malformed {
 		// The original calls close() with no code: 1000, empty reason.
-		return c.rejectHandshake(nil, nil, websocket.StatusNormalClosure, "")
+		return &rejection{code: websocket.StatusNormalClosure}
 	}
 	if f.err != nil {
-		return c.rejectHandshake(nil, nil, wire.ClosePolicyViolation, "invalid request frame")
+		return &rejection{code: wire.ClosePolicyViolation, reason: "invalid request frame"}
 	}
+	h.id = f.id
 	if f.method != "connect" {
-		msg := "invalid handshake: first request must be connect"
-		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+		return reject(rpc.Invalid("invalid handshake: first request must be connect"))
 	}
 	params := f.params
 	if len(params) == 0 {
@@ -50,138 +106,163 @@ func (c *conn) handshake(data []byte) bool {
 		if errors.As(err, &es) {
 			msg = es.Message
 		}
-		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+		return reject(rpc.Invalid(msg))
 	}
-	if p.MinProtocol > wire.ProtocolVersion || p.MaxProtocol < wire.ProtocolVersion {
-		e := invalid("protocol mismatch")
-		e.Details = map[string]int{"expectedProtocol": wire.ProtocolVersion}
-		return c.rejectHandshake(f.id, e, wire.CloseProtocolError, "protocol mismatch")
-	}
-	role := p.Role
-	if role == "" {
-		role = wire.RoleOperator
-	}
-	if role != wire.RoleOperator && role != wire.RoleNode {
-		return c.rejectHandshake(f.id, invalid("invalid role"), wire.ClosePolicyViolation, "invalid role")
-	}
-	scopes := p.Scopes
-	if len(scopes) == 0 {
-		if role == wire.RoleOperator {
-			scopes = []string{wire.ScopeAdmin}
-		} else {
-			scopes = []string{}
-		}
-	}
-	// Bounded failed-auth rate limit per remote address (the original has
-	// none, spec §10.1): refuse before doing any work. Local clients are
-	// exempt: they share one address, so a script looping with a wrong
-	// token would otherwise lock the user's own CLI out.
-	if !c.local && s.failures.blocked(c.remote) {
-		msg := "unauthorized: too many failed attempts; retry later"
-		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
-	}
-	rt := c.rt
-	var token, password string
+	h.p = p
 	if p.Auth != nil {
-		token, password = p.Auth.Token, p.Auth.Password
+		h.token, h.password = p.Auth.Token, p.Auth.Password
 	}
-	isControlUI := p.Client.ID == "clawdbot-control-ui"
+	h.controlUI = p.Client.ID == "clawdbot-control-ui"
+	return nil
+}
+
+// stepVersion: protocol 3 within the client's range, a known role, and
+// the default scopes of that role.
+func (c *conn) stepVersion(h *hsState) *rejection {
+	p := h.p
+	if p.MinProtocol > wire.ProtocolVersion || p.MaxProtocol < wire.ProtocolVersion {
+		e := rpc.Invalid("protocol mismatch")
+		e.Details = map[string]int{"expectedProtocol": wire.ProtocolVersion}
+		return &rejection{e: e, code: wire.CloseProtocolError, reason: "protocol mismatch"}
+	}
+	h.role = p.Role
+	if h.role == "" {
+		h.role = wire.RoleOperator
+	}
+	if h.role != wire.RoleOperator && h.role != wire.RoleNode {
+		return reject(rpc.Invalid("invalid role"))
+	}
+	h.scopes = p.Scopes
+	if len(h.scopes) == 0 {
+		if h.role == wire.RoleOperator {
+			h.scopes = []string{wire.ScopeAdmin}
+		} else {
+			h.scopes = []string{}
+		}
+	}
+	return nil
+}
+
+// stepLimit is the bounded failed-auth rate limit per remote address (the
+// original has none, spec §10.1): refuse before doing any work. Local
+// clients are exempt: they share one address, so a script looping with a
+// wrong token would otherwise lock the user's own CLI out.
+func (c *conn) stepLimit(*hsState) *rejection {
+	if !c.who.Local && c.s.failures.blocked(c.who.RemoteIP) {
+		return reject(rpc.Invalid("unauthorized: too many failed attempts; retry later"))
+	}
+	return nil
+}
+
+// stepDevice: without a device block only a token (or the Control UI's
+// password, in a secure context) may go on; with one, its identity must
+// verify (gateway/devices). It runs before auth, as in the original, so a
+// client without identity or secret hears "device identity required".
+func (c *conn) stepDevice(h *hsState) *rejection {
+	if h.p.Device == nil {
+		if h.controlUI && !c.rt.insecureUI {
+			return reject(rpc.Invalid("control ui requires HTTPS or localhost (secure context)"))
+		}
+		if h.token == "" && !(h.controlUI && h.password != "") {
+			return reject(rpc.NotPaired("device identity required"))
+		}
+		return nil
+	}
+	if msg := devices.VerifyIdentity(h.p, h.role, c.nonce, c.who.Local, c.s.now()); msg != "" {
+		return reject(rpc.Invalid(msg))
+	}
+	return nil
+}
+
+// stepAuth: the shared secret first; a device token is the fallback (spec
+// §1.5). A remote failure counts against the limiter.
+func (c *conn) stepAuth(h *hsState) *rejection {
+	msg := checkSharedAuth(c.rt.auth, h.token, h.password, h.p.Client)
+	if msg != "" && h.p.Device != nil && h.token != "" {
+		if c.s.f.devices.VerifyToken(h.p.Device.ID, h.role, h.token, h.scopes) {
+			msg = ""
+			h.usedDeviceToken = true
+		}
+	}
+	if msg != "" {
+		if !c.who.Local {
+			c.s.failures.fail(c.who.RemoteIP)
+		}
+		return reject(rpc.Invalid(msg))
+	}
+	return nil
+}
+
+// stepPairing: a device must be paired for its role and scopes. A remote
+// one gets NOT_PAIRED with a pending request (broadcast when new); a local
+// one is approved silently. Then its token for the role is issued or
+// reused for hello-ok.auth.
+func (c *conn) stepPairing(h *hsState) *rejection {
+	p := h.p
 	if p.Device == nil {
-		if isControlUI && !rt.insecureUI {
-			msg := "control ui requires HTTPS or localhost (secure context)"
-			return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
-		}
-		allowed := token != "" || (isControlUI && password != "")
-		if !allowed {
-			msg := "device identity required"
-			return c.rejectHandshake(f.id, errShape(wire.ErrNotPaired, msg), wire.ClosePolicyViolation, msg)
-		}
-	} else if msg := c.verifyDevice(p, role); msg != "" {
-		return c.rejectHandshake(f.id, invalid(msg), wire.ClosePolicyViolation, msg)
+		return nil
 	}
+	s, store := c.s, c.s.f.devices
+	pubKey, _ := device.NormalizePublicKey(p.Device.PublicKey)
+	// An insecure Control UI that supplied the shared secret skips
+	// pairing (spec §1.5); it gets a device token only if its device
+	// was paired before.
+	h.skipPairing = h.controlUI && c.rt.insecureUI && (h.token != "" || h.password != "")
+	if !h.skipPairing && !store.IsPaired(p.Device.ID, pubKey, h.role, h.scopes) {
+		req, created, err := store.RequestPairing(devices.PairRequest(p, pubKey, h.role, h.scopes, c.who.Local, c.who.RemoteIP))
+		if err != nil {
+			s.wsLog.Error("device pairing store", "err", err)
+			return reject(rpc.Unavailable("pairing store unavailable"))
+		}
+		if !c.who.Local {
+			if created {
+				s.broadcast(wire.EventDevicePairRequested, req, nil, nil, true)
+			}
+			e := rpc.NotPaired("pairing required")
+			e.Details = map[string]string{"requestId": req.RequestID}
+			return reject(e)
+		}
+		res, err := store.Approve(req.RequestID)
+		if err != nil {
+			s.wsLog.Error("device pairing approve", "err", err)
+			return reject(rpc.Unavailable("pairing store unavailable"))
+		}
+		s.broadcast(wire.EventDevicePairResolved, res, nil, nil, true)
+	}
+	tok, err := store.EnsureToken(p.Device.ID, h.role, h.scopes)
+	switch {
+	case err == nil:
+		h.helloAuth = &wire.HelloAuth{DeviceToken: tok.Token, Role: h.role, Scopes: tok.Scopes, IssuedAtMs: tok.IssuedAt()}
+	case errors.Is(err, devices.ErrNotPaired) && h.skipPairing:
+		// no hello-ok.auth, like the original's null token
+	default:
+		s.wsLog.Error("device token", "err", err)
+	}
+	return nil
+}
 
-	// Shared auth first; a device token is the fallback (spec §1.5).
-	authMsg := checkSharedAuth(rt.auth, token, password, p.Client)
-	usedDeviceToken := false
-	if authMsg != "" && p.Device != nil && token != "" {
-		if s.devices.verifyToken(p.Device.ID, role, token, scopes) {
-			authMsg = ""
-			usedDeviceToken = true
-		}
-	}
-	if authMsg != "" {
-		if !c.local {
-			s.failures.fail(c.remote)
-		}
-		return c.rejectHandshake(f.id, invalid(authMsg), wire.ClosePolicyViolation, authMsg)
-	}
-
-	var helloAuth *wire.HelloAuth
+// stepHello commits the identity, registers a node, tracks presence and
+// sends hello-ok.
+func (c *conn) stepHello(h *hsState) {
+	s, p := c.s, h.p
+	c.who.Info = p.Client
+	c.who.Role = h.role
+	c.who.Scopes = h.scopes
 	if p.Device != nil {
-		pubKey, _ := device.NormalizePublicKey(p.Device.PublicKey)
-		// An insecure Control UI that supplied the shared secret skips
-		// pairing (spec §1.5); it gets a device token only if its device
-		// was paired before.
-		skipPairing := isControlUI && rt.insecureUI && (token != "" || password != "")
-		if !skipPairing && !s.devices.isPaired(p.Device.ID, pubKey, role, scopes) {
-			req, created, err := s.devices.requestPairing(pairRequestFrom(p, pubKey, role, scopes, c))
-			if err != nil {
-				s.wsLog.Error("device pairing store", "err", err)
-				msg := "pairing store unavailable"
-				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
-			}
-			if !c.local {
-				if created {
-					s.broadcast(wire.EventDevicePairRequested, req, nil, true)
-				}
-				e := errShape(wire.ErrNotPaired, "pairing required")
-				e.Details = map[string]string{"requestId": req.RequestID}
-				return c.rejectHandshake(f.id, e, wire.ClosePolicyViolation, "pairing required")
-			}
-			res, err := s.devices.approve(req.RequestID, true)
-			if err != nil {
-				s.wsLog.Error("device pairing approve", "err", err)
-				msg := "pairing store unavailable"
-				return c.rejectHandshake(f.id, errShape(wire.ErrUnavailable, msg), wire.ClosePolicyViolation, msg)
-			}
-			s.broadcast(wire.EventDevicePairResolved, res, nil, true)
-		}
-		tok, err := s.devices.ensureToken(p.Device.ID, role, scopes, usedDeviceToken)
-		switch {
-		case err == nil:
-			helloAuth = &wire.HelloAuth{DeviceToken: tok.Token, Role: role, Scopes: tok.Scopes, IssuedAtMs: tok.issuedAt()}
-		case errors.Is(err, errNotPaired) && skipPairing:
-			// no hello-ok.auth, like the original's null token
-		default:
-			s.wsLog.Error("device token", "err", err)
-		}
+		c.who.DeviceID = p.Device.ID
 	}
-
-	c.connect = p
-	c.connectedAt = s.now().UnixMilli()
-	c.client = p.Client
-	c.role = role
-	c.scopes = scopes
-	if p.Device != nil {
-		c.deviceID = p.Device.ID
-	}
-	if role == wire.RoleNode {
-		c.nodeID = p.Client.ID
-		if c.deviceID != "" {
-			c.nodeID = c.deviceID
+	if h.role == wire.RoleNode {
+		c.who.NodeID = p.Client.ID
+		if c.who.DeviceID != "" {
+			c.who.NodeID = c.who.DeviceID
 		}
-		allow := rt.allowedCommands(p.Client.Platform)
-		for _, cmd := range p.Commands {
-			if slices.Contains(allow, cmd) {
-				c.commands = append(c.commands, cmd)
-			}
-		}
-		s.live.add(c)
+		s.f.nodes.Add(&nodes.Node{Conn: c, Connect: p, ConnectedAtMs: s.now().UnixMilli(),
+			Commands: c.rt.nodePolicy.Filter(p.Client.Platform, p.Commands)})
 	}
 	if p.Client.Mode != "cli" {
-		c.trackPresence(p, role, scopes)
+		c.trackPresence(p, h.role, h.scopes)
 	}
-	hello := encodeResponse(f.id, s.helloOk(c, helloAuth), nil)
+	hello := encodeResponse(h.id, s.helloOk(c, h.helloAuth), nil)
 	// hello-ok and "ready for broadcasts" happen under the broadcast lock,
 	// as one step: an event broadcast around the handshake is either
 	// queued after hello-ok or not meant for this client, never lost in
@@ -190,186 +271,6 @@ func (c *conn) handshake(data []byte) bool {
 	c.enqueue(hello, false)
 	c.ready.Store(true)
 	s.bmu.Unlock()
-	s.wsLog.Info("client connected", "conn", c.id, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.remote)
-	s.healthAfterConnect()
-	return true
-}
-
-// verifyDevice runs the six device checks of spec §1.5 in order and
-// returns the failure message ("" when the device is valid).
-func (c *conn) verifyDevice(p *wire.ConnectParams, role string) string {
-	d := p.Device
-	derived, err := device.DeviceIDFromPublicKey(d.PublicKey)
-	if err != nil || derived != d.ID { // exact, like the original's !==
-		return "device identity mismatch"
-	}
-	now := c.s.now()
-	if skew := now.Sub(time.UnixMilli(d.SignedAt)); skew > maxSignatureSkew || skew < -maxSignatureSkew {
-		return "device signature expired"
-	}
-	nonce := strings.TrimSpace(d.Nonce) // the original trims it before comparing and signing
-	if !c.local && nonce == "" {
-		return "device nonce required"
-	}
-	if nonce != "" && nonce != c.nonce {
-		return "device nonce mismatch"
-	}
-	token := ""
-	if p.Auth != nil {
-		token = p.Auth.Token
-	}
-	payload := device.BuildPayload(device.PayloadFields{
-		DeviceID: d.ID, ClientID: p.Client.ID, ClientMode: p.Client.Mode, Role: role,
-		Scopes: p.Scopes, SignedAtMs: d.SignedAt, Token: token, Nonce: nonce,
-	})
-	if err := device.Verify(d.PublicKey, payload, d.Signature); err != nil {
-		return "device signature invalid"
-	}
-	if _, err := device.NormalizePublicKey(d.PublicKey); err != nil {
-		return "device public key invalid"
-	}
-	return ""
-}
-
-// checkSharedAuth compares the presented secret with the configured one in
-// constant time (the original compares tokens with !==) and returns the
-// failure message of spec §2.2, or "".
-func checkSharedAuth(a Auth, token, password string, client wire.ClientInfo) string {
-	switch a.Mode {
-	case AuthToken:
-		if token == "" {
-			return "unauthorized: gateway token missing (" + authHint(client, false) + ")"
-		}
-		if !secretEqual(token, a.Token) {
-			return "unauthorized: gateway token mismatch (" + authHint(client, false) + ")"
-		}
-	case AuthPassword:
-		if password == "" {
-			return "unauthorized: gateway password missing (" + authHint(client, true) + ")"
-		}
-		if !secretEqual(password, a.Password) {
-			return "unauthorized: gateway password mismatch (" + authHint(client, true) + ")"
-		}
-	}
-	return ""
-}
-
-func secretEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-// authHint is the client-specific hint of an auth failure, chosen like the
-// original's formatGatewayAuthFailureMessage: a CLI is any client in mode
-// "cli" (isGatewayCliClient), the UI hint goes to the Control UI and to
-// webchat clients (mode "webchat" or id "webchat-ui", isWebchatClient).
-func authHint(client wire.ClientInfo, password bool) string {
-	switch {
-	case client.Mode == "cli":
-		if password {
-			return "set gateway.remote.password to match gateway.auth.password"
-		}
-		return "set gateway.remote.token to match gateway.auth.token"
-	case client.ID == "clawdbot-control-ui" || client.Mode == "webchat" || client.ID == "webchat-ui":
-		if password {
-			return "enter the password in Control UI settings"
-		}
-		return "open a tokenized dashboard URL or paste token in Control UI settings"
-	}
-	if password {
-		return "provide gateway auth password"
-	}
-	return "provide gateway auth token"
-}
-
-// trackPresence upserts the connecting client into presence (spec §6):
-// its connect fields replace the stored ones, roles and scopes are unioned,
-// the text is kept or defaulted to "Node: <host> · mode <mode>". No
-// presence event is broadcast on connect, only the version moves.
-func (c *conn) trackPresence(p *wire.ConnectParams, role string, scopes []string) {
-	key := c.id
-	switch {
-	case p.Device != nil && p.Device.ID != "":
-		key = p.Device.ID
-	case p.Client.InstanceID != "":
-		key = p.Client.InstanceID
-	}
-	key = strings.ToLower(key)
-	host := p.Client.DisplayName
-	if host == "" {
-		host = p.Client.ID
-	}
-	e := wire.PresenceEntry{
-		Host: host, Version: p.Client.Version, Platform: p.Client.Platform,
-		DeviceFamily: p.Client.DeviceFamily, ModelIdentifier: p.Client.ModelIdentifier,
-		Mode: p.Client.Mode, Roles: []string{role}, Scopes: slices.Clone(scopes), Reason: "connect",
-	}
-	if !c.local {
-		e.IP = c.remote
-	}
-	if p.Device != nil {
-		e.DeviceID = p.Device.ID
-		e.InstanceID = p.Device.ID
-	} else {
-		e.InstanceID = p.Client.InstanceID
-	}
-	c.presenceKey = key
-	c.s.presence.Set(key, e)
-	c.s.presence.Bump()
-}
-
-func (s *Server) helloOk(c *conn, auth *wire.HelloAuth) *wire.HelloOk {
-	rt := c.rt
-	h := &wire.HelloOk{
-		Type:     "hello-ok",
-		Protocol: wire.ProtocolVersion,
-		Server:   wire.ServerInfo{Version: s.opts.Version, Commit: s.opts.Commit, Host: s.host, ConnID: c.id},
-		Features: wire.Features{Methods: rt.methodNames, Events: rt.eventNames},
-		Snapshot: wire.Snapshot{
-			Presence:     s.presence.List(),
-			Health:       s.health.snapshot(),
-			StateVersion: s.stateVersion(),
-			UptimeMs:     s.uptimeMs(),
-			ConfigPath:   s.opts.ConfigPath,
-			StateDir:     s.opts.StateDir,
-			SessionDefaults: &wire.SessionDefaults{
-				DefaultAgentID: "main", MainKey: "main", MainSessionKey: "agent:main:main", Scope: "per-sender",
-			},
-		},
-		Auth:   auth,
-		Policy: rt.policy,
-	}
-	if rt.canvas {
-		h.CanvasHostURL = canvasHostURL(c)
-	}
-	return h
-}
-
-// canvasHostURL follows spec §1.6: scheme from X-Forwarded-Proto, host from
-// the Host header (else the local address), the gateway port, IPv6 in
-// brackets.
-func canvasHostURL(c *conn) string {
-	scheme := "http"
-	if strings.EqualFold(c.req.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	host := c.req.Host
-	port := ""
-	if la, ok := c.req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		_, port, _ = net.SplitHostPort(la.String())
-	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "" {
-		if la, ok := c.req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host, _, _ = net.SplitHostPort(la.String())
-		}
-	}
-	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
-		host = "[" + host + "]"
-	}
-	if port == "" {
-		return scheme + "://" + host
-	}
-	return scheme + "://" + host + ":" + port
+	s.wsLog.Info("client connected", "conn", c.who.ConnID, "client", p.Client.ID, "mode", p.Client.Mode, "role", h.role, "remote", c.who.RemoteIP)
+	s.f.system.HealthSoon()
 }

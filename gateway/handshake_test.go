@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -9,12 +8,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-func asCloseError(err error, ce *websocket.CloseError) bool { return errors.As(err, ce) }
-
 func TestHandshakeOK(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	h := c.connect(connectParams(testToken))
+	h := c.Connect(connectParams(testToken))
 	if h["type"] != "hello-ok" || h["protocol"] != float64(3) {
 		t.Fatalf("hello = %v", h)
 	}
@@ -40,16 +37,16 @@ func TestHandshakeOK(t *testing.T) {
 		t.Errorf("methods[0] = %v, want health (original order)", methods[0])
 	}
 	for _, m := range methods {
-		if s.rt.Load().methods[m.(string)] == nil {
+		if !s.rt.Load().methods.Has(m.(string)) {
 			t.Errorf("advertised %v is not implemented", m)
 		}
 	}
-	res := c.call("health", nil)
+	res := c.Call("health", nil)
 	if res["ok"] != true || res["payload"].(map[string]any)["ok"] != true {
 		t.Fatalf("health = %v", res)
 	}
 	// health with params [] is accepted like the original.
-	if res := c.call("health", []any{}); res["ok"] != true {
+	if res := c.Call("health", []any{}); res["ok"] != true {
 		t.Fatalf("health [] = %v", res)
 	}
 }
@@ -94,12 +91,12 @@ func TestHandshakeFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dial(t, s)
 			if tc.raw != "" {
-				c.sendRaw(tc.raw)
+				c.SendRaw(tc.raw)
 			} else {
-				c.send(tc.frame)
+				c.Send(tc.frame)
 			}
 			if tc.wantCode != "" {
-				res := c.read()
+				res := c.Read()
 				if res["type"] != "res" {
 					t.Fatalf("got %v, want res", res)
 				}
@@ -114,7 +111,7 @@ func TestHandshakeFailures(t *testing.T) {
 					}
 				}
 			}
-			c.expectClose(tc.closeCode, tc.reason)
+			c.ExpectClose(tc.closeCode, tc.reason)
 		})
 	}
 }
@@ -123,7 +120,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	s := startServer(t, func(o *Options) { o.HandshakeTimeout = 150 * time.Millisecond })
 	c := dial(t, s)
 	start := time.Now()
-	c.expectClose(1000, "")
+	c.ExpectClose(1000, "")
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("closed after %v", d)
 	}
@@ -133,10 +130,10 @@ func TestBinaryConnect(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
 	b := `{"type":"req","id":"bin-1","method":"connect","params":{"auth":{"token":"` + testToken + `"},"client":{"id":"cli","mode":"cli","platform":"linux","version":"peerbench-1"},"maxProtocol":3,"minProtocol":3}}`
-	if err := c.ws.Write(t.Context(), websocket.MessageBinary, []byte(b)); err != nil {
+	if err := c.WS.Write(t.Context(), websocket.MessageBinary, []byte(b)); err != nil {
 		t.Fatal(err)
 	}
-	res := c.readRes()
+	res := c.ReadRes()
 	if res["ok"] != true || res["id"] != "bin-1" {
 		t.Fatalf("binary connect = %v", res)
 	}
@@ -145,7 +142,7 @@ func TestBinaryConnect(t *testing.T) {
 func TestFramesAfterConnect(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	cases := []struct {
 		raw    string
 		wantID any
@@ -164,9 +161,9 @@ func TestFramesAfterConnect(t *testing.T) {
 		{`{"type":"req","id":"se","method":"system-event","params":{}}`, "se", "text required"},
 	}
 	for _, tc := range cases {
-		c.sendRaw("{not json") // ignored: no res, no close
-		c.sendRaw(tc.raw)
-		res := c.readRes()
+		c.SendRaw("{not json") // ignored: no res, no close
+		c.SendRaw(tc.raw)
+		res := c.ReadRes()
 		if res["id"] != tc.wantID {
 			t.Fatalf("%s: id = %v, want %v", tc.raw, res["id"], tc.wantID)
 		}
@@ -174,7 +171,7 @@ func TestFramesAfterConnect(t *testing.T) {
 			t.Fatalf("%s:\n got %q\nwant %q", tc.raw, msg, tc.msg)
 		}
 	}
-	if res := c.call("health", nil); res["ok"] != true {
+	if res := c.Call("health", nil); res["ok"] != true {
 		t.Fatalf("connection unusable after bad frames: %v", res)
 	}
 }

@@ -1,8 +1,10 @@
 package gateway
 
-// The process lifecycle around a Server (issue #4): signals, in-process
-// restart with its authorization, config hot reload, supervisor readiness,
-// the canvas host and the single-instance lock. Modelled on caddy's
+// The process lifecycle around a Server: signals, in-process restart
+// with its authorization (lifecycle_restart.go), config hot reload
+// (lifecycle_reload.go), supervisor readiness, the canvas host
+// (lifecycle_canvas.go), the restart sentinel (sentinel.go) and the
+// single-instance lock. Modelled on caddy's
 // sigtrap/Load: a restart builds the new runtime first and swaps it in while
 // the listener stays open, so no client ever sees "connection refused"; a
 // runtime that fails to build leaves the old one serving.
@@ -19,29 +21,20 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"reflect"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/clawdbot/clawdbot/gateway/canvas"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/notify"
 	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/gateway/reload"
 	"github.com/clawdbot/clawdbot/profiles"
-	"github.com/clawdbot/clawdbot/wire"
 )
 
 // Lifecycle timing (protocol spec §9.3).
@@ -114,28 +107,15 @@ type lifecycle struct {
 	auths          []time.Time // internal restart authorizations, by expiry
 	restartQueued  bool
 
-	canvas       canvasSwitch
-	canvasCfg    profiles.CanvasHostConfig
-	canvasCancel context.CancelFunc
+	// canvasCfg is the canvasHost config of the serving runtime's canvas
+	// host; a restart builds a new host only when it changed.
+	canvasCfg profiles.CanvasHostConfig
 
 	internal chan string // in-process "SIGUSR1" emissions, with a reason
 	restarts atomic.Int64
 	// watcher is set once the config watcher runs; its callback may fire
 	// before Run stores it, hence the atomic.
 	watcher atomic.Pointer[reload.Watcher]
-}
-
-// canvasSwitch lets the canvas host be replaced on restart while the
-// server's mux keeps one handler.
-type canvasSwitch struct{ h atomic.Pointer[canvas.Host] }
-
-func (c *canvasSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := c.h.Load()
-	if h == nil {
-		http.Error(w, "Not Found", http.StatusNotFound)
-		return
-	}
-	h.ServeHTTP(w, r)
 }
 
 // Run serves s until SIGTERM/SIGINT (or ctx ends), handling SIGUSR1
@@ -175,10 +155,15 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 
 	// Wiring that must be in place before the first request: the server
 	// has not started serving yet, so plain field writes are safe here.
-	s.opts.CanvasHost = &l.canvas
+	s.canvasPaths = true
 	s.opts.ScheduleRestart = l.scheduleRestart
-	s.rt.Load().canvas = l.setupCanvas(l.cfg)
-	defer l.closeCanvas()
+	rt := s.rt.Load()
+	l.canvasCfg = l.cfg.CanvasHost
+	rt.canvas = l.buildCanvas(l.cfg)
+	rt.startMounts(nil)
+	// Shutdown stops the mounts; this covers a Run that ends without one
+	// (the listener failed, a forced exit).
+	defer func() { s.rt.Load().stopMounts(nil) }()
 
 	sigs := lo.Signals
 	if sigs == nil {
@@ -277,292 +262,4 @@ func (l *lifecycle) stop(sigs <-chan os.Signal, errc <-chan error) error {
 			return nil
 		}
 	}
-}
-
-// authorize consumes one live internal authorization, else falls back to
-// commands.restart.
-func (l *lifecycle) authorize() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	live := l.auths[:0]
-	for _, exp := range l.auths {
-		if exp.After(now) {
-			live = append(live, exp)
-		}
-	}
-	l.auths = live
-	if len(l.auths) > 0 {
-		l.auths = l.auths[1:]
-		return true
-	}
-	return l.commandRestart
-}
-
-// addAuthorization records an internal authorization valid for delay+grace.
-func (l *lifecycle) addAuthorization(delay time.Duration) {
-	l.mu.Lock()
-	l.auths = append(l.auths, time.Now().Add(delay+restartGrace))
-	l.mu.Unlock()
-}
-
-// emit queues an in-process SIGUSR1; one pending emission is enough.
-func (l *lifecycle) emit(reason string) {
-	select {
-	case l.internal <- reason:
-	default:
-	}
-}
-
-// scheduleRestart is Options.ScheduleRestart: authorize, then emit SIGUSR1
-// in process after delay (clamped to 0..60 s; negative means the default).
-func (l *lifecycle) scheduleRestart(reason string, delay time.Duration) wire.RestartInfo {
-	if delay < 0 {
-		delay = DefaultRestartDelay
-	}
-	delay = min(delay, MaxRestartDelay)
-	l.addAuthorization(delay)
-	time.AfterFunc(delay, func() { l.emit(reason) })
-	return wire.RestartInfo{OK: true, PID: os.Getpid(), Signal: "SIGUSR1", DelayMs: delay.Milliseconds(), Reason: reason, Mode: "emit"}
-}
-
-// restart is the in-process restart: re-read the config, build and swap the
-// runtime with Server.Restart (the listener stays open; the old runtime's
-// clients are closed in the background, so one that stopped reading cannot
-// hold up the next SIGUSR1 or READY=1), and report to the supervisor. Any
-// failure keeps the current runtime serving.
-func (l *lifecycle) restart(ctx context.Context, reason string) {
-	start := time.Now()
-	_ = notify.Reloading()
-	defer l.notifyReady()
-	l.mu.Lock()
-	l.restartQueued = false
-	l.mu.Unlock()
-	l.log.Info("gateway restarting", "reason", reason)
-
-	snap, cfg, err := l.loadConfig()
-	if err != nil {
-		l.log.Warn("gateway restart skipped: config invalid; still serving the previous config", "err", err)
-		return
-	}
-	rc, addr, err := l.lo.Runtime(cfg)
-	if err != nil {
-		l.log.Warn("gateway restart skipped; still serving the previous config", "err", err)
-		l.s.SetConfigError(l.s.opts.ConfigPath, err)
-		return
-	}
-	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
-	if cur := l.s.Addr().String(); addr != "" && !sameAddr(addr, cur) {
-		l.log.Warn(fmt.Sprintf("gateway address changed to %s; the listener stays on %s until the process restarts (clawdbot gateway restart)", addr, cur))
-	}
-	if !reflect.DeepEqual(cfg.CanvasHost, l.canvasCfg) {
-		l.closeCanvas()
-		rc.CanvasHostMounted = l.setupCanvas(cfg)
-	} else {
-		rc.CanvasHostMounted = l.canvas.h.Load() != nil
-	}
-	if err := l.s.Restart(ctx, rc); err != nil {
-		l.log.Warn("gateway restart failed", "err", err)
-		return
-	}
-	l.mu.Lock()
-	l.cfg, l.parsed, l.commandRestart = cfg, snap.Parsed, cfg.Commands.Restart
-	l.mu.Unlock()
-	n := l.restarts.Add(1)
-	l.log.Info(fmt.Sprintf("gateway restarted in process (#%d, %dms)", n, time.Since(start).Milliseconds()))
-	l.consumeSentinel()
-}
-
-func sameAddr(a, b string) bool {
-	ah, ap, err1 := net.SplitHostPort(a)
-	bh, bp, err2 := net.SplitHostPort(b)
-	if err1 != nil || err2 != nil {
-		return a == b
-	}
-	if ap != bp {
-		return ap == "0" // port 0 was resolved at bind time
-	}
-	ai, bi := net.ParseIP(ah), net.ParseIP(bh)
-	return ah == bh || (ai != nil && bi != nil && ai.Equal(bi))
-}
-
-// onConfigChange is the watcher callback (never concurrent with itself).
-func (l *lifecycle) onConfigChange() {
-	snap, cfg, err := l.loadConfig()
-	if err != nil {
-		l.reloadLog.Warn("config reload skipped (invalid config); still serving the previous config", "err", err)
-		return
-	}
-	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
-	l.mu.Lock()
-	paths := reload.Diff(l.parsed, snap.Parsed)
-	l.mu.Unlock()
-	if len(paths) == 0 {
-		return
-	}
-	// The reload settings (gateway.reload.*) are re-read on every change,
-	// as the original does: the mode just below, the debounce here.
-	if w := l.watcher.Load(); w != nil {
-		w.SetDebounce(time.Duration(cfg.Gateway.Reload.DebounceMs) * time.Millisecond)
-	}
-	mode, valid := reload.ParseMode(cfg.Gateway.Reload.Mode)
-	if !valid {
-		l.reloadLog.Warn(fmt.Sprintf("invalid gateway.reload.mode %q; using hybrid", cfg.Gateway.Reload.Mode))
-	}
-	plan := reload.NewPlan(paths, mode)
-	l.reloadLog.Info("config change detected", "paths", strings.Join(paths, ", "), "mode", string(plan.Mode))
-
-	// The new file is the baseline from now on, whatever the plan does.
-	l.mu.Lock()
-	l.parsed = snap.Parsed
-	l.mu.Unlock()
-
-	if len(plan.Ignored) > 0 {
-		l.reloadLog.Info(fmt.Sprintf("config change not applied (gateway.reload.mode=%s): %s", plan.Mode, strings.Join(plan.Ignored, ", ")))
-	}
-	if plan.Restart {
-		l.reloadLog.Info("config change requires gateway restart: " + strings.Join(plan.RestartPaths, ", "))
-		l.mu.Lock()
-		queued := l.restartQueued
-		l.restartQueued = true
-		l.mu.Unlock()
-		if !queued { // one restart per reloader at a time
-			l.addAuthorization(0)
-			l.emit("config change")
-		}
-		return
-	}
-	if plan.Mode == reload.ModeOff {
-		return
-	}
-	// Hot apply: refresh the SIGUSR1 policy and hand the kinds over.
-	l.mu.Lock()
-	l.cfg, l.commandRestart = cfg, cfg.Commands.Restart
-	l.mu.Unlock()
-	if len(plan.HotKinds) == 0 {
-		return
-	}
-	if l.lo.HotApply != nil {
-		if err := l.lo.HotApply(plan.HotKinds, cfg); err != nil {
-			l.reloadLog.Warn("config hot reload failed", "err", err)
-			return
-		}
-	}
-	l.reloadLog.Info("config hot reload applied: " + strings.Join(plan.HotKinds, ", "))
-}
-
-// loadConfig re-reads the config file for a restart or a reload. A file
-// that cannot be read or is invalid becomes the config error health and
-// status report, and err; the caller logs it and keeps serving. A good
-// file's dynamic settings are applied at once (LifecycleOptions.Dynamic),
-// before the caller logs anything, so its lines already follow them. cfg
-// is never nil when err is nil.
-func (l *lifecycle) loadConfig() (snap *profiles.Snapshot, cfg *profiles.Config, err error) {
-	snap, err = profiles.LoadEnv(l.s.opts.ConfigPath, l.lo.Getenv)
-	if err == nil && snap.Exists && !snap.Valid {
-		err = snap.Err()
-	}
-	if err != nil {
-		l.s.SetConfigError(l.s.opts.ConfigPath, err)
-		return nil, nil, err
-	}
-	cfg = snap.Config
-	if cfg == nil {
-		cfg = &profiles.Config{}
-	}
-	if l.lo.Dynamic != nil {
-		if err := l.lo.Dynamic(cfg); err != nil {
-			l.reloadLog.Warn("config setting not applied; keeping the previous value", "err", err)
-		}
-	}
-	return snap, cfg, nil
-}
-
-// setupCanvas starts the canvas host for cfg (mounted on the gateway port
-// and, when that port is free, on canvasHost.port) and reports whether it runs.
-func (l *lifecycle) setupCanvas(cfg *profiles.Config) bool {
-	l.canvasCfg = cfg.CanvasHost
-	if !canvas.Enabled(cfg.CanvasHost, l.lo.Getenv) {
-		return false
-	}
-	root := canvas.RootFor(cfg.CanvasHost, l.lo.Workspace, l.lo.Home)
-	h, err := canvas.New(canvas.Options{
-		Root: root, LiveReload: canvas.LiveReloadEnabled(cfg.CanvasHost),
-		Logf: func(f string, a ...any) { l.canvasLog.Warn(fmt.Sprintf(f, a...)) },
-	})
-	if err != nil {
-		l.canvasLog.Warn("canvas host disabled", "err", err)
-		return false
-	}
-	l.canvas.h.Store(h)
-	host, portStr, _ := net.SplitHostPort(l.s.Addr().String())
-	gwPort, _ := strconv.Atoi(portStr)
-	if p := canvas.StandalonePort(cfg.CanvasHost, gwPort); p > 0 {
-		addr := net.JoinHostPort(host, strconv.Itoa(p))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			l.canvasLog.Warn(fmt.Sprintf("canvas host: standalone port %s unavailable (%v); serving on the gateway port only", addr, err))
-		} else {
-			ctx, cancel := context.WithCancel(context.Background())
-			l.canvasCancel = cancel
-			go h.Serve(ctx, ln)
-			l.canvasLog.Info(fmt.Sprintf("canvas host: http://%s%s (root %s)", addr, canvas.Prefix, root))
-		}
-	}
-	return true
-}
-
-func (l *lifecycle) closeCanvas() {
-	if l.canvasCancel != nil {
-		l.canvasCancel()
-		l.canvasCancel = nil
-	}
-	if h := l.canvas.h.Swap(nil); h != nil {
-		h.Close()
-	}
-}
-
-// SentinelFile is the restart sentinel's name under the state dir.
-const SentinelFile = "restart-sentinel.json"
-
-// RestartSentinel is <state>/restart-sentinel.json (protocol spec §9.3):
-// written before a restart that someone wants to hear about, read and
-// deleted after the next start. Its payload is the wire type config.apply
-// and config.patch also return as sentinel.payload.
-type RestartSentinel struct {
-	Version int                         `json:"version"`
-	Payload wire.RestartSentinelPayload `json:"payload"`
-}
-
-// WriteRestartSentinel writes {version:1, payload} to <stateDir>/
-// restart-sentinel.json atomically (temp, fsync, rename; 0600) and returns
-// its path. A zero TS is stamped with the current time.
-func WriteRestartSentinel(stateDir string, p wire.RestartSentinelPayload) (string, error) {
-	if p.TS == 0 {
-		p.TS = time.Now().UnixMilli()
-	}
-	path := filepath.Join(stateDir, SentinelFile)
-	if err := writeJSONFile(path, RestartSentinel{Version: 1, Payload: p}); err != nil {
-		return "", fmt.Errorf("write restart sentinel: %w", err)
-	}
-	return path, nil
-}
-
-// consumeSentinel reads and deletes the sentinel, logging its notice. The
-// original delivers "GatewayRestart:\n<json>" to the session; sessions come
-// with the agent work, so for now the notice goes to the log.
-func (l *lifecycle) consumeSentinel() {
-	path := filepath.Join(l.s.opts.StateDir, SentinelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	_ = os.Remove(path)
-	var s RestartSentinel
-	if err := json.Unmarshal(b, &s); err != nil || s.Version != 1 {
-		l.log.Warn("restart sentinel unreadable; removed", "path", path)
-		return
-	}
-	payload, _ := json.Marshal(s.Payload)
-	l.log.Info("GatewayRestart:\n" + string(payload))
 }

@@ -9,17 +9,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
 // waitCount waits until s has appeared at least n times in the output.
 func (g *gw) waitCount(s string, n int, d time.Duration) {
 	g.tb.Helper()
-	deadline := time.Now().Add(d)
-	for strings.Count(g.output(), s) < n {
-		if time.Now().After(deadline) {
-			g.tb.Fatalf("log line %q not seen %d times within %v", s, n, d)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !gatewaytest.Poll(d, func() bool { return strings.Count(g.output(), s) >= n }) {
+		g.tb.Fatalf("log line %q not seen %d times within %v", s, n, d)
 	}
 }
 

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
 // A re-executed test binary with GW_TEST_LISTEN=1 is a plain foreign
@@ -180,18 +182,24 @@ func startGateway(tb testing.TB, o gwOpts) *gw {
 
 func (g *gw) waitLog(s string, d time.Duration) {
 	g.tb.Helper()
-	deadline := time.Now().Add(d)
-	for !strings.Contains(g.output(), s) {
-		if time.Now().After(deadline) {
-			g.tb.Fatalf("log line %q not seen within %v", s, d)
+	// Done when the line is there or the gateway has exited.
+	ended := gatewaytest.Poll(d, func() bool {
+		if strings.Contains(g.output(), s) {
+			return true
 		}
 		select {
 		case <-g.exited:
-			if !strings.Contains(g.output(), s) {
-				g.tb.Fatalf("gateway exited (%v) before logging %q", g.err, s)
-			}
-		case <-time.After(10 * time.Millisecond):
+			return true
+		default:
+			return false
 		}
+	})
+	switch {
+	case strings.Contains(g.output(), s):
+	case ended:
+		g.tb.Fatalf("gateway exited (%v) before logging %q", g.err, s)
+	default:
+		g.tb.Fatalf("log line %q not seen within %v", s, d)
 	}
 }
 
@@ -757,13 +765,34 @@ func TestProcessCanvas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.CloseNow()
-	time.Sleep(100 * time.Millisecond) // let the server register the socket
-	if err := os.WriteFile(filepath.Join(root, "app.js"), []byte("1"), 0o644); err != nil {
-		t.Fatal(err)
+	// The server registers the socket a moment after the upgrade, and a
+	// change before that reloads nobody: change the file until a reload
+	// arrives (bounded), instead of sleeping first.
+	type read struct {
+		msg []byte
+		err error
 	}
-	_, msg, err := ws.Read(ctx)
-	if err != nil || string(msg) != "reload" {
-		t.Errorf("live reload: %q %v", msg, err)
+	got := make(chan read, 1)
+	go func() {
+		_, msg, err := ws.Read(ctx)
+		got <- read{msg, err}
+	}()
+	var r read
+	n := 0
+	gatewaytest.WaitFor(t, 10*time.Second, func() bool {
+		n++
+		if err := os.WriteFile(filepath.Join(root, "app.js"), []byte(strconv.Itoa(n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r = <-got:
+			return true
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
+	})
+	if r.err != nil || string(r.msg) != "reload" {
+		t.Errorf("live reload: %q %v", r.msg, r.err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
@@ -41,18 +42,19 @@ func fileLogEntries(t *testing.T, path string) []filelog.Entry {
 // and returns it.
 func waitLogged(t *testing.T, path, msg string) filelog.Entry {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var found filelog.Entry
+	if !gatewaytest.Poll(10*time.Second, func() bool {
 		for _, e := range fileLogEntries(t, path) {
 			if strings.Contains(e.Message, msg) {
-				return e
+				found = e
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%q not logged", msg)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("%q not logged", msg)
 	}
+	return found
 }
 
 // Each part of the gateway logs under the original's subsystem, so the file
@@ -114,7 +116,7 @@ func TestLogLinesCarrySubsystems(t *testing.T) {
 
 	waitLogged(t, path, "gateway listening on")
 	c := dial(t, s)
-	connByID(t, s, c.connect(connectParams(testToken)))
+	connByID(t, s, c.Connect(connectParams(testToken)))
 	writeCfg(`,"hooks":{"token":"hook-secret"}`)
 	waitLogged(t, path, "config hot reload applied: hooks")
 	cancel()

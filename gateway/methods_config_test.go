@@ -43,16 +43,16 @@ func TestConfigWriteMethodsShareGuards(t *testing.T) {
 					t.Fatal(err)
 				}
 				c := dial(t, s)
-				c.connect(connectParams(testToken))
+				c.Connect(connectParams(testToken))
 				params := map[string]any{"raw": tc.raw}
 				switch tc.hash {
 				case "current":
-					params["baseHash"] = c.call("config.get", nil)["payload"].(map[string]any)["hash"]
+					params["baseHash"] = c.Call("config.get", nil)["payload"].(map[string]any)["hash"]
 				case "":
 				default:
 					params["baseHash"] = tc.hash
 				}
-				res := c.call(method, params)
+				res := c.Call(method, params)
 				if tc.wantMsg == "" {
 					if res["ok"] != true {
 						t.Fatalf("%s = %v, want ok", method, res)

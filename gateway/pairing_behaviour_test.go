@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
 var cliScopes = []string{"operator.admin", "operator.approvals", "operator.pairing"}
@@ -24,10 +26,10 @@ func TestDevicePairListMatchesCapture(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 21)
 	c := dial(t, s)
-	h := c.connect(signedParams(id, testToken, c.nonce, cliScopes, time.Now().UnixMilli()))
+	h := c.Connect(signedParams(id, testToken, c.Nonce, cliScopes, time.Now().UnixMilli()))
 	tok := h["auth"].(map[string]any)["deviceToken"].(string)
 	c2 := dial(t, s) // the CLI's next call presents the device token
-	c2.connect(signedParams(id, tok, c2.nonce, cliScopes, time.Now().UnixMilli()))
+	c2.Connect(signedParams(id, tok, c2.Nonce, cliScopes, time.Now().UnixMilli()))
 
 	want, err := os.ReadFile(filepath.Join("testdata", "captures", "cli-devices-list.json"))
 	if err != nil {
@@ -50,17 +52,17 @@ func TestDevicePairApproveRejectResults(t *testing.T) {
 		o.IsLocal = func(r *http.Request) bool { return r.Header.Get("X-Test-Remote") == "" }
 	})
 	op := dial(t, s)
-	op.connect(connectParams(testToken))
+	op.Connect(connectParams(testToken))
 	request := func(seed byte) string {
 		ws, _, err := websocket.Dial(t.Context(), "ws://"+s.Addr().String(), &websocket.DialOptions{HTTPHeader: http.Header{"X-Test-Remote": {"1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ws.CloseNow() })
-		r := &testClient{t: t, ws: ws}
-		r.nonce = r.read()["payload"].(map[string]any)["nonce"].(string)
-		r.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(newIdentity(t, seed), testToken, r.nonce, cliScopes, time.Now().UnixMilli())})
-		res := r.readRes()
+		r := gatewaytest.Wrap(t, ws)
+		r.Nonce = r.Read()["payload"].(map[string]any)["nonce"].(string)
+		r.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(newIdentity(t, seed), testToken, r.Nonce, cliScopes, time.Now().UnixMilli())})
+		res := r.ReadRes()
 		return res["error"].(map[string]any)["details"].(map[string]any)["requestId"].(string)
 	}
 	req1, req2 := request(22), request(23)
@@ -69,7 +71,7 @@ func TestDevicePairApproveRejectResults(t *testing.T) {
 	if k := keyPaths(t, list); !slices.Equal(k[:3], []string{".pending", ".pending[].requestId", ".pending[].deviceId"}) {
 		t.Fatalf("list keys = %v", k)
 	}
-	res := op.call("device.pair.approve", map[string]any{"requestId": req1})
+	res := op.Call("device.pair.approve", map[string]any{"requestId": req1})
 	dev := res["payload"].(map[string]any)["device"].(map[string]any)
 	if res["payload"].(map[string]any)["requestId"] != req1 || dev["deviceId"] != newIdentity(t, 22).DeviceID() ||
 		dev["publicKey"] == nil || dev["approvedAtMs"] == nil {
@@ -78,12 +80,12 @@ func TestDevicePairApproveRejectResults(t *testing.T) {
 	if _, has := dev["tokens"]; has {
 		t.Fatalf("device without a token has tokens: %v", dev)
 	}
-	res = op.call("device.pair.reject", map[string]any{"requestId": req2})
+	res = op.Call("device.pair.reject", map[string]any{"requestId": req2})
 	if p := res["payload"].(map[string]any); len(p) != 2 || p["requestId"] != req2 || p["deviceId"] != newIdentity(t, 23).DeviceID() {
 		t.Fatalf("reject = %v", res)
 	}
 	for _, m := range []string{"device.pair.approve", "device.pair.reject"} {
-		if _, msg := errOf(t, op.call(m, map[string]any{"requestId": req2})); msg != "unknown requestId" {
+		if _, msg := errOf(t, op.Call(m, map[string]any{"requestId": req2})); msg != "unknown requestId" {
 			t.Errorf("%s unknown: %q", m, msg)
 		}
 	}
@@ -97,7 +99,7 @@ func TestDeviceTokenRotateRevoke(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 24)
 	op := dial(t, s)
-	h := op.connect(signedParams(id, testToken, op.nonce, cliScopes, time.Now().UnixMilli()))
+	h := op.Connect(signedParams(id, testToken, op.Nonce, cliScopes, time.Now().UnixMilli()))
 	methods := h["features"].(map[string]any)["methods"].([]any)
 	if !slices.Contains(methods, any("device.token.rotate")) || !slices.Contains(methods, any("device.token.revoke")) {
 		t.Fatalf("token methods not advertised: %v", methods)
@@ -106,8 +108,8 @@ func TestDeviceTokenRotateRevoke(t *testing.T) {
 
 	tryToken := func(tok string) (bool, string) {
 		c := dial(t, s)
-		c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, tok, c.nonce, cliScopes, time.Now().UnixMilli())})
-		res := c.readRes()
+		c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, tok, c.Nonce, cliScopes, time.Now().UnixMilli())})
+		res := c.ReadRes()
 		if res["ok"] == true {
 			return true, res["payload"].(map[string]any)["auth"].(map[string]any)["deviceToken"].(string)
 		}
@@ -115,7 +117,7 @@ func TestDeviceTokenRotateRevoke(t *testing.T) {
 		return false, msg
 	}
 
-	res := op.call("device.token.rotate", map[string]any{"deviceId": id.DeviceID(), "role": "operator"})
+	res := op.Call("device.token.rotate", map[string]any{"deviceId": id.DeviceID(), "role": "operator"})
 	p := res["payload"].(map[string]any)
 	if res["ok"] != true || p["deviceId"] != id.DeviceID() || p["role"] != "operator" || p["rotatedAtMs"] == nil ||
 		!regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(p["token"].(string)) || p["token"] == old || len(p["scopes"].([]any)) != 3 {
@@ -128,7 +130,7 @@ func TestDeviceTokenRotateRevoke(t *testing.T) {
 		t.Fatalf("rotated token: %v %q", ok, got)
 	}
 
-	res = op.call("device.token.revoke", map[string]any{"deviceId": id.DeviceID(), "role": "operator"})
+	res = op.Call("device.token.revoke", map[string]any{"deviceId": id.DeviceID(), "role": "operator"})
 	if q := res["payload"].(map[string]any); res["ok"] != true || q["deviceId"] != id.DeviceID() || q["role"] != "operator" || q["revokedAtMs"] == nil || len(q) != 3 {
 		t.Fatalf("revoke = %v", res)
 	}
@@ -139,11 +141,11 @@ func TestDeviceTokenRotateRevoke(t *testing.T) {
 		t.Fatalf("shared-token connect after revoke: %v %q", ok, fresh)
 	}
 	for _, m := range []string{"device.token.rotate", "device.token.revoke"} {
-		if _, msg := errOf(t, op.call(m, map[string]any{"deviceId": "nope", "role": "operator"})); msg != "unknown deviceId/role" {
+		if _, msg := errOf(t, op.Call(m, map[string]any{"deviceId": "nope", "role": "operator"})); msg != "unknown deviceId/role" {
 			t.Errorf("%s unknown: %q", m, msg)
 		}
 	}
-	if _, msg := errOf(t, op.call("device.token.revoke", map[string]any{"deviceId": id.DeviceID(), "role": "node"})); msg != "unknown deviceId/role" {
+	if _, msg := errOf(t, op.Call("device.token.revoke", map[string]any{"deviceId": id.DeviceID(), "role": "node"})); msg != "unknown deviceId/role" {
 		t.Errorf("revoke of a role without token: %q", msg)
 	}
 }

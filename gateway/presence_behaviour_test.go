@@ -25,12 +25,12 @@ func presenceByKey(t *testing.T, list []any, field, value string) map[string]any
 func TestSystemEventBeacon(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	beacon := "Node: Mac-Studio (192.168.1.5) · app 2026.1.24 · last input 42s ago · mode ui · reason periodic"
 	// The presence event comes before the res, as in the capture.
-	c.send(map[string]any{"type": "req", "id": "se", "method": "system-event", "params": map[string]any{"text": beacon}})
-	ev := c.readEvent("presence")
-	if res := c.readRes(); res["ok"] != true {
+	c.Send(map[string]any{"type": "req", "id": "se", "method": "system-event", "params": map[string]any{"text": beacon}})
+	ev := c.ReadEvent("presence")
+	if res := c.ReadRes(); res["ok"] != true {
 		t.Fatalf("system-event = %v", res)
 	}
 	e := presenceByKey(t, ev["payload"].(map[string]any)["presence"].([]any), "text", beacon)
@@ -40,9 +40,9 @@ func TestSystemEventBeacon(t *testing.T) {
 	}
 	// No "last input": not a beacon in the original's eyes.
 	partial := "Node: lab (10.0.0.9) · app 1.2 · mode ui · reason launch"
-	c.send(map[string]any{"type": "req", "id": "se2", "method": "system-event", "params": map[string]any{"text": partial}})
-	c.readRes()
-	list := c.call("system-presence", nil)["payload"].([]any)
+	c.Send(map[string]any{"type": "req", "id": "se2", "method": "system-event", "params": map[string]any{"text": partial}})
+	c.ReadRes()
+	list := c.Call("system-presence", nil)["payload"].([]any)
 	e = presenceByKey(t, list, "text", partial)
 	if e == nil || e["host"] != nil || e["ip"] != nil || e["mode"] != nil {
 		t.Fatalf("partial beacon entry = %v", e)
@@ -56,17 +56,17 @@ func TestDisconnectAfterPresenceExpiry(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
 	s := startServer(t, func(o *Options) { o.Now = clk.Now })
 	obs := dial(t, s)
-	obs.connect(connectParams(testToken))
+	obs.Connect(connectParams(testToken))
 	ui := dial(t, s)
 	p := connectParams(testToken)
 	p["client"] = map[string]any{"id": "gateway-client", "mode": "ui", "platform": "linux", "version": "1", "instanceId": "quiet-1"}
-	ui.connect(p)
+	ui.Connect(p)
 	clk.Add(presence.TTL + time.Second)
-	if l := obs.call("system-presence", nil)["payload"].([]any); len(l) != 1 {
+	if l := obs.Call("system-presence", nil)["payload"].([]any); len(l) != 1 {
 		t.Fatalf("expired entry still listed: %v", l)
 	}
-	ui.ws.Close(websocket.StatusNormalClosure, "")
-	ev := obs.readEvent("presence")
+	ui.WS.Close(websocket.StatusNormalClosure, "")
+	ev := obs.ReadEvent("presence")
 	e := presenceByKey(t, ev["payload"].(map[string]any)["presence"].([]any), "reason", "disconnect")
 	if e == nil || e["text"] != "Node: unknown · mode unknown" {
 		t.Fatalf("disconnect entry = %v", e)
@@ -79,20 +79,20 @@ func TestDisconnectAfterPresenceExpiry(t *testing.T) {
 func TestReconnectReplacesPresenceFields(t *testing.T) {
 	s := startServer(t, nil)
 	obs := dial(t, s)
-	obs.connect(connectParams(testToken))
+	obs.Connect(connectParams(testToken))
 	connect := func(client map[string]any, scopes []string) *testClient {
 		c := dial(t, s)
 		p := connectParams(testToken)
 		p["client"] = client
 		p["scopes"] = scopes
-		c.connect(p)
+		c.Connect(p)
 		return c
 	}
 	c1 := connect(map[string]any{"id": "clawdbot-macos", "mode": "ui", "platform": "macos", "version": "1", "deviceFamily": "Mac", "instanceId": "Inst-R"}, []string{"operator.read"})
-	c1.ws.Close(websocket.StatusNormalClosure, "")
-	obs.readEvent("presence")
+	c1.WS.Close(websocket.StatusNormalClosure, "")
+	obs.ReadEvent("presence")
 	connect(map[string]any{"id": "clawdbot-macos", "mode": "ui", "platform": "macos", "version": "2", "instanceId": "Inst-R"}, []string{"operator.write"})
-	list := obs.call("system-presence", nil)["payload"].([]any)
+	list := obs.Call("system-presence", nil)["payload"].([]any)
 	e := presenceByKey(t, list, "instanceId", "Inst-R")
 	if e == nil || e["deviceFamily"] != nil || e["version"] != "2" || e["reason"] != "connect" || e["ip"] != nil {
 		t.Fatalf("reconnected entry = %v", e)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
 // The failed-auth limiter (ours; the original has none, spec §10.1) must
@@ -18,13 +20,13 @@ func TestAuthLimiterSparesLocalClients(t *testing.T) {
 	})
 	for range maxFails + 1 {
 		c := dial(t, s)
-		c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
-		if _, msg := errOf(t, c.readRes()); !strings.Contains(msg, "token mismatch") {
+		c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
+		if _, msg := errOf(t, c.ReadRes()); !strings.Contains(msg, "token mismatch") {
 			t.Fatalf("wrong token: %q", msg)
 		}
 	}
 	c := dial(t, s)
-	c.connect(connectParams(testToken)) // a local client with the right token still gets in
+	c.Connect(connectParams(testToken)) // a local client with the right token still gets in
 
 	remote := func() *testClient {
 		ws, _, err := websocket.Dial(t.Context(), "ws://"+s.Addr().String(), &websocket.DialOptions{HTTPHeader: http.Header{"X-Test-Remote": {"1"}}})
@@ -32,15 +34,15 @@ func TestAuthLimiterSparesLocalClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ws.CloseNow() })
-		rc := &testClient{t: t, ws: ws}
-		rc.read() // challenge
+		rc := gatewaytest.Wrap(t, ws)
+		rc.Read() // challenge
 		return rc
 	}
 	var last string
 	for range maxFails + 1 {
 		r := remote()
-		r.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
-		_, last = errOf(t, r.readRes())
+		r.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
+		_, last = errOf(t, r.ReadRes())
 	}
 	if !strings.Contains(last, "too many failed attempts") {
 		t.Fatalf("remote brute force not limited: last = %q", last)

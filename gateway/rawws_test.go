@@ -112,7 +112,7 @@ func (r *rawWS) next() (byte, []byte, error) {
 }
 
 // send writes one masked text frame (a zero mask: the payload goes as is).
-func (r *rawWS) send(p []byte) error {
+func (r *rawWS) Send(p []byte) error {
 	_, err := r.Write(clientFrame(p))
 	return err
 }
@@ -155,7 +155,7 @@ func (r *rawWS) handshake(connect []byte) error {
 	if !bytes.Contains(p, []byte(`"event":"connect.challenge"`)) {
 		return fmt.Errorf("first frame is not the challenge: %.80s", p)
 	}
-	if err := r.send(connect); err != nil {
+	if err := r.Send(connect); err != nil {
 		return err
 	}
 	for {

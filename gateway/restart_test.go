@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -21,7 +22,7 @@ func connByID(t *testing.T, s *Server, hello map[string]any) *conn {
 	var c *conn
 	s.bmu.Lock()
 	for x := range s.conns {
-		if x.id == id {
+		if x.who.ConnID == id {
 			c = x
 		}
 	}
@@ -29,9 +30,7 @@ func connByID(t *testing.T, s *Server, hello map[string]any) *conn {
 	if c == nil {
 		t.Fatalf("no server connection %s", id)
 	}
-	for !c.ready.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	gatewaytest.WaitFor(t, 5*time.Second, c.ready.Load)
 	return c
 }
 
@@ -54,12 +53,12 @@ func closeEnded(c *conn) bool {
 // and then the 1012 close.
 func expectShutdownThenClose(t *testing.T, c *testClient, reason string, restartMs any) {
 	t.Helper()
-	ev := c.readEvent("shutdown")
+	ev := c.ReadEvent("shutdown")
 	p := ev["payload"].(map[string]any)
 	if v, ok := p["restartExpectedMs"]; p["reason"] != reason || !ok || v != restartMs {
 		t.Errorf("shutdown payload %v, want reason %q restartExpectedMs %v", p, reason, restartMs)
 	}
-	c.expectClose(wire.CloseServiceRestart, "service restart")
+	c.ExpectClose(wire.CloseServiceRestart, "service restart")
 }
 
 // A client that stops reading after its handshake never answers the close
@@ -69,9 +68,9 @@ func expectShutdownThenClose(t *testing.T, c *testClient, reason string, restart
 func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 	s := startServer(t, nil)
 	good := dial(t, s)
-	connByID(t, s, good.connect(connectParams(testToken)))
+	connByID(t, s, good.Connect(connectParams(testToken)))
 	bad := dial(t, s)
-	badConn := connByID(t, s, bad.connect(connectParams(testToken)))
+	badConn := connByID(t, s, bad.Connect(connectParams(testToken)))
 	oldRT := s.rt.Load()
 
 	if err := s.Restart(context.Background(), RuntimeConfig{Auth: Auth{Mode: AuthToken, Token: testToken}}); err != nil {
@@ -89,7 +88,7 @@ func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 
 	// The new runtime serves at once, while the old close is pending.
 	fresh := dial(t, s)
-	freshConn := connByID(t, s, fresh.connect(connectParams(testToken)))
+	freshConn := connByID(t, s, fresh.Connect(connectParams(testToken)))
 	if freshConn.rt != s.rt.Load() {
 		t.Error("a connection made after Restart is bound to the old runtime")
 	}
@@ -107,7 +106,7 @@ func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 	expectShutdownThenClose(t, bad, "gateway restarting", float64(1500))
 
 	// The fresh client is untouched by the old runtime's closes.
-	if res := fresh.call("health", nil); res["ok"] != true {
+	if res := fresh.Call("health", nil); res["ok"] != true {
 		t.Errorf("health on the new runtime: %v", res)
 	}
 }
@@ -117,9 +116,9 @@ func TestRestartNotDelayedByClientThatNeverReads(t *testing.T) {
 func TestShutdownBoundedWithClientThatNeverReads(t *testing.T) {
 	s := startServer(t, nil)
 	good := dial(t, s)
-	connByID(t, s, good.connect(connectParams(testToken)))
+	connByID(t, s, good.Connect(connectParams(testToken)))
 	bad := dial(t, s)
-	badConn := connByID(t, s, bad.connect(connectParams(testToken)))
+	badConn := connByID(t, s, bad.Connect(connectParams(testToken)))
 
 	const bound = time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
@@ -148,7 +147,7 @@ func TestShutdownBoundedWithClientThatNeverReads(t *testing.T) {
 func TestCloseWithinTwice(t *testing.T) {
 	s := startServer(t, nil)
 	cl := dial(t, s) // never reads until the end
-	c := connByID(t, s, cl.connect(connectParams(testToken)))
+	c := connByID(t, s, cl.Connect(connectParams(testToken)))
 	first := make(chan struct{})
 	go func() {
 		c.closeWithin(context.Background(), wire.CloseServiceRestart, "service restart")
@@ -156,15 +155,11 @@ func TestCloseWithinTwice(t *testing.T) {
 	}()
 	// c.closed is set by the first close once it has flushed, just before
 	// it sends the close frame.
-	for {
+	gatewaytest.WaitFor(t, 5*time.Second, func() bool {
 		c.qmu.Lock()
-		closed := c.closed
-		c.qmu.Unlock()
-		if closed {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer c.qmu.Unlock()
+		return c.closed
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	c.closeWithin(ctx, websocket.StatusNormalClosure, "second")
@@ -176,5 +171,5 @@ func TestCloseWithinTwice(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the first close did not end after the second one cut the socket")
 	}
-	cl.expectClose(wire.CloseServiceRestart, "service restart")
+	cl.ExpectClose(wire.CloseServiceRestart, "service restart")
 }

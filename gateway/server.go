@@ -1,25 +1,31 @@
-// Package gateway is the Clawdbot gateway server: one TCP port serving plain
-// HTTP and WebSocket upgrades on any path, the protocol-3 handshake (challenge,
-// connect, auth, device identity and pairing), the method registry with
-// scopes, presence, the broadcaster (one process-wide seq, slow-consumer
-// cut-off) and the tick/health timers.
+// Package gateway is the core of the Clawdbot gateway: one TCP port
+// serving plain HTTP and WebSocket upgrades on any path, the protocol-3
+// handshake (challenge, connect, auth, device identity and pairing), the
+// dispatch of request frames through the runtime's rpc.Registry, the
+// broadcaster (one process-wide seq, slow-consumer cut-off), the tick
+// timer, and the lifecycle (signals, in-process restart, config reload).
 //
-// # Seams for the lifecycle work (issue #4)
+// The methods themselves live in feature packages (gateway/system,
+// gateway/configrpc, gateway/devices, gateway/nodes) that import
+// gateway/rpc and never this package; features.go wires them in. See
+// doc/architecture.md for the package map and the flows.
+//
+// # Runtime and restart
 //
 // The Server owns its net.Listener for its whole life. Everything derived
 // from the config lives in a runtime (auth, method registry, tick interval,
-// presence self entry, canvas URL...) built by newRuntime and held in an
-// atomic pointer:
+// node policy, mounted parts such as the canvas host) built by newRuntime
+// and held in an atomic pointer:
 //
 //   - Server.Restart(ctx, rc) builds a new runtime from rc, swaps it in (new
 //     connections use it at once; a connection that arrives mid-swap blocks
 //     on swapMu for the few microseconds of the swap and is never refused),
-//     then broadcasts shutdown {reason:"gateway restarting",
+//     stops the parts of the old runtime the new one does not keep, then
+//     broadcasts shutdown {reason:"gateway restarting",
 //     restartExpectedMs:1500} to the connections of the old runtime and
-//     closes them with 1012 "service restart" in the background, so a
-//     client that stopped reading cannot delay the restart. A runtime that
-//     fails to build leaves the old one serving and returns the error (roll
-//     back for free).
+//     closes them with 1012 "service restart" in the background. A runtime
+//     that fails to build leaves the old one serving, whole, and stops the
+//     parts built for the new one (roll back).
 //   - Server.Shutdown(ctx) closes the listener, broadcasts shutdown
 //     {reason:"gateway stopping", restartExpectedMs:null}, closes every
 //     connection with 1012 and waits for in-flight requests, all bounded
@@ -28,12 +34,11 @@
 //     ctx when that ends first): a peer that does not complete the close
 //     handshake in time has its TCP socket closed.
 //   - Options.ScheduleRestart is how config.apply/config.patch ask for a
-//     restart; the lifecycle helper supplies it (SIGUSR1-style authorization,
+//     restart; the lifecycle supplies it (SIGUSR1-style authorization,
 //     sentinel). Without it those methods write the config and report
 //     restart {ok:false, mode:"none"}.
-//   - Options.CanvasHost / RuntimeConfig.CanvasHostMounted: the canvas host
-//     helper mounts its handler on the same mux and sets the flag so
-//     hello-ok carries canvasHostUrl.
+//   - RuntimeConfig.Canvas: the canvas host, a Mount of the runtime served
+//     under /__clawdbot*; while set, hello-ok carries canvasHostUrl.
 //   - Options.Listener lets --force takeover (gateway/ports) hand over an
 //     already bound listener.
 package gateway
@@ -52,7 +57,6 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
-	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -84,8 +88,10 @@ type RuntimeConfig struct {
 	// TrustedProxies are exact peer IPs whose X-Forwarded-For / X-Real-IP
 	// are believed (spec §10.5).
 	TrustedProxies []string
-	// CanvasHostMounted makes hello-ok carry canvasHostUrl.
-	CanvasHostMounted bool
+	// Canvas, when set, is the canvas host mounted under /__clawdbot*
+	// for this runtime, and hello-ok carries canvasHostUrl. The runtime
+	// owns it from Restart on (see Mount).
+	Canvas Mount
 	// AllowInsecureControlUI is gateway.controlUi.allowInsecureAuth.
 	AllowInsecureControlUI bool
 }
@@ -121,9 +127,6 @@ type Options struct {
 	// ScheduleRestart is the lifecycle hook used by config.apply/patch; what
 	// it reports becomes the restart field of their result.
 	ScheduleRestart func(reason string, delay time.Duration) wire.RestartInfo
-	// CanvasHost, when non-nil, is mounted for plain HTTP requests under
-	// /__clawdbot__/ (the canvas helper owns it).
-	CanvasHost http.Handler
 	// LogFile returns the log file logs.tail reads (nil: today's file under
 	// <state>/logs).
 	LogFile func() string
@@ -131,7 +134,9 @@ type Options struct {
 	Runtime RuntimeConfig
 }
 
-// Server is a running gateway. Create it with New, then call Serve.
+// Server is a running gateway. Create it with New, then call Serve (or
+// Run). It holds the transport and the core state; the state of the
+// hosted features is in f.
 type Server struct {
 	opts    Options
 	log     *slog.Logger // subsystem "gateway"
@@ -142,6 +147,9 @@ type Server struct {
 	ln      net.Listener
 	http    *http.Server
 	host    string
+	// canvasPaths: the lifecycle routes /__clawdbot* to the runtime's
+	// canvas host (a 404 while it has none). Set by Run before serving.
+	canvasPaths bool
 
 	rt     atomic.Pointer[runtime]
 	swapMu sync.RWMutex // held for writing during a runtime swap
@@ -151,16 +159,8 @@ type Server struct {
 	seq   int64
 	conns map[*conn]struct{}
 
-	presence *presence.Store
-	health   healthState
-	// configErr is the config the lifecycle last refused to apply (nil
-	// while the file is valid); health and status report it.
-	configErr atomic.Pointer[wire.ConfigError]
-	devices   *deviceStore
-	nodes     *nodePairStore
-	live      liveNodes
-	failures  *failLimiter
-	sysEvents systemEvents
+	failures *failLimiter
+	f        features
 
 	inflight  sync.WaitGroup
 	closing   atomic.Bool
@@ -198,11 +198,7 @@ func New(opts Options) (*Server, error) {
 		tickStop: make(chan struct{}),
 		failures: newFailLimiter(opts.Now),
 	}
-	s.presence = presence.New(selfPresence(host, opts.Version), opts.Now)
-	s.health.version = 1
-	s.devices = newDeviceStore(opts.StateDir, opts.Now)
-	s.nodes = newNodePairStore(opts.StateDir, opts.Now)
-	s.live.init()
+	s.f = newFeatures(s)
 	rt, err := s.newRuntime(opts.Runtime)
 	if err != nil {
 		return nil, err
@@ -251,6 +247,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Stop accepting first so no client slips in after the shutdown event.
 	herr := s.http.Shutdown(ctx)
 	s.closeConns(ctx, s.notifyConns(nil, wire.ShutdownEvent{Reason: "gateway stopping"}))
+	s.rt.Load().stopMounts(nil)
 	waited := make(chan struct{})
 	go func() { s.inflight.Wait(); close(waited) }()
 	select {
@@ -270,146 +267,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Restart builds a runtime from rc and swaps it in while the listener stays
-// open; the connections of the old runtime get the shutdown event and a 1012
-// close so they reconnect to the new one. On a build error nothing changes.
-//
-// Restart returns as soon as the new runtime serves: the shutdown event is
-// queued before it returns, the close handshakes finish in the background
-// (each bounded by connCloseTimeout). ctx is not used to bound them, since
-// a caller's ctx usually ends as soon as Restart returns.
-func (s *Server) Restart(ctx context.Context, rc RuntimeConfig) error {
-	nrt, err := s.newRuntime(rc)
-	if err != nil {
-		return fmt.Errorf("gateway restart: %w (still serving the previous config)", err)
-	}
-	s.swapMu.Lock()
-	old := s.rt.Swap(nrt)
-	s.swapMu.Unlock()
-	ms := int64(1500)
-	victims := s.notifyConns(old, wire.ShutdownEvent{Reason: "gateway restarting", RestartExpectedMs: &ms})
-	go s.closeConns(context.WithoutCancel(ctx), victims)
-	s.log.Info("gateway runtime restarted", "auth", nrt.auth.Mode)
-	return nil
-}
-
-// notifyConns queues the shutdown event for every connection of rt (every
-// connection when rt is nil) and returns those connections. Queuing never
-// blocks.
-func (s *Server) notifyConns(rt *runtime, ev wire.ShutdownEvent) []*conn {
-	of := func(c *conn) bool { return rt == nil || c.rt == rt }
-	s.broadcast("shutdown", ev, of, false)
-	s.bmu.Lock()
-	defer s.bmu.Unlock()
-	var victims []*conn
-	for c := range s.conns {
-		if of(c) {
-			victims = append(victims, c)
-		}
-	}
-	return victims
-}
-
-// closeConns closes victims with 1012 in parallel and returns when every
-// close handshake has ended, ctx has ended or connCloseTimeout has passed,
-// whichever comes first: the sockets of peers that did not answer in time
-// are closed without a handshake.
-func (s *Server) closeConns(ctx context.Context, victims []*conn) {
-	var wg sync.WaitGroup
-	for _, c := range victims {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.closeWithin(ctx, wire.CloseServiceRestart, "service restart")
-		}()
-	}
-	wg.Wait()
-}
-
-// runtime is the config-derived part of the server.
-type runtime struct {
-	auth           Auth
-	cfg            *profiles.Config
-	tick           time.Duration
-	trusted        map[string]bool
-	canvas         bool
-	insecureUI     bool
-	methods        map[string]*method
-	methodNames    []string
-	eventNames     []string
-	nodeAllow      []string
-	nodeDeny       []string
-	policy         wire.Policy
-	controlUIHints bool
-}
-
-func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
-	a := rc.Auth
-	if a.Mode == "" {
-		a.Mode = profiles.InferAuthMode(a.Password, a.Token)
-	}
-	switch a.Mode {
-	case AuthToken:
-		if a.Token == "" {
-			return nil, errors.New("gateway auth mode is token but no token is set (set gateway.auth.token or CLAWDBOT_GATEWAY_TOKEN, or pass --token)")
-		}
-	case AuthPassword:
-		if a.Password == "" {
-			return nil, errors.New("gateway auth mode is password but no password is set (set gateway.auth.password or CLAWDBOT_GATEWAY_PASSWORD, or pass --password)")
-		}
-	case AuthNone:
-	default:
-		return nil, fmt.Errorf("unknown gateway auth mode %q (use token or password)", a.Mode)
-	}
-	tick := rc.TickInterval
-	if tick <= 0 {
-		tick = wire.DefaultTickIntervalMs * time.Millisecond
-	}
-	rt := &runtime{
-		auth:       a,
-		cfg:        rc.Config,
-		tick:       tick,
-		trusted:    map[string]bool{},
-		canvas:     rc.CanvasHostMounted,
-		insecureUI: rc.AllowInsecureControlUI,
-		policy: wire.Policy{
-			MaxPayload:       wire.MaxPayloadBytes,
-			MaxBufferedBytes: wire.MaxBufferedBytes,
-			TickIntervalMs:   int(tick / time.Millisecond),
-		},
-	}
-	for _, p := range rc.TrustedProxies {
-		rt.trusted[strings.TrimSpace(p)] = true
-	}
-	if rc.Config != nil {
-		rt.nodeAllow = rc.Config.Gateway.Nodes.AllowCommands
-		rt.nodeDeny = rc.Config.Gateway.Nodes.DenyCommands
-		if rc.Config.Gateway.ControlUI.AllowInsecureAuth {
-			rt.insecureUI = true
-		}
-	}
-	s.registerMethods(rt)
-	return rt, nil
-}
-
-// runtimeForNewConn returns the runtime a new connection binds to; it waits
-// while a swap is in progress instead of refusing the client.
-func (s *Server) runtimeForNewConn() *runtime {
-	s.swapMu.RLock()
-	defer s.swapMu.RUnlock()
-	return s.rt.Load()
-}
-
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// The canvas live-reload socket is the one upgrade path that is not the
 	// gateway protocol (spec §1.1).
-	if isUpgrade(r) && (s.opts.CanvasHost == nil || r.URL.Path != "/__clawdbot/ws") {
+	if isUpgrade(r) && (!s.canvasPaths || r.URL.Path != "/__clawdbot/ws") {
 		s.serveWS(w, r)
 		return
 	}
-	if s.opts.CanvasHost != nil && strings.HasPrefix(r.URL.Path, "/__clawdbot") {
-		s.opts.CanvasHost.ServeHTTP(w, r)
-		return
+	if s.canvasPaths && strings.HasPrefix(r.URL.Path, "/__clawdbot") {
+		if h := s.rt.Load().canvas; h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
 	}
 	// No control UI, hooks or OpenAI endpoints yet (later issues); the
 	// original answers unmatched requests the same way.
@@ -428,7 +297,7 @@ func (s *Server) tickLoop() {
 		case <-s.tickStop:
 			return
 		case <-t.C:
-			s.broadcast("tick", wire.TickEvent{TS: s.now().UnixMilli()}, nil, true)
+			s.broadcast(wire.EventTick, wire.TickEvent{TS: s.now().UnixMilli()}, nil, nil, true)
 			// Re-read the interval each time: a restart may change it.
 			t.Reset(s.rt.Load().tick)
 		}
@@ -436,3 +305,8 @@ func (s *Server) tickLoop() {
 }
 
 func (s *Server) uptimeMs() int64 { return s.now().Sub(s.started).Milliseconds() }
+
+// SetConfigError records (err != nil) or clears (err == nil) a config file
+// the gateway refused to apply, so health and status report it; a change
+// refreshes and broadcasts health at once.
+func (s *Server) SetConfigError(path string, err error) { s.f.system.SetConfigError(path, err) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/wire/device"
 )
@@ -77,11 +78,11 @@ func TestDeviceChecks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dial(t, s)
-			c.send(map[string]any{"type": "req", "id": "pb-1", "method": "connect", "params": tc.mk(c.nonce)})
-			if code, msg := errOf(t, c.readRes()); code != "INVALID_REQUEST" || msg != tc.msg {
+			c.Send(map[string]any{"type": "req", "id": "pb-1", "method": "connect", "params": tc.mk(c.Nonce)})
+			if code, msg := errOf(t, c.ReadRes()); code != "INVALID_REQUEST" || msg != tc.msg {
 				t.Fatalf("got %s %q, want %q", code, msg, tc.msg)
 			}
-			c.expectClose(1008, tc.msg)
+			c.ExpectClose(1008, tc.msg)
 		})
 	}
 }
@@ -110,17 +111,17 @@ func TestCapturedDeviceSignature(t *testing.T) {
 func TestLocalPairingAndDeviceToken(t *testing.T) {
 	s := startServer(t, nil)
 	watcher := dial(t, s)
-	watcher.connect(connectParams(testToken))
+	watcher.Connect(connectParams(testToken))
 	id := newIdentity(t, 3)
 	admin := []string{"operator.admin"}
 
 	c := dial(t, s)
-	h := c.connect(signedParams(id, testToken, c.nonce, admin, time.Now().UnixMilli()))
+	h := c.Connect(signedParams(id, testToken, c.Nonce, admin, time.Now().UnixMilli()))
 	auth, ok := h["auth"].(map[string]any)
 	if !ok || len(auth["deviceToken"].(string)) != 32 || auth["role"] != "operator" {
 		t.Fatalf("hello-ok.auth = %v", h["auth"])
 	}
-	ev := watcher.readEvent("device.pair.resolved")
+	ev := watcher.ReadEvent("device.pair.resolved")
 	if ev["payload"].(map[string]any)["decision"] != "approved" {
 		t.Fatalf("resolved = %v", ev)
 	}
@@ -131,14 +132,14 @@ func TestLocalPairingAndDeviceToken(t *testing.T) {
 	// Next connect with the device token instead of the shared token.
 	c2 := dial(t, s)
 	tok := auth["deviceToken"].(string)
-	h2 := c2.connect(signedParams(id, tok, c2.nonce, admin, time.Now().UnixMilli()))
+	h2 := c2.Connect(signedParams(id, tok, c2.Nonce, admin, time.Now().UnixMilli()))
 	if h2["auth"].(map[string]any)["deviceToken"] != tok {
 		t.Fatalf("token not reused: %v", h2["auth"])
 	}
 	// A device token is bound to its device: another device cannot use it.
 	c3 := dial(t, s)
-	c3.send(map[string]any{"type": "req", "id": "x", "method": "connect", "params": signedParams(newIdentity(t, 4), tok, c3.nonce, admin, time.Now().UnixMilli())})
-	if _, msg := errOf(t, c3.readRes()); !strings.HasPrefix(msg, "unauthorized: gateway token mismatch") {
+	c3.Send(map[string]any{"type": "req", "id": "x", "method": "connect", "params": signedParams(newIdentity(t, 4), tok, c3.Nonce, admin, time.Now().UnixMilli())})
+	if _, msg := errOf(t, c3.ReadRes()); !strings.HasPrefix(msg, "unauthorized: gateway token mismatch") {
 		t.Fatalf("foreign device token: %q", msg)
 	}
 }
@@ -151,7 +152,7 @@ func TestRemotePairing(t *testing.T) {
 		o.IsLocal = func(r *http.Request) bool { return r.Header.Get("X-Test-Remote") == "" }
 	})
 	op := dial(t, s)
-	op.connect(connectParams(testToken))
+	op.Connect(connectParams(testToken))
 	id := newIdentity(t, 5)
 	admin := []string{"operator.admin"}
 	remoteDial := func() *testClient {
@@ -159,34 +160,34 @@ func TestRemotePairing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &testClient{t: t, ws: ws}
-		c.nonce = c.read()["payload"].(map[string]any)["nonce"].(string)
+		c := gatewaytest.Wrap(t, ws)
+		c.Nonce = c.Read()["payload"].(map[string]any)["nonce"].(string)
 		return c
 	}
 	// Without a nonce a remote device is refused first.
 	r0 := remoteDial()
-	r0.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, testToken, "", admin, time.Now().UnixMilli())})
-	if _, msg := errOf(t, r0.readRes()); msg != "device nonce required" {
+	r0.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, testToken, "", admin, time.Now().UnixMilli())})
+	if _, msg := errOf(t, r0.ReadRes()); msg != "device nonce required" {
 		t.Fatalf("got %q", msg)
 	}
 	r := remoteDial()
-	r.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, testToken, r.nonce, admin, time.Now().UnixMilli())})
-	res := r.readRes()
+	r.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, testToken, r.Nonce, admin, time.Now().UnixMilli())})
+	res := r.ReadRes()
 	code, msg := errOf(t, res)
 	if code != "NOT_PAIRED" || msg != "pairing required" {
 		t.Fatalf("got %s %q", code, msg)
 	}
 	reqID := res["error"].(map[string]any)["details"].(map[string]any)["requestId"].(string)
-	r.expectClose(1008, "pairing required")
-	ev := op.readEvent("device.pair.requested")
+	r.ExpectClose(1008, "pairing required")
+	ev := op.ReadEvent("device.pair.requested")
 	if ev["payload"].(map[string]any)["requestId"] != reqID {
 		t.Fatalf("requested event = %v", ev)
 	}
-	if res := op.call("device.pair.approve", map[string]any{"requestId": reqID}); res["ok"] != true {
+	if res := op.Call("device.pair.approve", map[string]any{"requestId": reqID}); res["ok"] != true {
 		t.Fatalf("approve = %v", res)
 	}
 	r2 := remoteDial()
-	r2.connect(signedParams(id, testToken, r2.nonce, admin, time.Now().UnixMilli()))
+	r2.Connect(signedParams(id, testToken, r2.Nonce, admin, time.Now().UnixMilli()))
 }
 
 func TestScopes(t *testing.T) {
@@ -194,8 +195,8 @@ func TestScopes(t *testing.T) {
 	c := dial(t, s)
 	p := connectParams(testToken)
 	p["scopes"] = []string{"operator.read"}
-	c.connect(p)
-	if res := c.call("system-presence", nil); res["ok"] != true {
+	c.Connect(p)
+	if res := c.Call("system-presence", nil); res["ok"] != true {
 		t.Fatalf("read method refused: %v", res)
 	}
 	for m, want := range map[string]string{
@@ -203,7 +204,7 @@ func TestScopes(t *testing.T) {
 		"node.invoke": "missing scope: operator.write", "node.pair.list": "missing scope: operator.pairing",
 		"no.such.method": "missing scope: operator.admin", "node.event": "unauthorized role: operator",
 	} {
-		if _, msg := errOf(t, c.call(m, map[string]any{})); msg != want {
+		if _, msg := errOf(t, c.Call(m, map[string]any{})); msg != want {
 			t.Errorf("%s: %q, want %q", m, msg, want)
 		}
 	}
@@ -211,8 +212,8 @@ func TestScopes(t *testing.T) {
 	np := connectParams(testToken)
 	np["role"] = "node"
 	delete(np, "scopes")
-	n.connect(np)
-	if _, msg := errOf(t, n.call("system-presence", nil)); msg != "unauthorized role: node" {
+	n.Connect(np)
+	if _, msg := errOf(t, n.Call("system-presence", nil)); msg != "unauthorized role: node" {
 		t.Fatalf("node calling read method: %q", msg)
 	}
 }
@@ -220,18 +221,18 @@ func TestScopes(t *testing.T) {
 func TestOversizeFrame(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	big := `{"type":"req","id":"big","method":"health","params":{"x":"` + strings.Repeat("a", 512*1024) + `"}}`
-	c.sendRaw(big)
-	c.expectClose(websocket.StatusMessageTooBig, "read limited at 524289 bytes")
+	c.SendRaw(big)
+	c.ExpectClose(websocket.StatusMessageTooBig, "read limited at 524289 bytes")
 }
 
 func TestSlowConsumer(t *testing.T) {
 	s := startServer(t, nil)
 	slow := dial(t, s)
-	slow.connect(connectParams(testToken))
+	slow.Connect(connectParams(testToken))
 	fast := dial(t, s)
-	fast.connect(connectParams(testToken))
+	fast.Connect(connectParams(testToken))
 	// The slow client never reads; broadcast big non-dropIfSlow events until
 	// its backlog passes 1.5 MiB. The fast client keeps reading meanwhile.
 	var wg sync.WaitGroup
@@ -241,25 +242,23 @@ func TestSlowConsumer(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
-			if _, _, err := fast.ws.Read(ctx); err != nil {
+			if _, _, err := fast.WS.Read(ctx); err != nil {
 				return
 			}
 		}
 	}()
 	blob := strings.Repeat("x", 64*1024)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s.broadcast("health", map[string]string{"blob": blob}, nil, false)
-		cut := findConn(s, func(c *conn) bool { c.qmu.Lock(); defer c.qmu.Unlock(); return c.closed })
-		if cut > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// Broadcast until the slow client is cut off (bounded: the drain
+	// below fails if it never is).
+	gatewaytest.Poll(10*time.Second, func() bool {
+		s.broadcast("health", map[string]string{"blob": blob}, nil, nil, false)
+		return findConn(s, func(c *conn) bool { c.qmu.Lock(); defer c.qmu.Unlock(); return c.closed }) > 0
+	})
 	// Now drain the slow client: after its queued frames it must see 1008.
-	slow.expectCloseAllowingFrames(1008, "slow consumer")
-	time.Sleep(50 * time.Millisecond)
-	if countConns(s) != 1 {
+	slow.ExpectCloseAllowingFrames(1008, "slow consumer")
+	// The slow client's drop reaches the table a moment after its close;
+	// the fast one must still be there once it has.
+	if !gatewaytest.Poll(5*time.Second, func() bool { return countConns(s) <= 1 }) || countConns(s) != 1 {
 		t.Fatalf("fast client was dropped too (conns=%d)", countConns(s))
 	}
 	cancel()
@@ -284,33 +283,16 @@ func findConn(s *Server, f func(*conn) bool) int {
 	return n
 }
 
-func (c *testClient) expectCloseAllowingFrames(code websocket.StatusCode, reason string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		_, _, err := c.ws.Read(ctx)
-		if err == nil {
-			continue
-		}
-		var ce websocket.CloseError
-		if !asCloseError(err, &ce) || ce.Code != code || ce.Reason != reason {
-			c.t.Fatalf("got %v, want close %d %q", err, code, reason)
-		}
-		return
-	}
-}
-
 func TestTickCadence(t *testing.T) {
 	s := startServer(t, func(o *Options) { o.Runtime.TickInterval = 40 * time.Millisecond })
 	c := dial(t, s)
-	h := c.connect(connectParams(testToken))
+	h := c.Connect(connectParams(testToken))
 	if h["policy"].(map[string]any)["tickIntervalMs"] != float64(40) {
 		t.Fatalf("policy = %v", h["policy"])
 	}
 	var last float64
 	for i := 0; i < 3; i++ {
-		ev := c.readEvent("tick")
+		ev := c.ReadEvent("tick")
 		seq := ev["seq"].(float64)
 		if seq <= last {
 			t.Fatalf("seq not increasing: %v after %v", seq, last)
@@ -339,18 +321,18 @@ func TestPresenceLifecycle(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
 	s := startServer(t, func(o *Options) { o.Now = clk.Now })
 	obs := dial(t, s)
-	obs.connect(connectParams(testToken))
+	obs.Connect(connectParams(testToken))
 	// A ui client is tracked (the cli observer is not).
 	ui := dial(t, s)
 	p := connectParams(testToken)
 	p["client"] = map[string]any{"id": "gateway-client", "mode": "ui", "platform": "linux", "version": "1", "instanceId": "Inst-1"}
-	ui.connect(p)
-	list := obs.call("system-presence", nil)["payload"].([]any)
+	ui.Connect(p)
+	list := obs.Call("system-presence", nil)["payload"].([]any)
 	if len(list) != 2 || list[1].(map[string]any)["instanceId"] != "Inst-1" {
 		t.Fatalf("presence = %v", list)
 	}
-	ui.ws.Close(websocket.StatusNormalClosure, "")
-	ev := obs.readEvent("presence")
+	ui.WS.Close(websocket.StatusNormalClosure, "")
+	ev := obs.ReadEvent("presence")
 	entries := ev["payload"].(map[string]any)["presence"].([]any)
 	found := false
 	for _, e := range entries {
@@ -362,11 +344,11 @@ func TestPresenceLifecycle(t *testing.T) {
 		t.Fatalf("disconnect presence = %v", ev)
 	}
 	// system-event upserts and broadcasts.
-	if res := obs.call("system-event", map[string]any{"text": "Node: lab (10.0.0.9) · app 1.2 · mode ui · reason launch"}); res["ok"] != true {
+	if res := obs.Call("system-event", map[string]any{"text": "Node: lab (10.0.0.9) · app 1.2 · mode ui · reason launch"}); res["ok"] != true {
 		t.Fatalf("system-event = %v", res)
 	}
 	clk.Add(presence.TTL + time.Second)
-	list = obs.call("system-presence", nil)["payload"].([]any)
+	list = obs.Call("system-presence", nil)["payload"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["reason"] != "self" {
 		t.Fatalf("after TTL, presence = %v", list)
 	}
@@ -377,27 +359,27 @@ func TestLogsTail(t *testing.T) {
 	logPath := filepath.Join(dir, "gateway.log")
 	s := startServer(t, func(o *Options) { o.LogFile = func() string { return logPath } })
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	if err := os.WriteFile(logPath, []byte("one\ntwo\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := c.call("logs.tail", map[string]any{})["payload"].(map[string]any)
+	r := c.Call("logs.tail", map[string]any{})["payload"].(map[string]any)
 	if r["cursor"] != float64(8) || len(r["lines"].([]any)) != 2 {
 		t.Fatalf("tail = %v", r)
 	}
 	f, _ := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("three\n")
 	f.Close()
-	r = c.call("logs.tail", map[string]any{"cursor": 8})["payload"].(map[string]any)
+	r = c.Call("logs.tail", map[string]any{"cursor": 8})["payload"].(map[string]any)
 	if lines := r["lines"].([]any); len(lines) != 1 || lines[0] != "three" || r["reset"] != false {
 		t.Fatalf("tail from cursor = %v", r)
 	}
 	os.WriteFile(logPath, []byte("new\n"), 0o600) // rotated: cursor past the end
-	r = c.call("logs.tail", map[string]any{"cursor": 14})["payload"].(map[string]any)
+	r = c.Call("logs.tail", map[string]any{"cursor": 14})["payload"].(map[string]any)
 	if r["reset"] != true {
 		t.Fatalf("tail after rotation = %v", r)
 	}
-	if _, msg := errOf(t, c.call("logs.tail", map[string]any{"limit": 0})); !strings.HasPrefix(msg, "invalid logs.tail params") {
+	if _, msg := errOf(t, c.Call("logs.tail", map[string]any{"limit": 0})); !strings.HasPrefix(msg, "invalid logs.tail params") {
 		t.Fatalf("limit 0: %q", msg)
 	}
 }
@@ -405,20 +387,20 @@ func TestLogsTail(t *testing.T) {
 func TestNodeInvoke(t *testing.T) {
 	s := startServer(t, nil)
 	op := dial(t, s)
-	op.connect(connectParams(testToken))
+	op.Connect(connectParams(testToken))
 	node := dial(t, s)
 	np := connectParams(testToken)
 	np["role"] = "node"
 	np["client"] = map[string]any{"id": "node-host", "mode": "node", "platform": "linux", "version": "1"}
 	np["commands"] = []string{"system.run", "camera.snap"}
 	delete(np, "scopes")
-	node.connect(np)
+	node.Connect(np)
 	// camera.snap was filtered out at connect (linux allowlist).
 	done := make(chan map[string]any, 1)
 	go func() {
-		done <- op.call("node.invoke", map[string]any{"nodeId": "node-host", "command": "system.run", "params": map[string]any{"cmd": "ls"}, "idempotencyKey": "k1"})
+		done <- op.Call("node.invoke", map[string]any{"nodeId": "node-host", "command": "system.run", "params": map[string]any{"cmd": "ls"}, "idempotencyKey": "k1"})
 	}()
-	req := node.readEvent("node.invoke.request")
+	req := node.ReadEvent("node.invoke.request")
 	if _, has := req["seq"]; has {
 		t.Fatalf("node.invoke.request carries seq: %v", req)
 	}
@@ -426,16 +408,16 @@ func TestNodeInvoke(t *testing.T) {
 	if pl["paramsJSON"] != `{"cmd":"ls"}` {
 		t.Fatalf("request = %v", pl)
 	}
-	node.call("node.invoke.result", map[string]any{"id": pl["id"], "nodeId": "node-host", "ok": true, "payloadJSON": `{"out":"x"}`})
+	node.Call("node.invoke.result", map[string]any{"id": pl["id"], "nodeId": "node-host", "ok": true, "payloadJSON": `{"out":"x"}`})
 	res := <-done
 	if res["ok"] != true || res["payload"].(map[string]any)["payload"].(map[string]any)["out"] != "x" {
 		t.Fatalf("invoke = %v", res)
 	}
-	_, msg := errOf(t, op.call("node.invoke", map[string]any{"nodeId": "node-host", "command": "camera.snap", "idempotencyKey": "k2"}))
+	_, msg := errOf(t, op.Call("node.invoke", map[string]any{"nodeId": "node-host", "command": "camera.snap", "idempotencyKey": "k2"}))
 	if msg != "node command not allowed" {
 		t.Fatalf("camera.snap on linux: %q", msg)
 	}
-	_, msg = errOf(t, op.call("node.invoke", map[string]any{"nodeId": "nope", "command": "system.run", "idempotencyKey": "k3"}))
+	_, msg = errOf(t, op.Call("node.invoke", map[string]any{"nodeId": "nope", "command": "system.run", "idempotencyKey": "k3"}))
 	if msg != "node not connected" {
 		t.Fatalf("unknown node: %q", msg)
 	}
@@ -445,23 +427,23 @@ func TestNodeInvoke(t *testing.T) {
 func TestConfigMethods(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
-	g := c.call("config.get", nil)["payload"].(map[string]any)
+	c.Connect(connectParams(testToken))
+	g := c.Call("config.get", nil)["payload"].(map[string]any)
 	if g["exists"] != false {
 		t.Fatalf("get = %v", g)
 	}
-	res := c.call("config.set", map[string]any{"raw": `{gateway: {mode: "local"}}`})
+	res := c.Call("config.set", map[string]any{"raw": `{gateway: {mode: "local"}}`})
 	if res["ok"] != true {
 		t.Fatalf("set = %v", res)
 	}
-	g = c.call("config.get", nil)["payload"].(map[string]any)
-	if _, msg := errOf(t, c.call("config.patch", map[string]any{"raw": `{"gateway":{"port":20000}}`})); msg != "config base hash required; re-run config.get and retry" {
+	g = c.Call("config.get", nil)["payload"].(map[string]any)
+	if _, msg := errOf(t, c.Call("config.patch", map[string]any{"raw": `{"gateway":{"port":20000}}`})); msg != "config base hash required; re-run config.get and retry" {
 		t.Fatalf("patch without hash: %q", msg)
 	}
-	if _, msg := errOf(t, c.call("config.patch", map[string]any{"raw": `{"gateway":{"port":20000}}`, "baseHash": "00"})); msg != "config changed since last load; re-run config.get and retry" {
+	if _, msg := errOf(t, c.Call("config.patch", map[string]any{"raw": `{"gateway":{"port":20000}}`, "baseHash": "00"})); msg != "config changed since last load; re-run config.get and retry" {
 		t.Fatalf("patch stale hash: %q", msg)
 	}
-	res = c.call("config.patch", map[string]any{"raw": `{"gateway":{"port":20000}}`, "baseHash": g["hash"]})
+	res = c.Call("config.patch", map[string]any{"raw": `{"gateway":{"port":20000}}`, "baseHash": g["hash"]})
 	if res["ok"] != true {
 		t.Fatalf("patch = %v", res)
 	}

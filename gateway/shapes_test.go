@@ -62,10 +62,10 @@ func keyPaths(t *testing.T, doc []byte) []string {
 // rawPayload calls method and returns the res payload's bytes as sent.
 func rawPayload(t *testing.T, c *testClient, method string) []byte {
 	t.Helper()
-	c.send(map[string]any{"type": "req", "id": "shape", "method": method})
+	c.Send(map[string]any{"type": "req", "id": "shape", "method": method})
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, data, err := c.ws.Read(ctx)
+		_, data, err := c.WS.Read(ctx)
 		cancel()
 		if err != nil {
 			t.Fatalf("read: %v", err)
@@ -86,7 +86,7 @@ func rawPayload(t *testing.T, c *testClient, method string) []byte {
 func TestResultKeysMatchCaptures(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	for _, method := range []string{"health", "status", "node.list"} {
 		t.Run(method, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join("testdata", "captures", "cli-gateway-call-"+method+".json"))
@@ -107,8 +107,8 @@ func TestResultKeysMatchCaptures(t *testing.T) {
 func TestConfigApplySentinel(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
-	res := c.call("config.apply", map[string]any{"raw": `{gateway: {mode: "local"}}`, "sessionKey": "agent:main:main"})
+	c.Connect(connectParams(testToken))
+	res := c.Call("config.apply", map[string]any{"raw": `{gateway: {mode: "local"}}`, "sessionKey": "agent:main:main"})
 	if res["ok"] != true {
 		t.Fatalf("apply = %v", res)
 	}
@@ -143,10 +143,10 @@ func TestConfigApplySentinel(t *testing.T) {
 func TestNodePairRequestIsRepair(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	isRepair := func() any {
 		t.Helper()
-		p := c.call("node.pair.request", map[string]any{"nodeId": "n1"})["payload"].(map[string]any)
+		p := c.Call("node.pair.request", map[string]any{"nodeId": "n1"})["payload"].(map[string]any)
 		r := p["request"].(map[string]any)
 		v, ok := r["isRepair"]
 		if !ok {
@@ -157,9 +157,9 @@ func TestNodePairRequestIsRepair(t *testing.T) {
 	if v := isRepair(); v != false {
 		t.Fatalf("first request isRepair = %v", v)
 	}
-	pend := c.call("node.pair.list", nil)["payload"].(map[string]any)["pending"].([]any)
+	pend := c.Call("node.pair.list", nil)["payload"].(map[string]any)["pending"].([]any)
 	id := pend[0].(map[string]any)["requestId"]
-	if res := c.call("node.pair.approve", map[string]any{"requestId": id}); res["ok"] != true {
+	if res := c.Call("node.pair.approve", map[string]any{"requestId": id}); res["ok"] != true {
 		t.Fatalf("approve = %v", res)
 	}
 	if v := isRepair(); v != true {

@@ -3,7 +3,10 @@ package gateway
 import (
 	"net"
 	"os"
+	goruntime "runtime"
 	"strings"
+
+	"github.com/clawdbot/clawdbot/wire"
 )
 
 // kernelRelease is the OS release for the self presence entry ("" where
@@ -43,4 +46,42 @@ func primaryIPv4() string {
 		}
 	}
 	return first
+}
+
+// selfPresence is the gateway's own presence entry (spec §6).
+func selfPresence(host, version string) wire.PresenceEntry {
+	ip := primaryIPv4()
+	platform, family := platformInfo()
+	text := "Gateway: " + host
+	if ip != "" {
+		text += " (" + ip + ")"
+	}
+	text += " · app " + version + " · mode gateway · reason self"
+	return wire.PresenceEntry{
+		Host: host, IP: ip, Version: version, Platform: platform, DeviceFamily: family,
+		ModelIdentifier: archName(), Mode: "gateway", Reason: "self", Text: text,
+	}
+}
+
+func platformInfo() (string, string) {
+	rel := kernelRelease()
+	switch goruntime.GOOS {
+	case "darwin":
+		return strings.TrimSpace("macos " + rel), "Mac"
+	case "windows":
+		return strings.TrimSpace("windows " + rel), "Windows"
+	case "linux":
+		return strings.TrimSpace("linux " + rel), "Linux"
+	}
+	return goruntime.GOOS, goruntime.GOOS
+}
+
+func archName() string {
+	switch goruntime.GOARCH {
+	case "amd64":
+		return "x64"
+	case "386":
+		return "ia32"
+	}
+	return goruntime.GOARCH
 }

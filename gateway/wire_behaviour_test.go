@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
 // hello-ok has the capture's keys in the capture's order
@@ -44,10 +46,10 @@ func TestHelloOkKeysMatchCapture(t *testing.T) {
 	}
 	s := startServer(t, nil)
 	c := dial(t, s)
-	c.send(map[string]any{"type": "req", "id": "pb-1", "method": "connect", "params": connectParams(testToken)})
+	c.Send(map[string]any{"type": "req", "id": "pb-1", "method": "connect", "params": connectParams(testToken)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, data, err := c.ws.Read(ctx)
+	_, data, err := c.WS.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,13 +81,13 @@ func TestHelloPresenceIncludesClient(t *testing.T) {
 	c := dial(t, s)
 	p := connectParams(testToken)
 	p["client"] = map[string]any{"id": "clawdbot-macos", "mode": "ui", "platform": "macos", "version": "1", "instanceId": "Self-1"}
-	h := c.connect(p)
+	h := c.Connect(p)
 	list := h["snapshot"].(map[string]any)["presence"].([]any)
 	if presenceByKey(t, list, "instanceId", "Self-1") == nil {
 		t.Fatalf("connecting client not in its own snapshot: %v", list)
 	}
 	c2 := dial(t, s)
-	h2 := c2.connect(connectParams(testToken))
+	h2 := c2.Connect(connectParams(testToken))
 	for _, e := range h2["snapshot"].(map[string]any)["presence"].([]any) {
 		if e.(map[string]any)["mode"] == "cli" {
 			t.Fatalf("cli client in presence: %v", e)
@@ -100,14 +102,14 @@ func TestNonObjectFrames(t *testing.T) {
 	s := startServer(t, nil)
 	for _, raw := range []string{`[1,2,3]`, `"just a string"`, `null`, `42`} {
 		c := dial(t, s)
-		c.sendRaw(raw)
-		c.expectClose(1008, "invalid request frame")
+		c.SendRaw(raw)
+		c.ExpectClose(1008, "invalid request frame")
 	}
 	c := dial(t, s)
-	c.connect(connectParams(testToken))
+	c.Connect(connectParams(testToken))
 	for _, raw := range []string{`[1,2,3]`, `"just a string"`, `null`} {
-		c.sendRaw(raw)
-		res := c.readRes()
+		c.SendRaw(raw)
+		res := c.ReadRes()
 		if _, msg := errOf(t, res); res["id"] != "invalid" || msg != "invalid request frame: must be object" {
 			t.Fatalf("%s: %v", raw, res)
 		}
@@ -121,8 +123,8 @@ func TestReconnectRequestNonAdmin(t *testing.T) {
 	c := dial(t, s)
 	p := connectParams(testToken)
 	p["scopes"] = []string{"operator.read"}
-	c.connect(p)
-	if _, msg := errOf(t, c.call("connect", map[string]any{})); msg != "missing scope: operator.admin" {
+	c.Connect(p)
+	if _, msg := errOf(t, c.Call("connect", map[string]any{})); msg != "missing scope: operator.admin" {
 		t.Fatalf("connect again, non-admin: %q", msg)
 	}
 }
@@ -140,10 +142,10 @@ func TestTrustedProxyLocality(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ws.CloseNow() })
-		c := &testClient{t: t, ws: ws}
-		c.read()
-		c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, testToken, "", cliScopes, time.Now().UnixMilli())})
-		res := c.readRes()
+		c := gatewaytest.Wrap(t, ws)
+		c.Read()
+		c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": signedParams(id, testToken, "", cliScopes, time.Now().UnixMilli())})
+		res := c.ReadRes()
 		if res["ok"] == true {
 			return true, ""
 		}
@@ -179,12 +181,12 @@ func TestLongHandshakeErrorTruncatedInClose(t *testing.T) {
 	c := dial(t, s)
 	p := connectParams(testToken)
 	p["client"] = map[string]any{"id": "not-a-known-client", "mode": "nope", "platform": "linux", "version": "1", "extraA": 1, "extraB": 2}
-	c.send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
-	_, msg := errOf(t, c.readRes())
+	c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": p})
+	_, msg := errOf(t, c.ReadRes())
 	if len(msg) <= 120 || !strings.HasPrefix(msg, "invalid connect params: ") {
 		t.Fatalf("message = %q", msg)
 	}
-	c.expectClose(1008, msg[:120])
+	c.ExpectClose(1008, msg[:120])
 }
 
 // Empty operator scopes default to operator.admin after the signature is
@@ -193,11 +195,11 @@ func TestEmptyScopesDefaultToAdmin(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 32)
 	c := dial(t, s)
-	h := c.connect(signedParams(id, testToken, c.nonce, []string{}, time.Now().UnixMilli()))
+	h := c.Connect(signedParams(id, testToken, c.Nonce, []string{}, time.Now().UnixMilli()))
 	if sc := h["auth"].(map[string]any)["scopes"].([]any); len(sc) != 1 || sc[0] != "operator.admin" {
 		t.Fatalf("hello-ok.auth.scopes = %v", sc)
 	}
-	if res := c.call("config.get", map[string]any{}); res["ok"] != true {
+	if res := c.Call("config.get", map[string]any{}); res["ok"] != true {
 		t.Fatalf("admin method refused: %v", res)
 	}
 }
@@ -208,11 +210,11 @@ func TestConnectWithoutParams(t *testing.T) {
 	s := startServer(t, nil)
 	for _, raw := range []string{`{"type":"req","id":"a","method":"connect"}`, `{"type":"req","id":"a","method":"connect","params":null}`} {
 		c := dial(t, s)
-		c.sendRaw(raw)
+		c.SendRaw(raw)
 		want := "invalid connect params: must be object"
-		if _, msg := errOf(t, c.readRes()); msg != want {
+		if _, msg := errOf(t, c.ReadRes()); msg != want {
 			t.Errorf("%s: %q, want %q", raw, msg, want)
 		}
-		c.expectClose(1008, want)
+		c.ExpectClose(1008, want)
 	}
 }

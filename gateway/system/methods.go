@@ -1,48 +1,60 @@
-package gateway
+package system
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/presence"
+	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-func (s *Server) registerCoreMethods(rt *runtime) {
-	rt.register(&method{name: "health", handle: s.mHealth})
-	rt.register(&method{name: "status", handle: s.mStatus})
-	rt.register(&method{name: "system-presence", handle: s.mSystemPresence})
-	rt.register(&method{name: "system-event", handle: s.mSystemEvent})
-	rt.register(&method{name: "last-heartbeat", handle: s.mLastHeartbeat})
-	rt.register(&method{name: "logs.tail", handle: s.mLogsTail})
+// Deps are what the system methods need.
+type Deps struct {
+	// State is the process-wide State (New).
+	State *State
+	// LogFile is the file logs.tail reads (today's file log).
+	LogFile func() string
 }
 
-func (s *Server) mHealth(cl *call) (any, *wire.ErrorShape) {
+// Register adds health, status, system-presence, system-event,
+// last-heartbeat and logs.tail to reg.
+func Register(reg *rpc.Registry, d Deps) {
+	h := &handlers{s: d.State, logFile: d.LogFile}
+	reg.Handle("health", h.health)
+	reg.Handle("status", h.status)
+	reg.Handle("system-presence", h.systemPresence)
+	reg.Handle("system-event", h.systemEvent)
+	reg.Handle("last-heartbeat", h.lastHeartbeat)
+	reg.Handle("logs.tail", h.logsTail)
+}
+
+type handlers struct {
+	s       *State
+	logFile func() string
+}
+
+func (h *handlers) health(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.HealthParams
-	_ = json.Unmarshal(cl.params, &p) // params [] or junk: like the original, ignore
-	return s.healthFor(p.Probe != nil && *p.Probe), nil
+	_ = json.Unmarshal(c.Params, &p) // params [] or junk: like the original, ignore
+	return h.s.healthFor(p.Probe != nil && *p.Probe), nil
 }
 
-// mStatus answers status (spec §3.3) in the original's shape.
-func (s *Server) mStatus(cl *call) (any, *wire.ErrorShape) {
-	sess := s.readSessions(10)
-	s.sysEvents.mu.Lock()
-	queued := append([]string{}, s.sysEvents.queue...)
-	s.sysEvents.mu.Unlock()
+// status answers status (spec §3.3) in the original's shape.
+func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
+	sess := h.s.readSessions(10)
 	recent := statusRows(sess.Recent)
 	return &wire.StatusSummary{
 		Heartbeat:      wire.StatusHeartbeat{DefaultAgentID: "main", Agents: []wire.StatusHeartbeatAgent{{AgentID: "main", Every: "0m"}}},
-		ChannelSummary: []string{}, QueuedSystemEvents: queued,
+		ChannelSummary: []string{}, QueuedSystemEvents: h.s.events.list(),
 		Sessions: wire.StatusSessions{
 			Paths: []string{sess.Path}, Count: sess.Count,
 			Defaults: wire.SessionDefaultsModel{Model: "claude-opus-4-5", ContextTokens: 200000},
 			Recent:   recent,
 			ByAgent:  []wire.StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: recent}},
 		},
-		ConfigError: s.configErr.Load(),
+		ConfigError: h.s.configErr.Load(),
 	}, nil
 }
 
@@ -62,49 +74,28 @@ func statusRows(recent []wire.RecentSession) []json.RawMessage {
 	return rows
 }
 
-func (s *Server) mSystemPresence(cl *call) (any, *wire.ErrorShape) {
-	return s.presence.List(), nil
+func (h *handlers) systemPresence(*rpc.Call) (any, *wire.ErrorShape) {
+	return h.s.o.Presence.List(), nil
 }
 
-func (s *Server) mLastHeartbeat(cl *call) (any, *wire.ErrorShape) {
+func (h *handlers) lastHeartbeat(*rpc.Call) (any, *wire.ErrorShape) {
 	// No heartbeat runner yet: the original answers null until a heartbeat
 	// has run.
 	return wire.NullPayload, nil
 }
 
-// systemEvents is the main session's queue of system events (text lines
-// the next agent turn will see); status reports it. Bounded like the
-// original's per-session queue.
-type systemEvents struct {
-	mu    sync.Mutex
-	queue []string
-}
-
-const maxQueuedSystemEvents = 20
-
-func (q *systemEvents) push(text string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if n := len(q.queue); n > 0 && q.queue[n-1] == text {
-		return // the original skips consecutive duplicates
-	}
-	q.queue = append(q.queue, text)
-	if len(q.queue) > maxQueuedSystemEvents {
-		q.queue = q.queue[len(q.queue)-maxQueuedSystemEvents:]
-	}
-}
-
-func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
+func (h *handlers) systemEvent(c *rpc.Call) (any, *wire.ErrorShape) {
 	// Not schema-validated, like the original: only text is checked.
 	var p wire.SystemEventParams
-	if json.Unmarshal(cl.params, &p) != nil || strings.TrimSpace(p.Text) == "" {
-		return nil, invalid("text required")
+	if json.Unmarshal(c.Params, &p) != nil || strings.TrimSpace(p.Text) == "" {
+		return nil, rpc.Invalid("text required")
 	}
 	text := strings.TrimSpace(p.Text)
+	pres := h.s.o.Presence
 	// The beacon shape and the key rules live in the presence package.
 	n, _ := presence.ParseNodeText(text)
 	host, ip, version, mode, reason := n.Host, n.IP, n.Version, n.Mode, n.Reason
-	key := s.presence.SystemEventKey(p.DeviceID, p.InstanceID, text)
+	key := pres.SystemEventKey(p.DeviceID, p.InstanceID, text)
 	// Explicit params win over fields parsed from the text, which win over
 	// the stored entry (Update keeps stored values for empty fields).
 	pick := func(explicit, parsed string) string {
@@ -122,17 +113,17 @@ func (s *Server) mSystemEvent(cl *call) (any, *wire.ErrorShape) {
 		Mode: pick(p.Mode, mode), LastInputSeconds: n.LastInputSeconds, Reason: pick(p.Reason, reason),
 		Text: text, DeviceID: p.DeviceID, InstanceID: p.InstanceID, Roles: p.Roles, Scopes: p.Scopes,
 	}
-	prev, _ := s.presence.Get(key)
-	s.presence.Update(key, e)
+	prev, _ := pres.Get(key)
+	pres.Update(key, e)
 	if strings.HasPrefix(text, "Node:") {
 		if summary := nodeChangeSummary(prev, e); summary != "" {
-			s.sysEvents.push(summary)
+			h.s.events.push(summary)
 		}
 	} else {
-		s.sysEvents.push(text)
+		h.s.events.push(text)
 	}
-	s.presence.Bump()
-	s.broadcastPresence()
+	pres.Bump()
+	h.s.BroadcastPresence()
 	return wire.OKResult{OK: true}, nil
 }
 
@@ -165,16 +156,9 @@ func nodeChangeSummary(prev, e wire.PresenceEntry) string {
 	return "Node: " + name + " (" + strings.Join(parts, ", ") + ")"
 }
 
-func (s *Server) logFile() string {
-	if s.opts.LogFile != nil {
-		return s.opts.LogFile()
-	}
-	return filelog.DayPath(filepath.Join(s.opts.StateDir, "logs"), s.now())
-}
-
-func (s *Server) mLogsTail(cl *call) (any, *wire.ErrorShape) {
+func (h *handlers) logsTail(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.LogsTailParams
-	if e := cl.decode(&p); e != nil {
+	if e := c.Decode(&p); e != nil {
 		return nil, e
 	}
 	limit, maxBytes := 0, 0
@@ -184,9 +168,9 @@ func (s *Server) mLogsTail(cl *call) (any, *wire.ErrorShape) {
 	if p.MaxBytes != nil {
 		maxBytes = int(*p.MaxBytes)
 	}
-	res, err := filelog.Tail(s.logFile(), p.Cursor, limit, maxBytes)
+	res, err := filelog.Tail(h.logFile(), p.Cursor, limit, maxBytes)
 	if err != nil {
-		return nil, errShape(wire.ErrUnavailable, "log read failed: "+err.Error())
+		return nil, rpc.Unavailable("log read failed: " + err.Error())
 	}
 	return res, nil
 }

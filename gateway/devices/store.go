@@ -1,26 +1,28 @@
-package gateway
+// Package devices is device identity and pairing (spec §1.5, §3.6): the
+// paired/pending store under <state>/devices/ and the per-(device, role)
+// tokens, the identity checks the handshake runs on a connect's device
+// block, and the device.pair.* and device.token.* methods.
+package devices
 
 import (
-	"encoding/json"
+	"crypto/subtle"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/gateway/internal/statefile"
+	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// pendingTTL is how long a pairing request waits for a decision.
-const pendingTTL = 5 * time.Minute
+// PendingTTL is how long a pairing request waits for a decision.
+const PendingTTL = 5 * time.Minute
 
-// deviceToken is one per-(device, role) token (spec §1.5).
-type deviceToken struct {
+// Token is one per-(device, role) token (spec §1.5).
+type Token struct {
 	Token        string   `json:"token"`
 	Role         string   `json:"role"`
 	Scopes       []string `json:"scopes"`
@@ -30,92 +32,66 @@ type deviceToken struct {
 	LastUsedAtMs int64    `json:"lastUsedAtMs,omitempty"`
 }
 
-func (t deviceToken) issuedAt() int64 {
+func (t Token) IssuedAt() int64 {
 	if t.RotatedAtMs != 0 {
 		return t.RotatedAtMs
 	}
 	return t.CreatedAtMs
 }
 
-// pairedDevice is one entry of devices/paired.json, keyed by device id.
-type pairedDevice struct {
-	DeviceID     string                 `json:"deviceId"`
-	PublicKey    string                 `json:"publicKey"`
-	DisplayName  string                 `json:"displayName,omitempty"`
-	Platform     string                 `json:"platform,omitempty"`
-	ClientID     string                 `json:"clientId,omitempty"`
-	ClientMode   string                 `json:"clientMode,omitempty"`
-	Role         string                 `json:"role,omitempty"`
-	Roles        []string               `json:"roles,omitempty"`
-	Scopes       []string               `json:"scopes,omitempty"`
-	RemoteIP     string                 `json:"remoteIp,omitempty"`
-	Tokens       map[string]deviceToken `json:"tokens,omitempty"`
-	CreatedAtMs  int64                  `json:"createdAtMs"`
-	ApprovedAtMs int64                  `json:"approvedAtMs"`
+// Paired is one entry of devices/paired.json, keyed by device id.
+type Paired struct {
+	DeviceID     string           `json:"deviceId"`
+	PublicKey    string           `json:"publicKey"`
+	DisplayName  string           `json:"displayName,omitempty"`
+	Platform     string           `json:"platform,omitempty"`
+	ClientID     string           `json:"clientId,omitempty"`
+	ClientMode   string           `json:"clientMode,omitempty"`
+	Role         string           `json:"role,omitempty"`
+	Roles        []string         `json:"roles,omitempty"`
+	Scopes       []string         `json:"scopes,omitempty"`
+	RemoteIP     string           `json:"remoteIp,omitempty"`
+	Tokens       map[string]Token `json:"tokens,omitempty"`
+	CreatedAtMs  int64            `json:"createdAtMs"`
+	ApprovedAtMs int64            `json:"approvedAtMs"`
 }
 
-// deviceStore is the paired/pending device store under <state>/devices/.
+// Store is the paired/pending device store under <state>/devices/.
 // It is read once and written through atomically (0600: it holds tokens).
 // A pending entry (pending.json, keyed by request id) is the
 // device.pair.requested payload itself, as in the original: the event
 // broadcasts the stored request.
-type deviceStore struct {
+type Store struct {
 	dir    string
 	now    func() time.Time
 	mu     sync.Mutex
 	loaded bool
-	paired map[string]*pairedDevice
+	paired map[string]*Paired
 	pend   map[string]*wire.DevicePairRequestedEvent
 }
 
-func newDeviceStore(stateDir string, now func() time.Time) *deviceStore {
+// NewStore returns the store under <stateDir>/devices (in memory only when
+// stateDir is ""); it is read at first use.
+func NewStore(stateDir string, now func() time.Time) *Store {
 	dir := ""
 	if stateDir != "" {
 		dir = filepath.Join(stateDir, "devices")
 	}
-	return &deviceStore{dir: dir, now: now}
+	return &Store{dir: dir, now: now}
 }
 
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s is not valid JSON (%v); fix or remove it", path, err)
-	}
-	return nil
-}
-
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return profiles.WriteFileAtomic(path, append(b, '\n'), 0o600)
-}
-
-func (d *deviceStore) loadLocked() error {
+func (d *Store) loadLocked() error {
 	if d.loaded {
 		d.pruneLocked()
 		return nil
 	}
-	d.paired = map[string]*pairedDevice{}
+	d.paired = map[string]*Paired{}
 	d.pend = map[string]*wire.DevicePairRequestedEvent{}
 	if d.dir != "" {
-		if err := readJSONFile(filepath.Join(d.dir, "paired.json"), &d.paired); err != nil {
+		if err := statefile.Read(filepath.Join(d.dir, "paired.json"), &d.paired); err != nil {
 			return err
 		}
-		if err := readJSONFile(filepath.Join(d.dir, "pending.json"), &d.pend); err != nil {
+		if err := statefile.Read(filepath.Join(d.dir, "pending.json"), &d.pend); err != nil {
 			return err
 		}
 	}
@@ -124,8 +100,8 @@ func (d *deviceStore) loadLocked() error {
 	return nil
 }
 
-func (d *deviceStore) pruneLocked() {
-	cutoff := d.now().Add(-pendingTTL).UnixMilli()
+func (d *Store) pruneLocked() {
+	cutoff := d.now().Add(-PendingTTL).UnixMilli()
 	for k, p := range d.pend {
 		if p.TS < cutoff {
 			delete(d.pend, k)
@@ -133,14 +109,14 @@ func (d *deviceStore) pruneLocked() {
 	}
 }
 
-func (d *deviceStore) saveLocked() error {
+func (d *Store) saveLocked() error {
 	if d.dir == "" {
 		return nil
 	}
-	if err := writeJSONFile(filepath.Join(d.dir, "pending.json"), d.pend); err != nil {
+	if err := statefile.Write(filepath.Join(d.dir, "pending.json"), d.pend); err != nil {
 		return err
 	}
-	return writeJSONFile(filepath.Join(d.dir, "paired.json"), d.paired)
+	return statefile.Write(filepath.Join(d.dir, "paired.json"), d.paired)
 }
 
 func subset(want, have []string) bool {
@@ -152,8 +128,8 @@ func subset(want, have []string) bool {
 	return true
 }
 
-// isPaired: same public key, the role among its roles, every scope granted.
-func (d *deviceStore) isPaired(id, pubKey, role string, scopes []string) bool {
+// IsPaired reports a pairing with the same public key,, the role among its roles, every scope granted.
+func (d *Store) IsPaired(id, pubKey, role string, scopes []string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.loadLocked() != nil {
@@ -170,23 +146,23 @@ func (d *deviceStore) isPaired(id, pubKey, role string, scopes []string) bool {
 	return slices.Contains(roles, role) && subset(scopes, p.Scopes)
 }
 
-// pairRequestFrom is the pairing request a connect asks for; a local
+// PairRequest is the pairing request a connect asks for; a local
 // client's is silent (approved without asking an operator).
-func pairRequestFrom(p *wire.ConnectParams, pubKey, role string, scopes []string, c *conn) wire.DevicePairRequestedEvent {
+func PairRequest(p *wire.ConnectParams, pubKey, role string, scopes []string, local bool, remote string) wire.DevicePairRequestedEvent {
 	r := wire.DevicePairRequestedEvent{
 		DeviceID: p.Device.ID, PublicKey: pubKey, DisplayName: p.Client.DisplayName,
 		Platform: p.Client.Platform, ClientID: p.Client.ID, ClientMode: p.Client.Mode,
-		Role: role, Roles: []string{role}, Scopes: slices.Clone(scopes), Silent: trueOrNil(c.local),
+		Role: role, Roles: []string{role}, Scopes: slices.Clone(scopes), Silent: trueOrNil(local),
 		// Loopback included: the original records the client IP of a local
 		// CLI too (testdata/captures/cli-devices-list.json).
-		RemoteIP: c.remote,
+		RemoteIP: remote,
 	}
 	return r
 }
 
-// requestPairing returns the pending request for the device, creating it
+// RequestPairing returns the pending request for the device, creating it
 // when there is none (created reports which).
-func (d *deviceStore) requestPairing(r wire.DevicePairRequestedEvent) (wire.DevicePairRequestedEvent, bool, error) {
+func (d *Store) RequestPairing(r wire.DevicePairRequestedEvent) (wire.DevicePairRequestedEvent, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
@@ -202,7 +178,7 @@ func (d *deviceStore) requestPairing(r wire.DevicePairRequestedEvent) (wire.Devi
 			return *p, false, d.saveLocked()
 		}
 	}
-	r.RequestID = newID()
+	r.RequestID = rpc.NewID()
 	r.TS = d.now().UnixMilli()
 	_, repair := d.paired[r.DeviceID]
 	r.IsRepair = trueOrNil(repair)
@@ -219,14 +195,15 @@ func trueOrNil(b bool) *bool {
 	return &b
 }
 
-var errUnknownRequest = errors.New("unknown requestId")
+// ErrUnknownRequest means no pending request has that id.
+var ErrUnknownRequest = errors.New("unknown requestId")
 
-// errNotPaired: the device has no paired record (so no token to issue).
-var errNotPaired = errors.New("device not paired")
+// ErrNotPaired means the device has no paired record (so no token to issue).
+var ErrNotPaired = errors.New("device not paired")
 
-// approve moves a pending request to paired (roles and scopes unioned
+// Approve moves a pending request to paired (roles and scopes unioned
 // with an earlier pairing of the same key).
-func (d *deviceStore) approve(requestID string, _ bool) (wire.DevicePairResolvedEvent, error) {
+func (d *Store) Approve(requestID string) (wire.DevicePairResolvedEvent, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
@@ -234,12 +211,12 @@ func (d *deviceStore) approve(requestID string, _ bool) (wire.DevicePairResolved
 	}
 	r := d.pend[requestID]
 	if r == nil {
-		return wire.DevicePairResolvedEvent{}, errUnknownRequest
+		return wire.DevicePairResolvedEvent{}, ErrUnknownRequest
 	}
 	now := d.now().UnixMilli()
 	p := d.paired[r.DeviceID]
 	if p == nil || p.PublicKey != r.PublicKey {
-		p = &pairedDevice{DeviceID: r.DeviceID, CreatedAtMs: now}
+		p = &Paired{DeviceID: r.DeviceID, CreatedAtMs: now}
 	}
 	p.PublicKey = r.PublicKey
 	p.DisplayName, p.Platform, p.ClientID, p.ClientMode = r.DisplayName, r.Platform, r.ClientID, r.ClientMode
@@ -253,8 +230,8 @@ func (d *deviceStore) approve(requestID string, _ bool) (wire.DevicePairResolved
 	return wire.DevicePairResolvedEvent{RequestID: requestID, DeviceID: r.DeviceID, Decision: wire.DecisionApproved, TS: now}, d.saveLocked()
 }
 
-// reject drops a pending request.
-func (d *deviceStore) reject(requestID string) (wire.DevicePairResolvedEvent, error) {
+// Reject drops a pending request.
+func (d *Store) Reject(requestID string) (wire.DevicePairResolvedEvent, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
@@ -262,23 +239,23 @@ func (d *deviceStore) reject(requestID string) (wire.DevicePairResolvedEvent, er
 	}
 	r := d.pend[requestID]
 	if r == nil {
-		return wire.DevicePairResolvedEvent{}, errUnknownRequest
+		return wire.DevicePairResolvedEvent{}, ErrUnknownRequest
 	}
 	delete(d.pend, requestID)
 	return wire.DevicePairResolvedEvent{RequestID: requestID, DeviceID: r.DeviceID, Decision: wire.DecisionRejected, TS: d.now().UnixMilli()}, d.saveLocked()
 }
 
-// ensureToken finds or creates the device's token for role; it is reused
+// EnsureToken finds or creates the device's token for role; it is reused
 // when it covers the requested scopes.
-func (d *deviceStore) ensureToken(id, role string, scopes []string, _ bool) (deviceToken, error) {
+func (d *Store) EnsureToken(id, role string, scopes []string) (Token, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
-		return deviceToken{}, err
+		return Token{}, err
 	}
 	p := d.paired[id]
 	if p == nil {
-		return deviceToken{}, errNotPaired
+		return Token{}, ErrNotPaired
 	}
 	if t, ok := p.Tokens[role]; ok && t.RevokedAtMs == 0 && subset(scopes, t.Scopes) {
 		return t, nil
@@ -292,16 +269,16 @@ func (d *deviceStore) ensureToken(id, role string, scopes []string, _ bool) (dev
 // issueLocked replaces the device's token for role with a fresh one
 // (32 hex chars, spec §1.5), keeping the old one's creation and last-use
 // times and marking it rotated.
-func (d *deviceStore) issueLocked(p *pairedDevice, role string, scopes []string) deviceToken {
+func (d *Store) issueLocked(p *Paired, role string, scopes []string) Token {
 	now := d.now().UnixMilli()
-	t := deviceToken{Token: strings.ReplaceAll(newID(), "-", ""), Role: role, Scopes: scopes, CreatedAtMs: now}
+	t := Token{Token: strings.ReplaceAll(rpc.NewID(), "-", ""), Role: role, Scopes: scopes, CreatedAtMs: now}
 	if old, ok := p.Tokens[role]; ok {
 		t.CreatedAtMs = old.CreatedAtMs
 		t.RotatedAtMs = now
 		t.LastUsedAtMs = old.LastUsedAtMs
 	}
 	if p.Tokens == nil {
-		p.Tokens = map[string]deviceToken{}
+		p.Tokens = map[string]Token{}
 	}
 	p.Tokens[role] = t
 	return t
@@ -320,22 +297,23 @@ func normalizeScopes(scopes []string) []string {
 	return out
 }
 
-var errUnknownDeviceRole = errors.New("unknown deviceId/role")
+// ErrUnknownDeviceRole means no paired device with that id, or no token for that role.
+var ErrUnknownDeviceRole = errors.New("unknown deviceId/role")
 
-// rotateToken issues a new token for (device, role) (device.token.rotate,
+// RotateToken issues a new token for (device, role) (device.token.rotate,
 // spec §3.6). Scopes default to the current token's, then the device's;
 // explicit scopes also become the device's paired scopes, as in the
 // original.
-func (d *deviceStore) rotateToken(id, role string, scopes []string) (deviceToken, error) {
+func (d *Store) RotateToken(id, role string, scopes []string) (Token, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
-		return deviceToken{}, err
+		return Token{}, err
 	}
 	p := d.paired[strings.TrimSpace(id)]
 	role = strings.TrimSpace(role)
 	if p == nil || role == "" {
-		return deviceToken{}, errUnknownDeviceRole
+		return Token{}, ErrUnknownDeviceRole
 	}
 	want := scopes
 	if want == nil {
@@ -355,32 +333,32 @@ func (d *deviceStore) rotateToken(id, role string, scopes []string) (deviceToken
 	return t, d.saveLocked()
 }
 
-// revokeToken marks the (device, role) token revoked (device.token.revoke):
+// RevokeToken marks the (device, role) token revoked (device.token.revoke):
 // it no longer authenticates, and the next connect that passes shared auth
 // gets a new one.
-func (d *deviceStore) revokeToken(id, role string) (deviceToken, error) {
+func (d *Store) RevokeToken(id, role string) (Token, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.loadLocked(); err != nil {
-		return deviceToken{}, err
+		return Token{}, err
 	}
 	p := d.paired[strings.TrimSpace(id)]
 	if p == nil {
-		return deviceToken{}, errUnknownDeviceRole
+		return Token{}, ErrUnknownDeviceRole
 	}
 	t, ok := p.Tokens[strings.TrimSpace(role)]
 	if !ok {
-		return deviceToken{}, errUnknownDeviceRole
+		return Token{}, ErrUnknownDeviceRole
 	}
 	t.RevokedAtMs = d.now().UnixMilli()
 	p.Tokens[t.Role] = t
 	return t, d.saveLocked()
 }
 
-// verifyToken checks a presented device token: same token (constant
+// VerifyToken checks a presented device token: same token (constant
 // time), not revoked, requested scopes within the token's scopes. A token
 // that passes records its lastUsedAtMs, as the original's does.
-func (d *deviceStore) verifyToken(id, role, token string, scopes []string) bool {
+func (d *Store) VerifyToken(id, role, token string, scopes []string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.loadLocked() != nil {
@@ -391,7 +369,7 @@ func (d *deviceStore) verifyToken(id, role, token string, scopes []string) bool 
 		return false
 	}
 	t, ok := p.Tokens[role]
-	if !ok || t.RevokedAtMs != 0 || !secretEqual(token, t.Token) || !subset(scopes, t.Scopes) {
+	if !ok || t.RevokedAtMs != 0 || subtle.ConstantTimeCompare([]byte(token), []byte(t.Token)) != 1 || !subset(scopes, t.Scopes) {
 		return false
 	}
 	t.LastUsedAtMs = d.now().UnixMilli()
@@ -407,6 +385,33 @@ func union(a, b []string) []string {
 	for _, v := range b {
 		if !slices.Contains(out, v) {
 			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// HasRole reports whether a paired device holds role.
+func (d *Store) HasRole(id, role string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loadLocked() != nil {
+		return false
+	}
+	p := d.paired[id]
+	return p != nil && (p.Role == role || slices.Contains(p.Roles, role))
+}
+
+// PairedWithRole lists the paired devices holding role.
+func (d *Store) PairedWithRole(role string) []Paired {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loadLocked() != nil {
+		return nil
+	}
+	var out []Paired
+	for _, p := range d.paired {
+		if p.Role == role || slices.Contains(p.Roles, role) {
+			out = append(out, *p)
 		}
 	}
 	return out

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/clawdbot/clawdbot/gateway/configrpc"
+	"github.com/clawdbot/clawdbot/gateway/devices"
+	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/nodes"
+	"github.com/clawdbot/clawdbot/gateway/presence"
+	"github.com/clawdbot/clawdbot/gateway/rpc"
+	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// features is the process-wide state of the hosted feature packages: it
+// outlives runtime swaps, while each runtime gets its own registry of
+// their methods (register). A new feature adds its store here and one
+// Register call below.
+type features struct {
+	presence *presence.Store
+	system   *system.State
+	config   *configrpc.Store
+	devices  *devices.Store
+	nodes    *nodes.Registry
+	pairs    *nodes.PairStore
+}
+
+func newFeatures(s *Server) features {
+	o := s.opts
+	pres := presence.New(selfPresence(s.host, o.Version), o.Now)
+	return features{
+		presence: pres,
+		system: system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
+			Stopping: s.closing.Load}),
+		config:  configrpc.NewStore(o.ConfigPath),
+		devices: devices.NewStore(o.StateDir, o.Now),
+		nodes:   nodes.NewRegistry(),
+		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
+	}
+}
+
+// registerFeatures fills reg, the registry of runtime rt, with every
+// feature's methods.
+func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
+	f := &s.f
+	system.Register(reg, system.Deps{State: f.system, LogFile: s.logFile})
+	configrpc.Register(reg, configrpc.Deps{Store: f.config, Now: s.now, Log: s.callLog,
+		WriteSentinel:   func(p wire.RestartSentinelPayload) (string, error) { return WriteRestartSentinel(s.opts.StateDir, p) },
+		ScheduleRestart: s.scheduleRestart})
+	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
+		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
+	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
+}
+
+// nodeDevices gives node.list the device store's node pairings.
+type nodeDevices struct{ d *devices.Store }
+
+func (n nodeDevices) HasRole(id, role string) bool { return n.d.HasRole(id, role) }
+
+func (n nodeDevices) NodeDevices() []nodes.PairedDevice {
+	var out []nodes.PairedDevice
+	for _, p := range n.d.PairedWithRole(wire.RoleNode) {
+		out = append(out, nodes.PairedDevice{DeviceID: p.DeviceID, DisplayName: p.DisplayName, Platform: p.Platform, RemoteIP: p.RemoteIP})
+	}
+	return out
+}
+
+// scheduleRestart is configrpc's restart hook: Options.ScheduleRestart,
+// read at call time because Run installs it after New.
+func (s *Server) scheduleRestart(reason string, delay time.Duration) (wire.RestartInfo, bool) {
+	if s.opts.ScheduleRestart == nil {
+		return wire.RestartInfo{}, false
+	}
+	return s.opts.ScheduleRestart(reason, delay), true
+}
+
+// logFile is the file logs.tail reads.
+func (s *Server) logFile() string {
+	if s.opts.LogFile != nil {
+		return s.opts.LogFile()
+	}
+	return filelog.DayPath(filepath.Join(s.opts.StateDir, "logs"), s.now())
+}

@@ -1,0 +1,256 @@
+// Package system answers the gateway's own methods: health, status,
+// system-presence, system-event, last-heartbeat and logs.tail. Its State
+// is process-wide (it outlives runtime swaps): the health cache and
+// stateVersion.health, the main session's queue of system events, and the
+// config error health and status report.
+package system
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clawdbot/clawdbot/gateway/presence"
+	"github.com/clawdbot/clawdbot/gateway/rpc"
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// healthCacheTTL: a health call without probe answers from a cache younger
+// than this (spec §3.3).
+const healthCacheTTL = 60 * time.Second
+
+// connectHealthDebounce coalesces the health refresh the original runs
+// after every connect: with N clients reconnecting at once it would
+// broadcast N health events to N clients (O(N²) frames). We refresh at most
+// once per interval, trailing, so every client still gets a fresh health
+// event shortly after connecting.
+const connectHealthDebounce = 250 * time.Millisecond
+
+// heartbeatPrompt is the default heartbeat prompt reported in health.
+const heartbeatPrompt = "Read HEARTBEAT.md if it exists (workspace context). Follow it strictly. Do not infer or repeat old tasks from prior chats. If nothing needs attention, reply HEARTBEAT_OK."
+
+// Options are what a State needs from the gateway.
+type Options struct {
+	// Presence is the gateway's presence table (its version is half of
+	// stateVersion).
+	Presence *presence.Store
+	// Broadcast sends the health and presence events.
+	Broadcast rpc.Broadcaster
+	// StateDir holds the default agent's session store.
+	StateDir string
+	// Now is the clock.
+	Now func() time.Time
+	// Stopping reports a gateway shutdown in progress: no health refresh
+	// is broadcast then.
+	Stopping func() bool
+}
+
+// State is the process-wide state of the system methods.
+type State struct {
+	o Options
+
+	// The health cache (wire.HealthSummary, spec §3.3) and
+	// stateVersion.health. There are no channels or agent runs yet, so the
+	// summary reports the one default agent and the session store in the
+	// state dir, honestly empty where we have nothing.
+	mu        sync.Mutex
+	version   int64
+	cached    *wire.HealthSummary
+	cachedAt  time.Time
+	scheduled bool
+
+	// configErr is the config the lifecycle last refused to apply (nil
+	// while the file is valid).
+	configErr atomic.Pointer[wire.ConfigError]
+	events    systemEvents
+}
+
+// New returns the State; stateVersion.health starts at 1.
+func New(o Options) *State {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Stopping == nil {
+		o.Stopping = func() bool { return false }
+	}
+	return &State{o: o, version: 1}
+}
+
+// StateVersion is the current {presence, health} version pair.
+func (s *State) StateVersion() wire.StateVersion {
+	s.mu.Lock()
+	h := s.version
+	s.mu.Unlock()
+	return wire.StateVersion{Presence: s.o.Presence.Version(), Health: h}
+}
+
+// HealthSnapshot is the cached summary for hello-ok ({} when there is none).
+func (s *State) HealthSnapshot() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached == nil {
+		return struct{}{}
+	}
+	return s.cached
+}
+
+// BroadcastPresence sends the presence event with the current list.
+func (s *State) BroadcastPresence() {
+	sv := s.StateVersion()
+	s.o.Broadcast.Broadcast(wire.EventPresence, wire.PresenceEvent{Presence: s.o.Presence.List()}, rpc.Delivery{StateVersion: &sv, DropIfSlow: true})
+}
+
+// SetConfigError records (err != nil) or clears (err == nil) a config file
+// the gateway refused to apply, so health and status report it; a change
+// refreshes and broadcasts health at once.
+func (s *State) SetConfigError(path string, err error) {
+	var next *wire.ConfigError
+	if err != nil {
+		next = &wire.ConfigError{Path: path, Message: err.Error(), AtMs: s.o.Now().UnixMilli()}
+	}
+	if prev := s.configErr.Swap(next); prev == nil && next == nil {
+		return
+	}
+	if !s.o.Stopping() {
+		s.Refresh()
+	}
+}
+
+// sessionsPath is the default agent's session store.
+func (s *State) sessionsPath() string {
+	return filepath.Join(s.o.StateDir, "agents", "main", "sessions", "sessions.json")
+}
+
+// readSessions summarises a sessions.json store (a map of session key to
+// entry with updatedAt); a missing store is an empty one. An entry without
+// updatedAt reports updatedAt and age as null and sorts last, as in the
+// original.
+func (s *State) readSessions(limit int) wire.SessionsSummary {
+	path := s.sessionsPath()
+	sum := wire.SessionsSummary{Path: path, Recent: []wire.RecentSession{}}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sum
+	}
+	var m map[string]struct {
+		UpdatedAt *int64 `json:"updatedAt"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return sum
+	}
+	sum.Count = int64(len(m))
+	now := s.o.Now().UnixMilli()
+	for k, v := range m {
+		r := wire.RecentSession{Key: k, UpdatedAt: v.UpdatedAt}
+		if v.UpdatedAt != nil {
+			age := now - *v.UpdatedAt
+			r.Age = &age
+		}
+		sum.Recent = append(sum.Recent, r)
+	}
+	updated := func(r wire.RecentSession) int64 {
+		if r.UpdatedAt == nil {
+			return math.MinInt64
+		}
+		return *r.UpdatedAt
+	}
+	sort.Slice(sum.Recent, func(i, j int) bool { return updated(sum.Recent[i]) > updated(sum.Recent[j]) })
+	if len(sum.Recent) > limit {
+		sum.Recent = sum.Recent[:limit]
+	}
+	return sum
+}
+
+// Refresh builds a new summary, bumps stateVersion.health and broadcasts
+// the health event (never dropped for a slow client).
+func (s *State) Refresh() *wire.HealthSummary {
+	now := s.o.Now
+	start := now()
+	sess := s.readSessions(5)
+	h := &wire.HealthSummary{
+		OK: true, TS: start.UnixMilli(), Channels: map[string]json.RawMessage{}, ChannelOrder: []string{},
+		ChannelLabels: map[string]string{}, DefaultAgentID: "main",
+		Agents: []wire.HealthAgent{{
+			AgentID: "main", IsDefault: true,
+			Heartbeat: wire.HeartbeatConfig{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
+			Sessions:  sess,
+		}},
+		Sessions:    sess,
+		ConfigError: s.configErr.Load(),
+	}
+	h.DurationMs = now().Sub(start).Milliseconds()
+	s.mu.Lock()
+	s.version++
+	s.cached = h
+	s.cachedAt = now()
+	s.mu.Unlock()
+	sv := s.StateVersion()
+	s.o.Broadcast.Broadcast(wire.EventHealth, h, rpc.Delivery{StateVersion: &sv})
+	return h
+}
+
+// healthFor answers the health method: cached when fresh and not probing
+// (with a background refresh), else refreshed now.
+func (s *State) healthFor(probe bool) *wire.HealthSummary {
+	s.mu.Lock()
+	cached, at := s.cached, s.cachedAt
+	s.mu.Unlock()
+	if !probe && cached != nil && s.o.Now().Sub(at) < healthCacheTTL {
+		s.HealthSoon()
+		return cached
+	}
+	return s.Refresh()
+}
+
+// HealthSoon schedules the coalesced trailing refresh (after a connect,
+// after a cached health answer).
+func (s *State) HealthSoon() {
+	s.mu.Lock()
+	if s.scheduled {
+		s.mu.Unlock()
+		return
+	}
+	s.scheduled = true
+	s.mu.Unlock()
+	time.AfterFunc(connectHealthDebounce, func() {
+		s.mu.Lock()
+		s.scheduled = false
+		s.mu.Unlock()
+		if !s.o.Stopping() {
+			s.Refresh()
+		}
+	})
+}
+
+// systemEvents is the main session's queue of system events (text lines
+// the next agent turn will see); status reports it. Bounded like the
+// original's per-session queue.
+type systemEvents struct {
+	mu    sync.Mutex
+	queue []string
+}
+
+const maxQueuedSystemEvents = 20
+
+func (q *systemEvents) push(text string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := len(q.queue); n > 0 && q.queue[n-1] == text {
+		return // the original skips consecutive duplicates
+	}
+	q.queue = append(q.queue, text)
+	if len(q.queue) > maxQueuedSystemEvents {
+		q.queue = q.queue[len(q.queue)-maxQueuedSystemEvents:]
+	}
+}
+
+func (q *systemEvents) list() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string{}, q.queue...)
+}
