@@ -72,6 +72,11 @@ func (i Issue) String() string {
 	return b.String()
 }
 
+// EmptyConfigMessage is the issue for a config without a value (empty,
+// whitespace or comments only). It starts like the original's parse errors
+// ("JSON5 parse failed: ...") so scripts matching that keep working.
+const EmptyConfigMessage = "JSON5 parse failed: no value in the file (it is empty or only comments); a config is one JSON5 object, e.g. {gateway: {mode: 'local'}}"
+
 // ConfigError is returned for a config that exists but is invalid. Its
 // message is the first issue, so a command can print it as one line.
 type ConfigError struct {
@@ -138,8 +143,8 @@ func LoadEnv(path string, getenv func(string) string) (*Snapshot, error) {
 }
 
 // ParseConfig builds a Snapshot from raw JSON5 bytes (a file's content or a
-// config.set payload); path only labels issues. Empty input is an empty
-// config.
+// config.set payload); path only labels issues. Input without a value
+// (empty, whitespace or comments only) is a parse error, EmptyConfigMessage.
 func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -156,7 +161,12 @@ func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot 
 		return s
 	}
 	if root == nil {
-		root = &node{kind: kindObject}
+		// The original's JSON5.parse throws on a document without a value,
+		// and so do we: reading it as {} would start (or hot-reload) a
+		// gateway with every setting reset and no auth.
+		line, col := lineCol(raw, len(raw))
+		s.Issues = append(s.Issues, Issue{File: path, Line: line, Column: col, Message: EmptyConfigMessage})
+		return s
 	}
 	if root.kind != kindObject {
 		line, col := lineCol(raw, root.off)
