@@ -51,6 +51,37 @@ type Issue struct {
 	Message string `json:"message"`
 	Line    int    `json:"line,omitempty"`   // 1-based, 0 if unknown
 	Column  int    `json:"column,omitempty"` // 1-based, in characters
+	// Kind tells warnings apart (IssueUnknownKey, IssueDuplicateKey); ""
+	// for errors. Not part of the wire shape.
+	Kind IssueKind `json:"-"`
+}
+
+// IssueKind classifies a warning.
+type IssueKind string
+
+// Warning kinds.
+const (
+	IssueUnknownKey   IssueKind = "unknown-key"
+	IssueDuplicateKey IssueKind = "duplicate-key"
+)
+
+// UnknownKeys are the config's unknown-key warnings, in file order, each
+// with its key path, line:column and did-you-mean ("unknown key (ignored;
+// did you mean gateway.port?)"), exactly what 'clawdbot config validate'
+// prints. The gateway logs one warning per key at start and on every
+// reload and shows them in health/status; they never stop it. A nil or
+// unparsable snapshot has none.
+func (s *Snapshot) UnknownKeys() []Issue {
+	if s == nil {
+		return nil
+	}
+	var out []Issue
+	for _, w := range s.Warnings {
+		if w.Kind == IssueUnknownKey {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // String formats the issue as `file:line:col: path: message`, leaving out
@@ -178,7 +209,7 @@ func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot 
 
 	v := &validator{src: raw, file: path, pos: map[string]int{"": root.off}}
 	v.walk(root, reflect.TypeOf(Config{}), "")
-	resolved := v.substitute(root, "", getenv)
+	resolved := v.substitute(root, "", configEnvFallback(root, getenv))
 	if len(v.issues) == 0 {
 		var buf bytes.Buffer
 		encodeJSON(&buf, resolved, "", "")
@@ -301,7 +332,9 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 		for _, m := range n.members {
 			p := joinPath(path, m.key)
 			if prev, dup := seen[m.key]; dup {
-				v.warnings = append(v.warnings, v.issueAt(p, m.keyOff, fmt.Sprintf("duplicate key (the later one wins; first at offset %d)", prev)))
+				w := v.issueAt(p, m.keyOff, fmt.Sprintf("duplicate key (the later one wins; first at offset %d)", prev))
+				w.Kind = IssueDuplicateKey
+				v.warnings = append(v.warnings, w)
 			}
 			seen[m.key] = m.keyOff
 			if f, ok := fields[m.key]; ok {
@@ -312,7 +345,9 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 			if knownPassthrough(p) {
 				continue
 			}
-			v.warnings = append(v.warnings, v.issueAt(p, m.keyOff, unknownKeyMessage(p, m.key, fields)))
+			w := v.issueAt(p, m.keyOff, unknownKeyMessage(p, m.key, fields))
+			w.Kind = IssueUnknownKey
+			v.warnings = append(v.warnings, w)
 		}
 	case reflect.Map:
 		if n.kind != kindObject {

@@ -113,11 +113,13 @@ func TestGatewayInstallRefusesAConfigTheGatewayWouldRefuse(t *testing.T) {
 		config string // "" = no config file
 		want   []string
 	}{
-		{"no config (setup not run)", "", []string{"No config at", "clawdbot --profile citest setup"}},
-		{"syntax error", `{"gateway": {"mode": "local",}`, []string{"is invalid", "clawdbot --profile citest config validate"}},
+		{"no config (setup not run)", "", []string{"Missing config", "clawdbot --profile citest setup"}},
+		{"syntax error", `{"gateway": {"mode": "local",}`, []string{"invalid config", "clawdbot --profile citest config validate"}},
+		{"empty file", "// todo\n", []string{"JSON5 parse failed", "clawdbot --profile citest config validate"}},
 		{"wrong type", `{"gateway": {"mode": "local", "port": "abc"}}`, []string{"gateway.port", "clawdbot --profile citest config validate"}},
-		{"mode unset", `{"gateway": {"port": 18800}}`, []string{"gateway.mode is unset", "clawdbot --profile citest setup"}},
-		{"mode remote", `{"gateway": {"mode": "remote"}}`, []string{"gateway.mode is remote", `"local"`}},
+		{"mode unset", `{"gateway": {"port": 18800}}`, []string{"set gateway.mode=local (current: unset)", "clawdbot --profile citest setup"}},
+		{"mode remote", `{"gateway": {"mode": "remote"}}`, []string{"(current: remote)", `"local"`}},
+		{"password mode without password", `{"gateway": {"mode": "local", "auth": {"mode": "password"}}}`, []string{"no password is set", "gateway.auth.password"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
