@@ -126,6 +126,13 @@ func (e *ConfigError) Error() string {
 	return msg
 }
 
+// IsEmptyDocument reports whether the file exists but holds no value (empty,
+// whitespace or comments only): invalid, yet nothing in it a writer could
+// clobber except comments, which PatchText keeps. setup fills such a file.
+func (s *Snapshot) IsEmptyDocument() bool {
+	return s != nil && s.Exists && len(s.Issues) == 1 && s.Issues[0].Message == EmptyConfigMessage
+}
+
 // Err returns a *ConfigError when the snapshot is invalid, else nil.
 func (s *Snapshot) Err() error {
 	if s.Valid {

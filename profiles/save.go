@@ -196,9 +196,12 @@ func syncDir(dir string) {
 	}
 }
 
-// PatchFile merges patch (RFC 7386) into the config file at path, keeping
-// its other keys and their order, and saves it atomically (0600, previous
-// file kept as .bak). A missing file starts from {}; a file that does not
+// PatchFile merges patch (RFC 7386) into the config file at path by
+// splicing the changed values into the user's text (PatchText: comments,
+// key order, quoting and trailing commas of everything else are kept), and
+// saves it atomically (0600, previous file kept as .bak). Every command
+// that edits the config (setup, gateway install --port/--token, doctor
+// --fix) goes through PatchText. A missing file starts from {}; a file that does not
 // parse is refused rather than replaced, so a user's broken edit is never
 // clobbered.
 func PatchFile(path string, getenv func(string) string, patch map[string]any) error {
@@ -213,7 +216,7 @@ func PatchFile(path string, getenv func(string) string, patch map[string]any) er
 	if err != nil {
 		return err
 	}
-	raw, err := MergePatch(snap.Raw, p)
+	raw, err := PatchText(snap.Raw, p)
 	if err != nil {
 		return err
 	}

@@ -269,3 +269,24 @@ func TestGatewayInstallPortGoesIntoTheConfig(t *testing.T) {
 		t.Errorf("config changed although the env outranks it:\n%s", cb)
 	}
 }
+
+// install --port/--token edit the user's JSON5 in place: comments, quoting
+// and trailing commas stay, a .bak keeps the previous file.
+func TestGatewayInstallKeepsTheUsersJSON5(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	before := "// hand-written\n{\n  gateway: {\n    mode: 'local', // keep\n    port: 18800,\n  },\n}\n"
+	os.WriteFile(cfg, []byte(before), 0o600)
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--port", "18801", "--token", "tok-1"}, env); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	b, _ := os.ReadFile(cfg)
+	want := "// hand-written\n{\n  gateway: {\n    mode: 'local', // keep\n    port: 18801,\n    auth: {\n      token: 'tok-1',\n    },\n  },\n}\n"
+	if string(b) != want {
+		t.Errorf("config after install:\n%s\nwant:\n%s", b, want)
+	}
+	if _, err := os.Stat(cfg + ".bak"); err != nil {
+		t.Errorf("no .bak: %v", err)
+	}
+}
