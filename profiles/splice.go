@@ -230,11 +230,10 @@ func (e *editor) apply() ([]byte, error) {
 // memberIndent is the indentation of obj's members: that of its first
 // member when it starts its line, else one unit more than obj's line.
 func (e *editor) memberIndent(obj *node) string {
-	for _, m := range obj.members {
-		if ind, ok := lineIndent(e.src, m.keyOff); ok {
+	if len(obj.members) > 0 {
+		if ind, ok := lineIndent(e.src, obj.members[0].keyOff); ok {
 			return ind
 		}
-		break
 	}
 	base, _ := lineIndent(e.src, obj.off)
 	return base + e.st.unit
