@@ -29,23 +29,26 @@ const (
 	CodeConfigPermissions   = "config-permissions"
 	CodeStateDirPermissions = "state-dir-permissions"
 	CodeGatewayModeUnset    = "gateway-mode-unset"
-	CodeTokenMissing        = "gateway-token-missing"
-	CodeServiceUnsupported  = "service-unsupported"
-	CodeServiceNotInstalled = "service-not-installed"
-	CodeServiceUnreadable   = "service-unreadable"
-	CodeServiceNotRunning   = "service-not-running"
-	CodeServiceManagerDown  = "service-manager-unavailable"
-	CodeServiceSpec         = "service-spec-error"
-	CodeLegacyService       = "legacy-service"
-	CodeExtraService        = "extra-service"
-	CodePortForeign         = "port-foreign-holder"
-	CodePortOtherProfile    = "port-held-by-other-profile"
-	CodePortUnknown         = "port-busy-unknown-holder"
-	CodeProfilesSharePort   = "profiles-share-port"
-	CodeProfilesShareState  = "profiles-share-state-dir"
-	CodeLingerDisabled      = "linger-disabled"
-	CodeLingerUnknown       = "linger-unknown"
-	CodeGatewayUnreachable  = "gateway-unreachable"
+	// CodeGatewayWouldNotStart: profiles.CheckStartable refuses the config
+	// (auth mode without its secret, a non-loopback bind without auth...).
+	CodeGatewayWouldNotStart = "gateway-would-not-start"
+	CodeTokenMissing         = "gateway-token-missing"
+	CodeServiceUnsupported   = "service-unsupported"
+	CodeServiceNotInstalled  = "service-not-installed"
+	CodeServiceUnreadable    = "service-unreadable"
+	CodeServiceNotRunning    = "service-not-running"
+	CodeServiceManagerDown   = "service-manager-unavailable"
+	CodeServiceSpec          = "service-spec-error"
+	CodeLegacyService        = "legacy-service"
+	CodeExtraService         = "extra-service"
+	CodePortForeign          = "port-foreign-holder"
+	CodePortOtherProfile     = "port-held-by-other-profile"
+	CodePortUnknown          = "port-busy-unknown-holder"
+	CodeProfilesSharePort    = "profiles-share-port"
+	CodeProfilesShareState   = "profiles-share-state-dir"
+	CodeLingerDisabled       = "linger-disabled"
+	CodeLingerUnknown        = "linger-unknown"
+	CodeGatewayUnreachable   = "gateway-unreachable"
 	// CodeGatewayConfigRejected: the running gateway refused its config
 	// file (reload or restart) and still serves the previous config.
 	CodeGatewayConfigRejected = "gateway-config-rejected"
@@ -102,10 +105,7 @@ func checkConfig(ctx context.Context, c *Context) []Finding {
 		out = append(out, Finding{Code: CodeConfigUnknownKeys, Severity: SevWarn, Message: "Config has keys clawdbot does not know (typos are ignored silently)",
 			Detail: strings.Join(keys, "; "), Fix: "edit " + path + " (see " + c.Hint("clawdbot config validate") + ")"})
 	}
-	if snap.Config != nil && snap.Config.Gateway.Mode == "" {
-		out = append(out, Finding{Code: CodeGatewayModeUnset, Severity: SevWarn, Message: "gateway.mode is not set: `clawdbot gateway` refuses to start",
-			Fix: `set "gateway": {"mode": "local"} in ` + path + " (or run " + c.Hint("clawdbot setup") + ")"})
-	}
+	out = append(out, startFindings(c, snap)...)
 	if runtime.GOOS != "windows" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			out = append(out, permFinding(c, CodeConfigPermissions, path, false, 0o600, fi.Mode().Perm(),
@@ -118,6 +118,32 @@ func checkConfig(ctx context.Context, c *Context) []Finding {
 		}
 	}
 	return out
+}
+
+// startFindings asks profiles.CheckStartable, the rule the gateway itself
+// applies, whether this config would start the gateway. A missing or
+// invalid config has its own findings above, and gateway.mode "remote" is
+// a client's config (checkHealth says so), so those are not repeated.
+func startFindings(c *Context, snap *profiles.Snapshot) []Finding {
+	err := profiles.CheckStartable(snap.Config, profiles.StartCheck{
+		Snapshot: snap, Getenv: c.Getenv, Port: c.Profile.Ports.Gateway, Profile: c.Profile.Name,
+	})
+	var se *profiles.StartError
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Reason {
+	case profiles.StartConfigMissing, profiles.StartConfigInvalid:
+		return nil
+	case profiles.StartModeNotLocal:
+		if snap.Config == nil || snap.Config.Gateway.Mode != "" {
+			return nil
+		}
+		return []Finding{{Code: CodeGatewayModeUnset, Severity: SevWarn, Message: "gateway.mode is not set: `clawdbot gateway` refuses to start",
+			Fix: `set "gateway": {"mode": "local"} in ` + c.Profile.ConfigPath + " (or run " + c.Hint("clawdbot setup") + ")"}}
+	}
+	return []Finding{{Code: CodeGatewayWouldNotStart, Severity: SevError, Message: "The gateway refuses to start with this config",
+		Detail: se.Error(), Fix: se.Fix}}
 }
 
 // permFinding reports a loose mode on path (the config or the state dir);

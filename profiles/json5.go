@@ -39,6 +39,8 @@ const (
 type node struct {
 	kind    nodeKind
 	off     int
+	end     int  // byte offset just past the value (0 for built nodes)
+	quote   byte // a string's quote character in the source (0 for built nodes)
 	b       bool
 	num     string // canonical JSON number text
 	str     string
@@ -48,9 +50,10 @@ type node struct {
 
 // member is one key of an object, in source order.
 type member struct {
-	key    string
-	keyOff int
-	val    *node
+	key      string
+	keyOff   int
+	keyQuote byte // the key's quote character, 0 when unquoted or built
+	val      *node
 }
 
 // get returns the value of key (the last one if duplicated), or nil.
@@ -190,6 +193,14 @@ func (p *parser) skipSpace() {
 }
 
 func (p *parser) value() *node {
+	n := p.value1()
+	if n != nil && p.err == nil {
+		n.end = p.pos
+	}
+	return n
+}
+
+func (p *parser) value1() *node {
 	if p.err != nil {
 		return nil
 	}
@@ -205,7 +216,7 @@ func (p *parser) value() *node {
 		return p.array()
 	case c == '"' || c == '\'':
 		s := p.string()
-		return &node{kind: kindString, off: start, str: s}
+		return &node{kind: kindString, off: start, str: s, quote: c}
 	case c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'):
 		return p.number()
 	default:
@@ -259,9 +270,10 @@ func (p *parser) object() *node {
 		}
 		keyOff := p.pos
 		var key string
+		var keyQuote byte
 		switch c := p.src[p.pos]; {
 		case c == '"' || c == '\'':
-			key = p.string()
+			key, keyQuote = p.string(), c
 		default:
 			key = p.identWord()
 			if key == "" {
@@ -286,7 +298,7 @@ func (p *parser) object() *node {
 		if p.err != nil {
 			return nil
 		}
-		n.members = append(n.members, member{key: key, keyOff: keyOff, val: v})
+		n.members = append(n.members, member{key: key, keyOff: keyOff, keyQuote: keyQuote, val: v})
 		p.skipSpace()
 		if p.err != nil {
 			return nil

@@ -51,6 +51,37 @@ type Issue struct {
 	Message string `json:"message"`
 	Line    int    `json:"line,omitempty"`   // 1-based, 0 if unknown
 	Column  int    `json:"column,omitempty"` // 1-based, in characters
+	// Kind tells warnings apart (IssueUnknownKey, IssueDuplicateKey); ""
+	// for errors. Not part of the wire shape.
+	Kind IssueKind `json:"-"`
+}
+
+// IssueKind classifies a warning.
+type IssueKind string
+
+// Warning kinds.
+const (
+	IssueUnknownKey   IssueKind = "unknown-key"
+	IssueDuplicateKey IssueKind = "duplicate-key"
+)
+
+// UnknownKeys are the config's unknown-key warnings, in file order, each
+// with its key path, line:column and did-you-mean ("unknown key (ignored;
+// did you mean gateway.port?)"), exactly what 'clawdbot config validate'
+// prints. The gateway logs one warning per key at start and on every
+// reload and shows them in health/status; they never stop it. A nil or
+// unparsable snapshot has none.
+func (s *Snapshot) UnknownKeys() []Issue {
+	if s == nil {
+		return nil
+	}
+	var out []Issue
+	for _, w := range s.Warnings {
+		if w.Kind == IssueUnknownKey {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // String formats the issue as `file:line:col: path: message`, leaving out
@@ -72,6 +103,11 @@ func (i Issue) String() string {
 	return b.String()
 }
 
+// EmptyConfigMessage is the issue for a config without a value (empty,
+// whitespace or comments only). It starts like the original's parse errors
+// ("JSON5 parse failed: ...") so scripts matching that keep working.
+const EmptyConfigMessage = "JSON5 parse failed: no value in the file (it is empty or only comments); a config is one JSON5 object, e.g. {gateway: {mode: 'local'}}"
+
 // ConfigError is returned for a config that exists but is invalid. Its
 // message is the first issue, so a command can print it as one line.
 type ConfigError struct {
@@ -88,6 +124,13 @@ func (e *ConfigError) Error() string {
 		msg += fmt.Sprintf(" (and %d more)", n)
 	}
 	return msg
+}
+
+// IsEmptyDocument reports whether the file exists but holds no value (empty,
+// whitespace or comments only): invalid, yet nothing in it a writer could
+// clobber except comments, which PatchText keeps. setup fills such a file.
+func (s *Snapshot) IsEmptyDocument() bool {
+	return s != nil && s.Exists && len(s.Issues) == 1 && s.Issues[0].Message == EmptyConfigMessage
 }
 
 // Err returns a *ConfigError when the snapshot is invalid, else nil.
@@ -138,8 +181,8 @@ func LoadEnv(path string, getenv func(string) string) (*Snapshot, error) {
 }
 
 // ParseConfig builds a Snapshot from raw JSON5 bytes (a file's content or a
-// config.set payload); path only labels issues. Empty input is an empty
-// config.
+// config.set payload); path only labels issues. Input without a value
+// (empty, whitespace or comments only) is a parse error, EmptyConfigMessage.
 func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -156,7 +199,12 @@ func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot 
 		return s
 	}
 	if root == nil {
-		root = &node{kind: kindObject}
+		// The original's JSON5.parse throws on a document without a value,
+		// and so do we: reading it as {} would start (or hot-reload) a
+		// gateway with every setting reset and no auth.
+		line, col := lineCol(raw, len(raw))
+		s.Issues = append(s.Issues, Issue{File: path, Line: line, Column: col, Message: EmptyConfigMessage})
+		return s
 	}
 	if root.kind != kindObject {
 		line, col := lineCol(raw, root.off)
@@ -168,7 +216,7 @@ func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot 
 
 	v := &validator{src: raw, file: path, pos: map[string]int{"": root.off}}
 	v.walk(root, reflect.TypeOf(Config{}), "")
-	resolved := v.substitute(root, "", getenv)
+	resolved := v.substitute(root, "", configEnvFallback(root, getenv))
 	if len(v.issues) == 0 {
 		var buf bytes.Buffer
 		encodeJSON(&buf, resolved, "", "")
@@ -291,7 +339,9 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 		for _, m := range n.members {
 			p := joinPath(path, m.key)
 			if prev, dup := seen[m.key]; dup {
-				v.warnings = append(v.warnings, v.issueAt(p, m.keyOff, fmt.Sprintf("duplicate key (the later one wins; first at offset %d)", prev)))
+				w := v.issueAt(p, m.keyOff, fmt.Sprintf("duplicate key (the later one wins; first at offset %d)", prev))
+				w.Kind = IssueDuplicateKey
+				v.warnings = append(v.warnings, w)
 			}
 			seen[m.key] = m.keyOff
 			if f, ok := fields[m.key]; ok {
@@ -302,7 +352,9 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 			if knownPassthrough(p) {
 				continue
 			}
-			v.warnings = append(v.warnings, v.issueAt(p, m.keyOff, unknownKeyMessage(p, m.key, fields)))
+			w := v.issueAt(p, m.keyOff, unknownKeyMessage(p, m.key, fields))
+			w.Kind = IssueUnknownKey
+			v.warnings = append(v.warnings, w)
 		}
 	case reflect.Map:
 		if n.kind != kindObject {

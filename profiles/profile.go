@@ -7,6 +7,19 @@
 // ports from a Profile instead of consulting the environment again; the
 // original consulted it in several places and disagreed with itself
 // (supervision spec §1.3).
+//
+// The config side, for the gateway and every command:
+//   - Load/ParseConfig read clawdbot.json (JSON5 with positions); a file
+//     without a value is a parse error, never {}.
+//   - CheckStartable is the one "would this config start the gateway?"
+//     rule. gateway.New and every restart/reload call it with
+//     StartCheck{Auth: &resolved, Host: <the listener's real host>} (and the
+//     reload's Snapshot), keep the old runtime when it refuses, and report
+//     the *StartError (Reason, one-line message, Fix; exit ExitMisconfigured).
+//   - Snapshot.UnknownKeys are the did-you-mean warnings to log and show.
+//   - ApplyEnv exports env.vars / env string entries (set variables win).
+//   - PatchFile/PatchText edit the user's file keeping its formatting;
+//     WriteFileAtomic names its temps so SweepTemp can clear crash leftovers.
 package profiles
 
 import (

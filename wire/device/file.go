@@ -20,7 +20,7 @@ func writeJSONFile(path string, v any) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -46,3 +46,11 @@ func writeJSONFile(path string, v any) error {
 	}
 	return nil
 }
+
+// tempPattern names the temp file of a write of path
+// ".<name>.clawdbot-tmp-<digits>": the scheme of profiles.WriteFileAtomic,
+// whose SweepTemp removes what a crash leaves (a copy of the device key or
+// token). wire does not import profiles (both sit at the bottom of the
+// package graph), so the scheme is repeated here and a test pins the two
+// together.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".clawdbot-tmp-*" }

@@ -49,6 +49,10 @@ type Env struct {
 	Getenv func(string) string
 	// Environ is the full environment as KEY=VALUE lines.
 	Environ func() []string
+	// Setenv changes the process environment (os.Setenv in the real
+	// process; nil in tests, where nothing is exported). The gateway uses
+	// it for the config's env.vars.
+	Setenv func(key, value string) error
 	// Home is the user's home directory ("" if unknown).
 	Home string
 	// ProfileFlag is the --profile value ("" if not given); Dev is --dev.
@@ -70,7 +74,7 @@ func ProcessEnv() *Env {
 	exe, _ := os.Executable()
 	return &Env{
 		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin,
-		Getenv: os.Getenv, Environ: os.Environ, Home: home, Executable: exe,
+		Getenv: os.Getenv, Environ: os.Environ, Setenv: os.Setenv, Home: home, Executable: exe,
 		Context: context.Background(),
 	}
 }

@@ -85,26 +85,28 @@ Exit codes:
 	if err != nil {
 		return configError(env, err.Error())
 	}
+	// Temp files of interrupted atomic writes (a kill -9 mid-save) may hold
+	// the token: remove ours before anything reads the config.
+	swept := sweepStaleTemp(prof)
 	snap, err := profiles.LoadEnv(prof.ConfigPath, env.Getenv)
 	if err != nil {
 		return configError(env, err.Error())
 	}
-	if !snap.Exists && !f.AllowUnconfigured {
-		return configError(env, fmt.Sprintf("Missing config %s. Run '%s' (or pass --allow-unconfigured).", prof.ConfigPath, env.Hint("clawdbot setup")))
-	}
-	if snap.Exists && !snap.Valid {
-		return configError(env, fmt.Sprintf("invalid config: %v (fix it; check with '%s')", snap.Err(), env.Hint("clawdbot config validate")))
+	chk := gatewayStartCheck(env, prof, f)
+	chk.Snapshot = snap
+	if err := profiles.CheckStartable(snap.Config, chk); err != nil {
+		return configError(env, err.Error())
 	}
 	cfg := snap.Config
 	if cfg == nil {
 		cfg = &profiles.Config{}
 	}
-	if snap.Exists && cfg.Gateway.Mode != "local" && !f.AllowUnconfigured {
-		cur := cfg.Gateway.Mode
-		if cur == "" {
-			cur = "unset"
+	// env.vars and env string entries, for this process and what it runs;
+	// variables already set win (profiles.ApplyEnv).
+	if env.Setenv != nil {
+		if _, err := profiles.ApplyEnv(cfg, env.Getenv, env.Setenv); err != nil {
+			fmt.Fprintf(env.Stderr, "clawdbot gateway: warning: config env not fully applied: %v\n", err)
 		}
-		return configError(env, fmt.Sprintf("Gateway start blocked: set gateway.mode=local (current: %s) or pass --allow-unconfigured.", cur))
 	}
 	rc, bindHost, err := GatewayRuntime(env, prof, cfg, f)
 	if err != nil {
@@ -116,6 +118,15 @@ Exit codes:
 		return configError(env, err.Error())
 	}
 	defer logs.close()
+	startLog := filelog.Subsystem(logs.logger, "gateway")
+	for _, p := range swept {
+		startLog.Info("removed a temp file left by an interrupted write: " + p)
+	}
+	// Unknown keys are ignored, not fatal: say so once per key, with the
+	// same did-you-mean as 'clawdbot config validate'.
+	for _, is := range snap.UnknownKeys() {
+		startLog.Warn("config: " + is.String())
+	}
 	stopCap := make(chan struct{})
 	defer close(stopCap)
 	capStdioFiles([]io.Writer{env.Stdout, env.Stderr}, stdioCapBytes, stdioCapEvery, filepath.Dir(logs.file.PathFor(time.Now())), stopCap)
@@ -153,40 +164,31 @@ Exit codes:
 	return serveGateway(env, srv, run)
 }
 
+// gatewayStartCheck is the context of profiles.CheckStartable for this
+// command line: the flags the gateway applies on top of the config.
+func gatewayStartCheck(env *Env, prof profiles.Profile, f GatewayFlags) profiles.StartCheck {
+	return profiles.StartCheck{
+		AllowUnconfigured: f.AllowUnconfigured, Getenv: env.Getenv,
+		AuthMode: f.Auth, Token: f.Token, Password: f.Password, Bind: f.Bind,
+		Port: prof.Ports.Gateway, Profile: env.ProfileName(),
+	}
+}
+
 // GatewayRuntime resolves the config-derived runtime (auth, proxies) and
-// the bind host, applying the refusal rules of spec §10.3.
+// the bind host, refusing what profiles.CheckStartable refuses (spec
+// §10.3). A restart calls it with the new config.
 func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f GatewayFlags) (gateway.RuntimeConfig, string, error) {
-	// Config and environment resolve as for every client (profiles), so the
-	// gateway and the CLI agree on the secret; flags apply on top.
-	ra := cfg.ResolvedAuth(env.Getenv)
-	auth := gateway.Auth{Mode: ra.Mode, Token: ra.Token, Password: ra.Password}
-	if f.Token != "" {
-		auth.Token = f.Token
-	}
-	if f.Password != "" {
-		auth.Password = f.Password
-	}
-	switch {
-	case f.Auth != "":
-		if f.Auth != gateway.AuthToken && f.Auth != gateway.AuthPassword {
-			return gateway.RuntimeConfig{}, "", fmt.Errorf("invalid --auth %q (use token or password)", f.Auth)
-		}
-		auth.Mode = f.Auth
-	case f.Password != "":
-		auth.Mode = gateway.AuthPassword
-	case f.Token != "":
-		auth.Mode = gateway.AuthToken
-	}
-	bind := f.Bind
-	if bind == "" {
-		bind = cfg.Gateway.Bind
-	}
-	host, err := profiles.BindHost(bind, cfg.Gateway.CustomBindHost)
-	if err != nil {
+	chk := gatewayStartCheck(env, prof, f)
+	if err := profiles.CheckStartable(cfg, chk); err != nil {
 		return gateway.RuntimeConfig{}, "", err
 	}
-	if auth.Mode == gateway.AuthNone && !profiles.IsLoopbackHost(host) {
-		return gateway.RuntimeConfig{}, "", fmt.Errorf("refusing to bind gateway to %s:%d without auth (set gateway.auth.token or CLAWDBOT_GATEWAY_TOKEN, or pass --token)", host, prof.Ports.Gateway)
+	// Config and environment resolve as for every client (profiles), so the
+	// gateway and the CLI agree on the secret; flags apply on top.
+	ra := chk.ResolveAuth(cfg)
+	auth := gateway.Auth{Mode: ra.Mode, Token: ra.Token, Password: ra.Password}
+	host, err := chk.ResolveHost(cfg)
+	if err != nil {
+		return gateway.RuntimeConfig{}, "", err
 	}
 	rc := gateway.RuntimeConfig{
 		Config: cfg, Auth: auth, TrustedProxies: cfg.Gateway.TrustedProxies,
@@ -287,6 +289,24 @@ func (g *gatewayLog) apply(cfg *profiles.Config) error {
 }
 
 func (g *gatewayLog) close() { _ = g.file.Close() }
+
+// sweepStaleTemp removes the temp files interrupted atomic writes left in
+// the config's directory and the state dir (identity, devices, sessions
+// below it), and returns what it removed. Failures are not fatal: the
+// sweep only tidies.
+func sweepStaleTemp(prof profiles.Profile) []string {
+	var out []string
+	cfgDir := filepath.Dir(prof.ConfigPath)
+	if prof.StateDir != "" {
+		removed, _ := profiles.SweepTemp(prof.StateDir, 3)
+		out = append(out, removed...)
+	}
+	if rel, err := filepath.Rel(prof.StateDir, cfgDir); prof.StateDir == "" || err != nil || rel != "." {
+		removed, _ := profiles.SweepTemp(cfgDir, 0)
+		out = append(out, removed...)
+	}
+	return out
+}
 
 func configError(env *Env, msg string) int {
 	fmt.Fprintf(env.Stderr, "clawdbot gateway: %s\n", msg)

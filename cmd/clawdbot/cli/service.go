@@ -167,7 +167,7 @@ func runServiceInstall(env *Env, args []string) int {
 		return rep.fail(err)
 	}
 	rep.profile = prof.Name
-	if code, ok := installPreflight(env, rep, prof); !ok {
+	if code, ok := installPreflight(env, rep, prof, token); !ok {
 		return code
 	}
 	if token != "" {
@@ -260,28 +260,30 @@ func runServiceInstall(env *Env, args []string) int {
 }
 
 // installPreflight refuses to install a service whose gateway would refuse
-// to start: with no config, an invalid one or gateway.mode other than
-// "local", the service exits 78 at once (RestartPreventExitStatus keeps it
-// down) and the user is left with an enabled, failed unit and a pointer to
-// the journal. Nothing is written before these checks pass.
-func installPreflight(env *Env, rep *serviceReport, prof profiles.Profile) (int, bool) {
+// to start (profiles.CheckStartable, as a service: no
+// --allow-unconfigured, and only the secrets the service itself will have:
+// the config's, the --token being stored, none from this shell): it would
+// exit 78 at once (RestartPreventExitStatus keeps it down) and leave an
+// enabled, failed unit and a pointer to the journal. Nothing is written
+// before these checks pass.
+func installPreflight(env *Env, rep *serviceReport, prof profiles.Profile, token string) (int, bool) {
 	snap, err := profiles.LoadEnv(prof.ConfigPath, env.Getenv)
-	switch {
-	case err != nil:
+	if err != nil {
 		return rep.fail(err), false
-	case !snap.Exists:
-		return rep.fail(fmt.Errorf("No config at %s: the gateway would not start; create it first", prof.ConfigPath),
-			"clawdbot setup"), false
-	case !snap.Valid:
-		return rep.fail(fmt.Errorf("config %s is invalid: the gateway would not start: %v", prof.ConfigPath, snap.Err()),
-			"clawdbot config validate"), false
 	}
-	if mode := snap.Config.Gateway.Mode; mode != "local" {
-		if mode == "" {
-			return rep.fail(fmt.Errorf("gateway.mode is unset in %s: the gateway only starts with gateway.mode \"local\"", prof.ConfigPath),
-				"clawdbot setup"), false
-		}
-		return rep.fail(fmt.Errorf("gateway.mode is %s in %s: the gateway only starts with gateway.mode \"local\"; set it there to run the gateway on this machine", mode, prof.ConfigPath)), false
+	cfg := snap.Config
+	if cfg != nil && token != "" {
+		// The token is about to be stored in the config: check the config
+		// as the service will read it (the mode stays the configured one).
+		c := *cfg
+		c.Gateway.Auth.Token = token
+		cfg = &c
+	}
+	err = profiles.CheckStartable(cfg, profiles.StartCheck{
+		Snapshot: snap, Service: true, Port: prof.Ports.Gateway, Profile: prof.Name,
+	})
+	if se := (*profiles.StartError)(nil); errors.As(err, &se) {
+		return rep.fail(err, se.Fix), false
 	}
 	return 0, true
 }

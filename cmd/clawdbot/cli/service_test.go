@@ -113,11 +113,13 @@ func TestGatewayInstallRefusesAConfigTheGatewayWouldRefuse(t *testing.T) {
 		config string // "" = no config file
 		want   []string
 	}{
-		{"no config (setup not run)", "", []string{"No config at", "clawdbot --profile citest setup"}},
-		{"syntax error", `{"gateway": {"mode": "local",}`, []string{"is invalid", "clawdbot --profile citest config validate"}},
+		{"no config (setup not run)", "", []string{"Missing config", "clawdbot --profile citest setup"}},
+		{"syntax error", `{"gateway": {"mode": "local",}`, []string{"invalid config", "clawdbot --profile citest config validate"}},
+		{"empty file", "// todo\n", []string{"JSON5 parse failed", "clawdbot --profile citest config validate"}},
 		{"wrong type", `{"gateway": {"mode": "local", "port": "abc"}}`, []string{"gateway.port", "clawdbot --profile citest config validate"}},
-		{"mode unset", `{"gateway": {"port": 18800}}`, []string{"gateway.mode is unset", "clawdbot --profile citest setup"}},
-		{"mode remote", `{"gateway": {"mode": "remote"}}`, []string{"gateway.mode is remote", `"local"`}},
+		{"mode unset", `{"gateway": {"port": 18800}}`, []string{"set gateway.mode=local (current: unset)", "clawdbot --profile citest setup"}},
+		{"mode remote", `{"gateway": {"mode": "remote"}}`, []string{"(current: remote)", `"local"`}},
+		{"password mode without password", `{"gateway": {"mode": "local", "auth": {"mode": "password"}}}`, []string{"no password is set", "gateway.auth.password"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,5 +267,26 @@ func TestGatewayInstallPortGoesIntoTheConfig(t *testing.T) {
 	}
 	if cb, _ := os.ReadFile(filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")); strings.Contains(string(cb), "19789") {
 		t.Errorf("config changed although the env outranks it:\n%s", cb)
+	}
+}
+
+// install --port/--token edit the user's JSON5 in place: comments, quoting
+// and trailing commas stay, a .bak keeps the previous file.
+func TestGatewayInstallKeepsTheUsersJSON5(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	before := "// hand-written\n{\n  gateway: {\n    mode: 'local', // keep\n    port: 18800,\n  },\n}\n"
+	os.WriteFile(cfg, []byte(before), 0o600)
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--port", "18801", "--token", "tok-1"}, env); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	b, _ := os.ReadFile(cfg)
+	want := "// hand-written\n{\n  gateway: {\n    mode: 'local', // keep\n    port: 18801,\n    auth: {\n      token: 'tok-1',\n    },\n  },\n}\n"
+	if string(b) != want {
+		t.Errorf("config after install:\n%s\nwant:\n%s", b, want)
+	}
+	if _, err := os.Stat(cfg + ".bak"); err != nil {
+		t.Errorf("no .bak: %v", err)
 	}
 }

@@ -36,8 +36,9 @@ type setupReport struct {
 // runSetup makes a profile ready to run a gateway (supervision spec §9): the
 // state dir (0700), a config (0600) with gateway.mode=local, a loopback bind,
 // token auth with a fresh token and the workspace, the workspace itself and
-// the sessions dir. It is idempotent: it only adds what is missing, and an
-// existing config is rewritten through profiles.Save, which keeps a .bak.
+// the sessions dir. It is idempotent: it only adds what is missing; an
+// existing config is edited in place (profiles.PatchText keeps the user's
+// comments and formatting) and saved with profiles.Save, which keeps a .bak.
 func runSetup(env *Env, args []string) int {
 	fs := env.FlagSet("setup", "setup [--workspace DIR] [--json]")
 	workspaceFlag := fs.String("workspace", "", "agent workspace directory (default ~/clawd[-<profile>])")
@@ -73,6 +74,13 @@ func runSetup(env *Env, args []string) int {
 	if err != nil {
 		return env.Errorf("%v", err)
 	}
+	// A file without a value (created empty, or only comments) is filled
+	// in like a missing one; its comments stay.
+	emptyDoc := snap.IsEmptyDocument()
+	raw := snap.Raw
+	if emptyDoc {
+		snap = &profiles.Snapshot{Path: p.ConfigPath, Config: &profiles.Config{}, Valid: true}
+	}
 	if !snap.Valid {
 		printIssues(env, snap)
 		fmt.Fprintf(env.Stderr, "clawdbot: %s is invalid; fix it (or run '%s') and re-run '%s'\n",
@@ -94,11 +102,13 @@ func runSetup(env *Env, args []string) int {
 		return env.Errorf("%v", err)
 	}
 	if len(keys) > 0 {
-		base := snap.Raw
-		if !snap.Exists {
+		base := raw
+		if !snap.Exists && !emptyDoc {
 			base = []byte("{}")
 		}
-		out, err := profiles.MergePatch(base, patch)
+		// Splice into the user's text: comments, order and quoting of
+		// everything setup does not set are kept (profiles.PatchText).
+		out, err := profiles.PatchText(base, patch)
 		if err != nil {
 			return env.Errorf("cannot update %s: %v", p.ConfigPath, err)
 		}
@@ -110,7 +120,7 @@ func runSetup(env *Env, args []string) int {
 			return env.Errorf("%v", err)
 		}
 		rep.ConfigKeys = keys
-		if snap.Exists {
+		if snap.Exists || emptyDoc {
 			rep.Backup = p.ConfigPath + ".bak"
 			say("Updated %s: set %s (previous version: %s)", p.ConfigPath, strings.Join(keys, ", "), rep.Backup)
 		} else {
