@@ -60,6 +60,7 @@ func Checks() []Check {
 		CheckFunc{"gateway-token", checkToken},
 		CheckFunc{"service", checkService},
 		CheckFunc{"legacy-services", checkLegacy},
+		CheckFunc{"windows-task", checkScheduledTask},
 		CheckFunc{"other-services", checkOther},
 		CheckFunc{"port", checkPort},
 		CheckFunc{"profiles", checkProfiles},
@@ -152,6 +153,14 @@ func checkToken(ctx context.Context, c *Context) []Finding {
 	if snap.Config.Gateway.Auth.Token != "" {
 		return nil
 	}
+	if snap.Parsed != nil && configuredSecret(snap.Parsed) != "" {
+		return nil // an unresolved ${VAR}: the user's, never replaced
+	}
+	// The original's definition holds the token: carry it over, never
+	// generate a second one (clients of the running gateway use the first).
+	if f := tokenOnlyInService(ctx, c); f != nil {
+		return []Finding{*f}
+	}
 	f := Finding{Code: CodeTokenMissing, Severity: SevWarn, Repair: tokenRepair(),
 		Message: "No gateway token in the config: token auth is the recommended default, even on loopback",
 		Fix:     c.Hint("clawdbot doctor --generate-gateway-token")}
@@ -174,6 +183,15 @@ func tokenRepair() *Repair {
 				if has := configuredSecret(snap.Parsed); has != "" {
 					return []string{path + " already has " + has + "; left it unchanged"}, nil
 				}
+			}
+			// A token in the installed definition (or the original's task
+			// script) is the one clients use: carry it instead.
+			if tok, src := c.serviceToken(ctx); tok != "" {
+				line, err := carryToken(c, tok, src)
+				if err != nil {
+					return nil, err
+				}
+				return []string{firstNonEmpty(line, path+" already has a gateway secret; left it unchanged")}, nil
 			}
 			tok, err := profiles.NewGatewayToken()
 			if err != nil {
@@ -308,6 +326,19 @@ func managerFix(pl supervise.Platform) string {
 // stopped.
 func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]string, error) {
 	var lines []string
+	// Our definition never carries the token: one that lives only in the
+	// old definition goes into the config first, or the rewritten service
+	// starts without it (this also covers a rewrite run without the
+	// token-carry step).
+	if tok, src := c.serviceToken(ctx); tok != "" {
+		line, err := carryToken(c, tok, src)
+		if err != nil {
+			return nil, fmt.Errorf("%w (nothing changed)", err)
+		}
+		if line != "" {
+			lines = append(lines, line)
+		}
+	}
 	path := want.DefinitionPath()
 	old, readErr := os.ReadFile(path)
 	var bak string
