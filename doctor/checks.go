@@ -40,12 +40,15 @@ const (
 	CodeExtraService        = "extra-service"
 	CodePortForeign         = "port-foreign-holder"
 	CodePortOtherProfile    = "port-held-by-other-profile"
-	CodePortUnknown         = "port-busy-unknown-holder"
-	CodeProfilesSharePort   = "profiles-share-port"
-	CodeProfilesShareState  = "profiles-share-state-dir"
-	CodeLingerDisabled      = "linger-disabled"
-	CodeLingerUnknown       = "linger-unknown"
-	CodeGatewayUnreachable  = "gateway-unreachable"
+	// CodePortHeldNotByService: a gateway of this profile started by hand
+	// holds the port of the installed service, which then cannot bind.
+	CodePortHeldNotByService = "port-held-not-by-service"
+	CodePortUnknown          = "port-busy-unknown-holder"
+	CodeProfilesSharePort    = "profiles-share-port"
+	CodeProfilesShareState   = "profiles-share-state-dir"
+	CodeLingerDisabled       = "linger-disabled"
+	CodeLingerUnknown        = "linger-unknown"
+	CodeGatewayUnreachable   = "gateway-unreachable"
 	// CodeGatewayConfigRejected: the running gateway refused its config
 	// file (reload or restart) and still serves the previous config.
 	CodeGatewayConfigRejected = "gateway-config-rejected"
@@ -457,21 +460,30 @@ func checkPort(ctx context.Context, c *Context) []Finding {
 			Message: fmt.Sprintf("Port %d is in use but its holder is unknown", port),
 			Detail:  ports.DescribeHolder(port, nil), Fix: "install lsof or rerun as an admin user to see the holder"}}
 	}
-	servicePID := 0
+	servicePID, statusKnown := 0, false
 	if want, _ := c.Want(); want.Name != "" {
 		if m, err := c.Manager(); err == nil {
 			if st, err := m.Status(ctx, want); err == nil {
-				servicePID = st.PID
+				servicePID, statusKnown = st.PID, true
 			}
 		}
 	}
+	_, instErr := c.Installed()
+	installed := instErr == nil
 	var out []Finding
 	for _, l := range rep.Listeners {
 		switch {
 		case l.PID == servicePID && servicePID != 0:
 			continue // our own service holds it
+		case l.Kind == ports.KindGateway && sameProfile(l.Profile, c.Profile.Name) && (!installed || (l.Supervised() && !statusKnown)):
+			continue // this profile's gateway, run by hand with no service installed (or the service, unconfirmed)
 		case l.Kind == ports.KindGateway && sameProfile(l.Profile, c.Profile.Name):
-			continue // this profile's gateway, run by hand
+			pid := strconv.Itoa(l.PID)
+			out = append(out, Finding{Code: CodePortHeldNotByService, Severity: SevError,
+				Message: fmt.Sprintf("Port %d is held by pid %s (not the service): a gateway of this profile started by hand; the installed service cannot bind it and keeps restarting", port, pid),
+				Detail:  ports.DescribeHolder(port, []ports.Listener{l}),
+				Fix: "stop pid " + pid + " (Ctrl+C where it runs, or kill " + pid + "), then " + c.Hint("clawdbot gateway restart") +
+					"; or keep it and remove the service: " + c.Hint("clawdbot gateway uninstall")})
 		case l.Kind == ports.KindGateway:
 			out = append(out, Finding{Code: CodePortOtherProfile, Severity: SevError,
 				Message: fmt.Sprintf("Port %d is held by the gateway of profile %s", port, displayProfile(l.Profile)),
