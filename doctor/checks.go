@@ -367,6 +367,12 @@ func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]str
 		return append(lines, fmt.Sprintf("%s %s (restarted)", res.Action, res.Path)), nil
 	}
 	now, _ := os.ReadFile(path)
+	if res.Restored && readErr == nil {
+		// The manager put the previous file back and reloaded it itself.
+		lines = append(lines, "wrote "+path+", but "+supervise.ManagerLabel(c.Platform)+" did not take it: "+err.Error(),
+			"restored the previous definition (backup: "+bak+")")
+		return append(lines, restartPrevious(ctx, m, want, wasRunning)...), err
+	}
 	if readErr != nil || bytes.Equal(now, old) {
 		return append(lines, path+" is unchanged"), err
 	}
@@ -385,14 +391,18 @@ func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]str
 			lines = append(lines, "systemctl "+strings.Join(args, " ")+" failed too; run it by hand")
 		}
 	}
-	if wasRunning {
-		if serr := m.Start(ctx, want); serr != nil {
-			lines = append(lines, "could not start the previous service again: "+serr.Error())
-		} else {
-			lines = append(lines, "started the previous service again")
-		}
+	return append(lines, restartPrevious(ctx, m, want, wasRunning)...), err
+}
+
+// restartPrevious starts the restored service again if it was running.
+func restartPrevious(ctx context.Context, m supervise.Manager, want supervise.Spec, wasRunning bool) []string {
+	if !wasRunning {
+		return nil
 	}
-	return lines, err
+	if serr := m.Start(ctx, want); serr != nil {
+		return []string{"could not start the previous service again: " + serr.Error()}
+	}
+	return []string{"started the previous service again"}
 }
 
 // --- legacy and other services ------------------------------------------
