@@ -50,7 +50,9 @@ func serviceTestEnv(t *testing.T) (*Env, *bytes.Buffer, *recRunner) {
 	// The port is free unless a test says otherwise: the real one may be
 	// taken by whatever else runs on this machine.
 	oldI := inspectPort
-	inspectPort = func(_ context.Context, port int) ports.Report { return ports.Report{Port: port, Status: ports.StatusFree} }
+	inspectPort = func(_ context.Context, port int) ports.Report {
+		return ports.Report{Port: port, Status: ports.StatusFree}
+	}
 	t.Cleanup(func() { ServiceManager, ServiceRunner, servicePlatform, inspectPort = oldM, oldR, oldP, oldI })
 	return env, &out, rr
 }
