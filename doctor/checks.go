@@ -43,6 +43,9 @@ const (
 	CodeExtraService         = "extra-service"
 	CodePortForeign          = "port-foreign-holder"
 	CodePortOtherProfile     = "port-held-by-other-profile"
+	// CodePortHeldNotByService: a gateway of this profile started by hand
+	// holds the port of the installed service, which then cannot bind.
+	CodePortHeldNotByService = "port-held-not-by-service"
 	CodePortUnknown          = "port-busy-unknown-holder"
 	CodeProfilesSharePort    = "profiles-share-port"
 	CodeProfilesShareState   = "profiles-share-state-dir"
@@ -63,6 +66,7 @@ func Checks() []Check {
 		CheckFunc{"gateway-token", checkToken},
 		CheckFunc{"service", checkService},
 		CheckFunc{"legacy-services", checkLegacy},
+		CheckFunc{"windows-task", checkScheduledTask},
 		CheckFunc{"other-services", checkOther},
 		CheckFunc{"port", checkPort},
 		CheckFunc{"profiles", checkProfiles},
@@ -178,6 +182,14 @@ func checkToken(ctx context.Context, c *Context) []Finding {
 	if snap.Config.Gateway.Auth.Token != "" {
 		return nil
 	}
+	if snap.Parsed != nil && configuredSecret(snap.Parsed) != "" {
+		return nil // an unresolved ${VAR}: the user's, never replaced
+	}
+	// The original's definition holds the token: carry it over, never
+	// generate a second one (clients of the running gateway use the first).
+	if f := tokenOnlyInService(ctx, c); f != nil {
+		return []Finding{*f}
+	}
 	f := Finding{Code: CodeTokenMissing, Severity: SevWarn, Repair: tokenRepair(),
 		Message: "No gateway token in the config: token auth is the recommended default, even on loopback",
 		Fix:     c.Hint("clawdbot doctor --generate-gateway-token")}
@@ -200,6 +212,15 @@ func tokenRepair() *Repair {
 				if has := configuredSecret(snap.Parsed); has != "" {
 					return []string{path + " already has " + has + "; left it unchanged"}, nil
 				}
+			}
+			// A token in the installed definition (or the original's task
+			// script) is the one clients use: carry it instead.
+			if tok, src := c.serviceToken(ctx); tok != "" {
+				line, err := carryToken(c, tok, src)
+				if err != nil {
+					return nil, err
+				}
+				return []string{firstNonEmpty(line, path+" already has a gateway secret; left it unchanged")}, nil
 			}
 			tok, err := profiles.NewGatewayToken()
 			if err != nil {
@@ -334,6 +355,19 @@ func managerFix(pl supervise.Platform) string {
 // stopped.
 func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]string, error) {
 	var lines []string
+	// Our definition never carries the token: one that lives only in the
+	// old definition goes into the config first, or the rewritten service
+	// starts without it (this also covers a rewrite run without the
+	// token-carry step).
+	if tok, src := c.serviceToken(ctx); tok != "" {
+		line, err := carryToken(c, tok, src)
+		if err != nil {
+			return nil, fmt.Errorf("%w (nothing changed)", err)
+		}
+		if line != "" {
+			lines = append(lines, line)
+		}
+	}
 	path := want.DefinitionPath()
 	old, readErr := os.ReadFile(path)
 	var bak string
@@ -359,6 +393,12 @@ func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]str
 		return append(lines, fmt.Sprintf("%s %s (restarted)", res.Action, res.Path)), nil
 	}
 	now, _ := os.ReadFile(path)
+	if res.Restored && readErr == nil {
+		// The manager put the previous file back and reloaded it itself.
+		lines = append(lines, "wrote "+path+", but "+supervise.ManagerLabel(c.Platform)+" did not take it: "+err.Error(),
+			"restored the previous definition (backup: "+bak+")")
+		return append(lines, restartPrevious(ctx, m, want, wasRunning)...), err
+	}
 	if readErr != nil || bytes.Equal(now, old) {
 		return append(lines, path+" is unchanged"), err
 	}
@@ -377,14 +417,18 @@ func rewriteService(ctx context.Context, c *Context, want supervise.Spec) ([]str
 			lines = append(lines, "systemctl "+strings.Join(args, " ")+" failed too; run it by hand")
 		}
 	}
-	if wasRunning {
-		if serr := m.Start(ctx, want); serr != nil {
-			lines = append(lines, "could not start the previous service again: "+serr.Error())
-		} else {
-			lines = append(lines, "started the previous service again")
-		}
+	return append(lines, restartPrevious(ctx, m, want, wasRunning)...), err
+}
+
+// restartPrevious starts the restored service again if it was running.
+func restartPrevious(ctx context.Context, m supervise.Manager, want supervise.Spec, wasRunning bool) []string {
+	if !wasRunning {
+		return nil
 	}
-	return lines, err
+	if serr := m.Start(ctx, want); serr != nil {
+		return []string{"could not start the previous service again: " + serr.Error()}
+	}
+	return []string{"started the previous service again"}
 }
 
 // --- legacy and other services ------------------------------------------
@@ -452,21 +496,30 @@ func checkPort(ctx context.Context, c *Context) []Finding {
 			Message: fmt.Sprintf("Port %d is in use but its holder is unknown", port),
 			Detail:  ports.DescribeHolder(port, nil), Fix: "install lsof or rerun as an admin user to see the holder"}}
 	}
-	servicePID := 0
+	servicePID, statusKnown := 0, false
 	if want, _ := c.Want(); want.Name != "" {
 		if m, err := c.Manager(); err == nil {
 			if st, err := m.Status(ctx, want); err == nil {
-				servicePID = st.PID
+				servicePID, statusKnown = st.PID, true
 			}
 		}
 	}
+	_, instErr := c.Installed()
+	installed := instErr == nil
 	var out []Finding
 	for _, l := range rep.Listeners {
 		switch {
 		case l.PID == servicePID && servicePID != 0:
 			continue // our own service holds it
+		case l.Kind == ports.KindGateway && sameProfile(l.Profile, c.Profile.Name) && (!installed || (l.Supervised() && !statusKnown)):
+			continue // this profile's gateway, run by hand with no service installed (or the service, unconfirmed)
 		case l.Kind == ports.KindGateway && sameProfile(l.Profile, c.Profile.Name):
-			continue // this profile's gateway, run by hand
+			pid := strconv.Itoa(l.PID)
+			out = append(out, Finding{Code: CodePortHeldNotByService, Severity: SevError,
+				Message: fmt.Sprintf("Port %d is held by pid %s (not the service): a gateway of this profile started by hand; the installed service cannot bind it and keeps restarting", port, pid),
+				Detail:  ports.DescribeHolder(port, []ports.Listener{l}),
+				Fix: "stop pid " + pid + " (Ctrl+C where it runs, or kill " + pid + "), then " + c.Hint("clawdbot gateway restart") +
+					"; or keep it and remove the service: " + c.Hint("clawdbot gateway uninstall")})
 		case l.Kind == ports.KindGateway:
 			out = append(out, Finding{Code: CodePortOtherProfile, Severity: SevError,
 				Message: fmt.Sprintf("Port %d is held by the gateway of profile %s", port, displayProfile(l.Profile)),

@@ -5,8 +5,9 @@
 // stable Code, a Severity, a message and the exact command that fixes it,
 // and optionally a Repair that doctor --fix runs. Checks run in parallel;
 // their findings come out in check order, so the report is deterministic.
-// Repairs run one at a time in a fixed order (service rewrite, legacy
-// migration, permissions, token, linger, start), each printing what it did.
+// Repairs run one at a time in a fixed order (token carried out of an
+// old service definition, service rewrite, legacy migration, permissions,
+// token, linger, start), each printing what it did.
 //
 // The package also gathers `gateway status` (GatherStatus): the supervisor's
 // view, the RPC view, the configs as the CLI and the service see them, the
@@ -47,14 +48,18 @@ const (
 )
 
 // Step orders repairs: doctor --fix runs them in this fixed order, whatever
-// order the checks finished in. Rewriting the service comes first so a
-// legacy migration installs next to an up-to-date definition; the token is
-// generated after permissions are fixed so it lands in a 0600 file.
+// order the checks finished in. A token that lives only in the installed
+// definition is carried into the config before anything rewrites or
+// removes that definition. Rewriting the service comes next so a legacy
+// migration installs next to an up-to-date definition; a new token is
+// generated only after that (and after permissions are fixed, so it lands
+// in a 0600 file), when no definition had one to carry.
 type Step int
 
 // Repair steps, in the order they run.
 const (
-	StepService     Step = iota + 1 // back up, then rewrite a drifted service definition
+	StepCarryToken  Step = iota + 1 // copy the token out of an old service definition into the config
+	StepService                     // back up, then rewrite a drifted service definition
 	StepLegacy                      // stop + remove legacy services, install the current one
 	StepPermissions                 // chmod the config 0600 and the state dir 0700
 	StepToken                       // generate a gateway token
@@ -63,7 +68,8 @@ const (
 )
 
 var stepNames = map[Step]string{
-	StepService: "service", StepLegacy: "legacy", StepPermissions: "permissions",
+	StepCarryToken: "token-carry",
+	StepService:    "service", StepLegacy: "legacy", StepPermissions: "permissions",
 	StepToken: "token", StepLinger: "linger", StepStart: "start",
 }
 
@@ -158,6 +164,10 @@ type Context struct {
 	// RepairTimeout bounds one repair (0: 2 min); its commands are killed
 	// at the deadline (the Runner runs them under the context).
 	RepairTimeout time.Duration
+	// ServiceManager, when set, is the manager checks and repairs use
+	// instead of supervise.NewManager over Runner (the Windows SCM, which
+	// no Runner can stand in for, is replaced this way in tests).
+	ServiceManager supervise.Manager
 
 	// The lazily computed views. Each is guarded by its own mutex rather
 	// than a sync.Once so that Refresh can reset them while a check that
@@ -179,6 +189,10 @@ type Context struct {
 	mgrOnce    sync.Once
 	mgr        supervise.Manager
 	mgrErr     error
+	taskMu     sync.Mutex
+	taskLoaded bool
+	task       *originalTask
+	taskErr    error
 }
 
 // Hint makes a clawdbot command target this context's profile.
@@ -259,6 +273,9 @@ func (c *Context) Refresh() {
 	c.scanMu.Lock()
 	c.scanLoaded, c.found, c.legacy = false, nil, nil
 	c.scanMu.Unlock()
+	c.taskMu.Lock()
+	c.taskLoaded, c.task, c.taskErr = false, nil, nil
+	c.taskMu.Unlock()
 }
 
 func (c *Context) resetSpecs() {
@@ -270,6 +287,10 @@ func (c *Context) resetSpecs() {
 // Manager is the platform's service manager over Runner.
 func (c *Context) Manager() (supervise.Manager, error) {
 	c.mgrOnce.Do(func() {
+		if c.ServiceManager != nil {
+			c.mgr = c.ServiceManager
+			return
+		}
 		if c.Platform == "" {
 			c.mgrErr = errors.New("no supported service manager on this OS")
 			return

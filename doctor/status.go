@@ -40,6 +40,10 @@ type StatusReport struct {
 	Warnings       []StatusWarning `json:"warnings"` // ours: what is wrong, each with its fix command
 
 	profile string
+	// heldBy is the listener on the service's port that is not the
+	// service's main process while the service is installed (a gateway of
+	// this profile started by hand): the service cannot bind.
+	heldBy *StatusListener
 }
 
 // StatusService is the supervisor's view.
@@ -326,6 +330,13 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 		p := portOf(cliRep)
 		r.PortCli = &p
 	}
+	holderHints(&r.Port)
+	if r.PortCli != nil {
+		holderHints(r.PortCli)
+	}
+	if installed {
+		r.heldBy = heldNotByService(r.Port, r.Service.Runtime.PID, c.Profile.Name)
+	}
 	found, legacy := c.scans()
 	for _, l := range legacy {
 		r.LegacyServices = append(r.LegacyServices, StatusLegacy{Platform: string(l.Platform), Label: l.Label, Detail: l.Detail})
@@ -399,6 +410,55 @@ func portOf(rep ports.Report) StatusPort {
 	return p
 }
 
+// heldNotByService is the gateway of profile on port p that is not the
+// service's main process (pid), if there is one: the original's trap of a
+// foreground `clawdbot gateway` left running while the service is
+// installed. A supervised listener with no main PID to compare (status
+// failed) is taken to be the service.
+func heldNotByService(p StatusPort, pid int, profile string) *StatusListener {
+	if p.Status != string(ports.StatusBusy) {
+		return nil
+	}
+	for i, l := range p.Listeners {
+		if l.PID == 0 || l.PID == pid || l.Kind != string(ports.KindGateway) || !sameProfile(l.Profile, profile) {
+			continue
+		}
+		if l.supervised && pid == 0 {
+			continue
+		}
+		return &p.Listeners[i]
+	}
+	return nil
+}
+
+// holderHints replaces the generic "stop it (clawdbot gateway stop)" hint
+// with what stops the holder at hand: the service command of its profile
+// for a supervised gateway, Ctrl+C or kill for one started by hand (which
+// 'gateway stop' cannot reach).
+func holderHints(p *StatusPort) {
+	var hs []string
+	for _, h := range p.Hints {
+		if h != ports.HintGateway {
+			hs = append(hs, h)
+			continue
+		}
+		for _, l := range p.Listeners {
+			if l.Kind != string(ports.KindGateway) {
+				continue
+			}
+			if l.supervised {
+				hs = append(hs, "Gateway already running under the service manager (pid "+strconv.Itoa(l.PID)+"). Stop it ("+ports.StopCommand(l.Profile)+") or use a different port.")
+			} else {
+				hs = append(hs, "Gateway already running in the foreground (pid "+strconv.Itoa(l.PID)+", started by hand). Stop it (Ctrl+C where it runs, or kill "+strconv.Itoa(l.PID)+") or use a different port.")
+			}
+		}
+	}
+	p.Hints = hs
+	if p.Hints == nil {
+		p.Hints = []string{}
+	}
+}
+
 // Running reports whether a gateway is up: the supervisor says its process
 // runs, or (for a gateway started by hand) the RPC probe got an answer.
 func (r *StatusReport) Running() bool {
@@ -416,6 +476,9 @@ const (
 func (r *StatusReport) ExitCode() int {
 	switch {
 	case !r.Running():
+		return StatusExitDown
+	case r.heldBy != nil:
+		// What answers is not the installed service, which cannot bind.
 		return StatusExitDown
 	case r.RPC != nil && !r.RPC.OK:
 		return StatusExitDown
@@ -440,6 +503,14 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 	}
 	switch {
 	case c.Platform == "":
+	case r.heldBy != nil:
+		l := r.heldBy
+		pid := strconv.Itoa(l.PID)
+		add(CodePortHeldNotByService, "The port is held by pid "+pid+" (not the service): a gateway of this profile started by hand ("+
+			firstNonEmpty(l.CommandLine, l.Command, "clawdbot gateway")+") holds port "+strconv.Itoa(r.Port.Port)+
+			", so the installed service cannot bind it and keeps failing; what answers the probe is that process",
+			"stop pid "+pid+" (Ctrl+C where it runs, or kill "+pid+"); the service binds the port on its next restart ("+
+				c.Hint("clawdbot gateway restart")+"). To keep the hand-started gateway instead: "+c.Hint("clawdbot gateway uninstall"))
 	case !r.Service.Installed && rt.Status != "running":
 		if r.RPC != nil && r.RPC.OK {
 			add(CodeServiceNotInstalled, "A gateway answers, but not under the service manager (started by hand?); it will not survive a reboot",

@@ -125,6 +125,9 @@ func (r *StatusReport) Verdict() string {
 	case StatusExitMisconfig:
 		return "running and reachable, but the CLI and the service disagree (see warnings)."
 	}
+	if r.heldBy != nil {
+		return "the port is held by pid " + strconv.Itoa(r.heldBy.PID) + " (not the service); the service cannot start."
+	}
 	if r.Running() {
 		return "running but NOT reachable over RPC."
 	}

@@ -658,8 +658,9 @@ func TestProcessSecondGatewaySameConfig(t *testing.T) {
 	}
 	first := startGateway(t, gwOpts{})
 	_, heldPort, holderDone := startListener(t)
-	want := fmt.Sprintf("clawdbot: gateway already running (pid %d, config %s); stop it with 'clawdbot gateway stop'",
-		first.cmd.Process.Pid, first.cfg)
+	// The first one was started by hand: 'gateway stop' cannot reach it.
+	want := fmt.Sprintf("clawdbot: gateway already running (pid %d, config %s); it was started by hand: stop it with Ctrl+C where it runs, or 'kill %d'",
+		first.cmd.Process.Pid, first.cfg, first.cmd.Process.Pid)
 	for _, tc := range []struct {
 		name string
 		args []string

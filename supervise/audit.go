@@ -36,6 +36,7 @@ const (
 	CodeRuntimeVersionManager = "gateway-runtime-node-version-manager"
 	CodeLaunchdRunAtLoad      = "launchd-run-at-load"
 	CodeLaunchdKeepAlive      = "launchd-keep-alive"
+	CodeLaunchdThrottle       = "launchd-throttle-interval"
 	CodeAfterNetworkOnline    = "systemd-after-network-online"
 	CodeWantsNetworkOnline    = "systemd-wants-network-online"
 	CodeRestartSec            = "systemd-restart-sec"
@@ -51,6 +52,7 @@ const (
 	CodeArgsMismatch      = "gateway-args-mismatch"
 	CodeEnvMismatch       = "gateway-env-mismatch"
 	CodeSecretsReadable   = "gateway-secrets-world-readable"
+	CodeKillModeProcess   = "systemd-kill-mode-process"
 )
 
 var versionManagerMarkers = []string{"/.nvm/", "/.fnm/", "/.volta/", "/.asdf/", "/.n/", "/.nodenv/", "/.nodebrew/", "/nvs/"}
@@ -129,6 +131,13 @@ func Audit(installed, want Spec) []Finding {
 		if !installed.Policy.KeepAlive {
 			add(CodeLaunchdKeepAlive, LevelRecommended, "LaunchAgent is missing KeepAlive=true", "")
 		}
+		// Without ThrottleInterval launchd respawns a crashing gateway at
+		// its own 10 s default at best and logs "throttling respawn" with
+		// no bound we chose; the original wrote none (spec §3.2).
+		if installed.Policy.RestartSec <= 0 && want.Policy.RestartSec > 0 {
+			add(CodeLaunchdThrottle, LevelRecommended, "LaunchAgent has no ThrottleInterval: a crash loop is not paced",
+				fmt.Sprintf("ThrottleInterval missing, expected %d", want.Policy.RestartSec))
+		}
 	case Systemd:
 		if !installed.Policy.NetworkOnline {
 			add(CodeAfterNetworkOnline, LevelRecommended, "systemd unit is not ordered after network-online.target", "")
@@ -145,6 +154,14 @@ func Audit(installed, want Spec) []Finding {
 		}
 		if want.Policy.KeepAlive && !installed.Policy.KeepAlive {
 			add(CodeRestartPolicy, LevelRecommended, "systemd unit does not restart the gateway when it dies (Restart=always)", "")
+		}
+		// KillMode=process (the original's, spec §3.3) kills only the main
+		// process on stop or after a crash: a child it started survives,
+		// keeps the port and the single-instance lock, and every restart
+		// then fails to bind, forever.
+		if km := installed.Policy.KillMode; km == "process" || km == "none" {
+			add(CodeKillModeProcess, LevelRecommended, "systemd unit has KillMode="+km+": after a crash or kill -9 an orphaned child keeps the port and the lock, and the service never recovers",
+				"KillMode="+km+", expected control-group (the default)")
 		}
 		if want.Policy.PreventExitStatus != 0 && installed.Policy.PreventExitStatus != want.Policy.PreventExitStatus {
 			add(CodePreventExitStatus, LevelRecommended, "systemd unit respawns a gateway that exited for a fatal config error", "RestartPreventExitStatus="+strconv.Itoa(want.Policy.PreventExitStatus)+" missing")

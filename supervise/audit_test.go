@@ -52,6 +52,9 @@ func TestAuditDrift(t *testing.T) {
 		{"not notify", func(s *Spec) { s.Policy.Notify = false }, []string{CodeNotifyType}},
 		{"no restart", func(s *Spec) { s.Policy.KeepAlive = false }, []string{CodeRestartPolicy}},
 		{"78 respawns", func(s *Spec) { s.Policy.PreventExitStatus = 0 }, []string{CodePreventExitStatus}},
+		{"KillMode=process", func(s *Spec) { s.Policy.KillMode = "process" }, []string{CodeKillModeProcess}},
+		{"KillMode=none", func(s *Spec) { s.Policy.KillMode = "none" }, []string{CodeKillModeProcess}},
+		{"KillMode=mixed is fine", func(s *Spec) { s.Policy.KillMode = "mixed" }, nil},
 		{"token in 0644 file", func(s *Spec) {
 			s.Env["CLAWDBOT_GATEWAY_TOKEN"] = "x"
 			s.File = FileInfo{Path: "/u", Mode: 0o644}
@@ -91,6 +94,44 @@ func TestAuditLaunchdPolicy(t *testing.T) {
 	}
 }
 
+// The original's plist (spec §3.2) has no ThrottleInterval, and its unit
+// has KillMode=process (spec §3.3): both are findings once read back from
+// the files the original wrote.
+func TestAuditOriginalDefinitionsFromFixtures(t *testing.T) {
+	for _, c := range []struct {
+		pl   Platform
+		file string
+		code string
+	}{
+		{Launchd, "com.clawdbot.work.plist", CodeLaunchdThrottle},
+		{Systemd, "clawdbot-gateway-work.service", CodeKillModeProcess},
+	} {
+		t.Run(string(c.pl), func(t *testing.T) {
+			inst, err := ReadInstalled(c.pl, filepath.Join("testdata", "original", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := testSpec(t, "work", c.pl, ScopeUser)
+			if got := codes(Audit(inst, want)); !slices.Contains(got, c.code) {
+				t.Errorf("codes = %v, want %s", got, c.code)
+			}
+			// Ours carries neither problem.
+			want.Program = "/bin/sh"
+			body, err := Render(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine, err := Parse(c.pl, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := codes(Audit(mine, want)); slices.Contains(got, c.code) {
+				t.Errorf("our own rendering is flagged %s: %v", c.code, got)
+			}
+		})
+	}
+}
+
 func TestReadInstalledAndAuditOriginalUnit(t *testing.T) {
 	// A unit as the original wrote it (spec §3.3), with its token in plain
 	// text and default permissions.
@@ -125,7 +166,7 @@ WantedBy=default.target
 	}
 	want := testSpec(t, "dev", Systemd, ScopeUser)
 	got := codes(Audit(inst, want))
-	for _, c := range []string{CodeSecretsReadable, CodeNotifyType, CodePathMissing, CodePreventExitStatus, CodeArgsMismatch} {
+	for _, c := range []string{CodeSecretsReadable, CodeNotifyType, CodePathMissing, CodePreventExitStatus, CodeArgsMismatch, CodeKillModeProcess} {
 		if !slices.Contains(got, c) {
 			t.Errorf("missing %s in %v", c, got)
 		}

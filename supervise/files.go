@@ -29,9 +29,23 @@ const (
 // writes it atomically when it differs (or when force is set). It refuses to
 // replace a file without our marker unless force is set.
 func writeDefinition(want Spec, force bool, perm os.FileMode) (action InstallAction, written bool, err error) {
-	body, err := Render(want)
-	if err != nil {
+	action, body, write, err := planDefinition(want, force)
+	if err != nil || !write {
+		return action, false, err
+	}
+	if err := WriteFileAtomic(want.DefinitionPath(), body, perm); err != nil {
 		return "", false, err
+	}
+	return action, true, nil
+}
+
+// planDefinition is writeDefinition without the write: what install would
+// do to the file on disk, and the bytes it would write. It is pure apart
+// from reading the file, so install can refuse before asking the manager.
+func planDefinition(want Spec, force bool) (action InstallAction, body []byte, write bool, err error) {
+	body, err = Render(want)
+	if err != nil {
+		return "", nil, false, err
 	}
 	path := want.DefinitionPath()
 	old, err := os.ReadFile(path)
@@ -39,22 +53,19 @@ func writeDefinition(want Spec, force bool, perm os.FileMode) (action InstallAct
 	case errors.Is(err, fs.ErrNotExist):
 		action = ActionInstalled
 	case err != nil:
-		return "", false, fmt.Errorf("read %s: %w", path, err)
+		return "", nil, false, fmt.Errorf("read %s: %w", path, err)
 	case bytes.Equal(old, body) && !force:
-		return ActionUnchanged, false, nil
+		return ActionUnchanged, body, false, nil
 	case bytes.Equal(old, body):
 		action = ActionUnchanged
 	default:
 		if !force && !hasMarker(want.Platform, old) {
-			return "", false, fmt.Errorf("%w: %s lacks %s=%s; move it away or rerun with --force to replace it",
+			return "", nil, false, fmt.Errorf("%w: %s lacks %s=%s; move it away or rerun with --force to replace it",
 				ErrForeignDefinition, path, EnvMarker, MarkerValue)
 		}
 		action = ActionUpdated
 	}
-	if err := WriteFileAtomic(path, body, perm); err != nil {
-		return "", false, err
-	}
-	return action, true, nil
+	return action, body, true, nil
 }
 
 // hasMarker reports whether a definition carries our service marker.

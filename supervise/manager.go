@@ -45,6 +45,10 @@ type InstallResult struct {
 	Path      string // the definition file
 	Restarted bool   // a running service was restarted to pick up the change
 	Warnings  []string
+	// Restored says Install failed after writing the definition and put
+	// back what was there (the previous file, or none), so the manager is
+	// left as it was found.
+	Restored bool
 }
 
 // UninstallResult says what Uninstall did.

@@ -110,6 +110,10 @@ type Policy struct {
 	// WantedBy is the systemd install target: default.target for user
 	// units, multi-user.target for system units.
 	WantedBy string
+	// KillMode is systemd KillMode= as read back from an installed unit (""
+	// when absent: control-group, systemd's default and what we rely on).
+	// Rendering never writes it.
+	KillMode string
 }
 
 // FileInfo describes where an installed definition was read from. It is set

@@ -201,6 +201,8 @@ func ParseSystemd(data []byte) (Spec, error) {
 			s.Policy.KeepAlive = v == "always"
 		case "Service.RestartSec":
 			s.Policy.RestartSec = parseSec(v)
+		case "Service.KillMode":
+			s.Policy.KillMode = v
 		case "Service.RestartPreventExitStatus":
 			if f := strings.Fields(v); len(f) > 0 {
 				s.Policy.PreventExitStatus, _ = strconv.Atoi(f[0])

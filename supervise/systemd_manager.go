@@ -56,8 +56,11 @@ func withSystemdHint(err error, s Spec) error {
 	return err
 }
 
-// Install implements Manager: write the unit (0644, atomically), then
-// daemon-reload, enable, and start or restart. The reload also runs when
+// Install implements Manager: ask systemd about the unit (so an
+// unreachable manager fails before anything is written), write the unit
+// (0644, atomically), then daemon-reload, enable, and start or restart.
+// When a step after the write fails, the previous unit file (or none) is
+// put back and reloaded, and InstallResult.Restored says so. The reload also runs when
 // the file is unchanged but systemd still has an older version loaded
 // (NeedDaemonReload=yes: an earlier install wrote it and its reload
 // failed); systemctl would otherwise start the stale unit with only a
@@ -66,29 +69,63 @@ func (m *SystemdManager) Install(ctx context.Context, want Spec, opts InstallOpt
 	if err := needsRoot(want, "installing"); err != nil {
 		return InstallResult{}, err
 	}
+	// Refuse a foreign file before anything runs, then ask the manager:
+	// with no user bus nothing must be written.
+	if _, _, _, err := planDefinition(want, opts.Force); err != nil {
+		return InstallResult{}, err
+	}
+	p, err := m.show(ctx, want)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	path := want.DefinitionPath()
+	old, oldErr := os.ReadFile(path)
 	action, written, err := writeDefinition(want, opts.Force, 0o644)
 	if err != nil {
 		return InstallResult{}, err
 	}
-	res := InstallResult{Action: action, Path: want.DefinitionPath()}
-	p, err := m.show(ctx, want)
-	if err != nil {
+	res := InstallResult{Action: action, Path: path}
+	wasEnabled := strings.HasPrefix(p["UnitFileState"], "enabled")
+	enabled := false
+	// restore puts back what was there when a step after the write fails:
+	// the previous unit (or none, and not enabled), reloaded.
+	restore := func(err error) (InstallResult, error) {
+		if !written {
+			return res, err
+		}
+		if enabled && !wasEnabled {
+			m.ctl(ctx, want, "disable", want.Name) // best effort
+		}
+		var rerr error
+		if oldErr == nil {
+			rerr = WriteFileAtomic(path, old, 0o644)
+		} else if errors.Is(oldErr, fs.ErrNotExist) {
+			rerr = os.Remove(path)
+		} else {
+			return res, err
+		}
+		if rerr != nil {
+			return res, fmt.Errorf("%w; could not restore %s either: %v", err, path, rerr)
+		}
+		res.Restored = true
+		m.ctl(ctx, want, "daemon-reload") // best effort: the restore is on disk
 		return res, err
 	}
 	if written || p["NeedDaemonReload"] == "yes" {
 		if _, err := m.ctl(ctx, want, "daemon-reload"); err != nil {
-			return res, err
+			return restore(err)
 		}
 	}
 	if _, err := m.ctl(ctx, want, "enable", want.Name); err != nil {
-		return res, err
+		return restore(err)
 	}
+	enabled = true
 	verb := "start" // a no-op when it already runs
 	if action == ActionUpdated || opts.Force {
 		verb, res.Restarted = "restart", true
 	}
 	if err := m.startVerb(ctx, want, verb, p); err != nil {
-		return res, err
+		return restore(err)
 	}
 	return res, nil
 }

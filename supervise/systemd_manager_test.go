@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -286,6 +287,14 @@ func TestSystemdErrorsNameTheFix(t *testing.T) {
 		t.Errorf("masked: %v", err)
 	}
 
+	// The failed install put back what was there (no unit); the start-limit
+	// case needs one installed.
+	if _, err := os.Stat(s.DefinitionPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("masked install left its unit behind: %v", err)
+	}
+	if _, _, err := writeDefinition(s, false, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f = newFakeSystemd(s)
 	f.answer = func(argv string) *Output {
 		if strings.Contains(argv, " start ") { // limit hit again right after the reset
@@ -328,5 +337,51 @@ func TestSystemdStatusParsesShow(t *testing.T) {
 		if want := tc.want(s); err != nil || !reflect.DeepEqual(st, want) {
 			t.Errorf("%s: status\n got %+v\nwant %+v (%v)", tc.name, st, want, err)
 		}
+	}
+}
+
+// Install is all or nothing: when systemd refuses a step after the unit was
+// written, the previous unit (or none) is back on disk and reloaded.
+func TestSystemdInstallRestoresWhenALaterStepFails(t *testing.T) {
+	ctx := context.Background()
+	s := homeSpec(t, Systemd, ScopeUser)
+	for _, tc := range []struct {
+		name, failOn string
+		previous     string // "" = no unit before
+	}{
+		{"new unit, enable fails", " enable ", ""},
+		{"new unit, start fails", " start ", ""},
+		{"updated unit, restart fails", " restart ", "[Service]\nExecStart=/bin/old\nEnvironment=CLAWDBOT_SERVICE_MARKER=clawdbot\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(s.DefinitionPath())
+			if tc.previous != "" {
+				if err := WriteFileAtomic(s.DefinitionPath(), []byte(tc.previous), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f := newFakeSystemd(s)
+			f.answer = func(argv string) *Output {
+				if strings.Contains(argv, tc.failOn) {
+					return &Output{Code: 1, Stderr: "Job failed."}
+				}
+				return f.systemctl(argv)
+			}
+			res, err := (&SystemdManager{Runner: f}).Install(ctx, s, InstallOptions{})
+			if err == nil || !res.Restored {
+				t.Fatalf("res %+v, err %v", res, err)
+			}
+			b, rerr := os.ReadFile(s.DefinitionPath())
+			if tc.previous == "" && !errors.Is(rerr, os.ErrNotExist) {
+				t.Errorf("a failed first install left a unit: %v", rerr)
+			}
+			if tc.previous != "" && string(b) != tc.previous {
+				t.Errorf("previous unit not restored:\n%s", b)
+			}
+			calls := strings.Join(f.take(), "\n")
+			if !strings.HasSuffix(calls, "systemctl --user daemon-reload") {
+				t.Errorf("no reload after the restore:\n%s", calls)
+			}
+		})
 	}
 }

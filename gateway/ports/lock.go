@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -127,7 +128,7 @@ func writeAll(f *os.File, b []byte) error {
 func lockedError(path string) error {
 	info, err := ReadLock(path)
 	if err != nil || info.PID <= 0 {
-		return fmt.Errorf("%w (lock %s is held by another process); stop it with 'clawdbot gateway stop' "+
+		return fmt.Errorf("%w (lock %s is held by another process); stop that gateway "+
 			"or set CLAWDBOT_ALLOW_MULTI_GATEWAY=1 with a distinct config, state dir and port", ErrLocked, path)
 	}
 	note := ""
@@ -136,8 +137,22 @@ func lockedError(path string) error {
 		// spawned inherited the descriptor.
 		note = "; the recorded owner exited, a process it started still holds the lock"
 	}
-	return fmt.Errorf("%w (pid %d, config %s%s); stop it with 'clawdbot gateway stop' or set "+
-		"CLAWDBOT_ALLOW_MULTI_GATEWAY=1 with a distinct config, state dir and port", ErrLocked, info.PID, info.ConfigPath, note)
+	return fmt.Errorf("%w (pid %d, config %s%s); %s or set "+
+		"CLAWDBOT_ALLOW_MULTI_GATEWAY=1 with a distinct config, state dir and port", ErrLocked, info.PID, info.ConfigPath, note, stopHolder(info.PID))
+}
+
+// stopHolder is how to stop the gateway with pid: its service's stop
+// command, with its own profile flags, when a service manager started it;
+// Ctrl+C or kill for one started by hand, which 'gateway stop' cannot reach.
+func stopHolder(pid int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	info := readProc(ctx, pid)
+	l := Classified(Listener{PID: pid, CommandLine: info.cmdline, ServiceMarker: info.env["CLAWDBOT_SERVICE_MARKER"], Profile: info.env["CLAWDBOT_PROFILE"]})
+	if l.Supervised() {
+		return fmt.Sprintf("it runs as a service: stop it with '%s'", StopCommand(l.Profile))
+	}
+	return fmt.Sprintf("it was started by hand: stop it with Ctrl+C where it runs, or 'kill %d'", pid)
 }
 
 // ReadLock reads a lock file's content.

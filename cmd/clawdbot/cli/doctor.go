@@ -25,10 +25,12 @@ const doctorUsage = `doctor [--fix|--repair] [--yes] [--non-interactive] [--forc
 Repairs run only with --fix/--repair or --yes, and without a TTY only with
 --yes (--non-interactive never repairs); on a TTY without --fix doctor asks.
 Repairs that would overwrite or remove a service definition clawdbot did not
-write (no marker) also need --force. Order: rewrite drifted service
-definitions (after a backup under <state>/backups/services), migrate legacy
-services, fix permissions, generate a token, enable lingering, start the
-service.
+write (no marker) also need --force. Order: carry a gateway token that
+lives only in the installed service definition (the original's unit, plist
+or gateway.cmd) into the config, rewrite drifted service definitions (after
+a backup under <state>/backups/services), migrate legacy services (and on
+Windows the original's Scheduled Task), fix permissions, generate a token
+(only when no definition had one), enable lingering, start the service.
 
 Exit codes: 0 no errors remain (warnings allowed), 1 errors remain, 2 usage.`
 

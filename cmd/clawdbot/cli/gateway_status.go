@@ -40,7 +40,9 @@ const gatewayStatusUsage = `gateway status [--json] [--deep] [--no-probe] [--url
 Exit codes:
   0  the gateway is running and answers the RPC probe (with --no-probe: the
      supervisor reports it running)
-  1  not running, not installed and not answering, or the RPC probe failed
+  1  not running, not installed and not answering, or the RPC probe failed;
+     also when the service is installed but its port is held by another
+     process (e.g. a gateway started by hand), even if that one answers
   3  running and reachable, but the CLI resolves a different config file or
      port than the service uses (health, logs and call would miss it)
   2  usage error

@@ -7,6 +7,7 @@ package cli
 // the macOS app reads).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +15,11 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/supervise"
 )
@@ -48,14 +51,16 @@ func init() {
 
 // serviceJSON is the action result of spec §4.4.
 type serviceJSON struct {
-	OK       bool            `json:"ok"`
-	Action   string          `json:"action"`
-	Result   string          `json:"result,omitempty"`
-	Message  string          `json:"message,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Hints    []string        `json:"hints,omitempty"`
-	Warnings []string        `json:"warnings,omitempty"`
-	Service  *serviceSummary `json:"service,omitempty"`
+	OK       bool     `json:"ok"`
+	Action   string   `json:"action"`
+	Result   string   `json:"result,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Hints    []string `json:"hints,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	// Detail is the service manager command that failed and its output.
+	Detail  string          `json:"detail,omitempty"`
+	Service *serviceSummary `json:"service,omitempty"`
 }
 
 // serviceSummary is spec §4.4's "service" object plus our richer status.
@@ -71,6 +76,7 @@ type serviceSummary struct {
 type serviceReport struct {
 	env     *Env
 	json    bool
+	verbose bool // print Detail in the human form
 	out     serviceJSON
 	profile string
 }
@@ -98,12 +104,78 @@ func (r *serviceReport) fail(err error, hints ...string) int {
 	if r.json {
 		r.emit()
 	} else {
-		fmt.Fprintf(r.env.Stderr, "Gateway %s failed: %v\n", r.out.Action, err)
+		fmt.Fprintf(r.env.Stderr, "Gateway %s failed: %s\n", r.out.Action, r.out.Error)
 		for _, h := range r.out.Hints {
 			fmt.Fprintf(r.env.Stderr, "Hint: %s\n", h)
 		}
+		if r.verbose && r.out.Detail != "" {
+			fmt.Fprintf(r.env.Stderr, "Detail: %s\n", indentDetail(r.out.Detail))
+		} else if r.out.Detail != "" {
+			fmt.Fprintf(r.env.Stderr, "(--verbose shows the %s command that failed)\n", strings.Fields(r.out.Detail)[0])
+		}
 	}
 	return ExitFailure
+}
+
+// failManager reports a service manager failure: the first line names the
+// problem and the fix (ending in the command to rerun, with the user's own
+// flags); the raw command line and its output go to Detail, once.
+func (r *serviceReport) failManager(err error, rerun string) int {
+	var ce *supervise.CommandError
+	if !errors.As(err, &ce) {
+		return r.fail(fmt.Errorf("%v; then rerun: %s", err, rerun))
+	}
+	raw := ce.Error()
+	hint := strings.TrimPrefix(strings.Replace(err.Error(), raw, "", 1), "; ")
+	what := ce.Out.Text()
+	if i := strings.IndexByte(what, '\n'); i >= 0 {
+		what = what[:i]
+	}
+	if what == "" {
+		what = fmt.Sprintf("exit status %d", ce.Out.Code)
+	}
+	msg := fmt.Sprintf("%s refused to %s the service (%s)", managerName(ce.Argv), managerVerb(ce.Argv), what)
+	if hint != "" {
+		msg += "; " + hint
+	}
+	msg += "; then rerun: " + rerun
+	r.out.Detail = fmt.Sprintf("%s (exit %d): %s", strings.Join(ce.Argv, " "), ce.Out.Code, ce.Out.Text())
+	return r.fail(errors.New(msg))
+}
+
+// managerName is the manager a failed argv belongs to.
+func managerName(argv []string) string {
+	if len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "--user" {
+		return "the systemd user manager"
+	}
+	if len(argv) > 0 && argv[0] == "systemctl" {
+		return "the systemd system manager"
+	}
+	if len(argv) > 0 {
+		return argv[0]
+	}
+	return "the service manager"
+}
+
+// managerVerb is the action of a failed argv ("show" reads as "query").
+func managerVerb(argv []string) string {
+	for _, a := range argv[1:] {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch a {
+		case "show", "print":
+			return "query"
+		case "daemon-reload":
+			return "reload"
+		}
+		return a
+	}
+	return "manage"
+}
+
+func indentDetail(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n        ")
 }
 
 func (r *serviceReport) done() int {
@@ -138,23 +210,31 @@ type serviceFlags struct {
 	system bool
 }
 
+// serviceEUID is the effective uid (tests replace it to be root or not).
+var serviceEUID = os.Geteuid
+
+// inspectPort reports who holds a port (tests replace it: lsof cannot be
+// made to report a chosen holder).
+var inspectPort = ports.Inspect
+
 func runServiceInstall(env *Env, args []string) int {
 	var sf serviceFlags
-	var force, linger bool
+	var force, linger, verbose bool
 	var port int
 	var token, runAs string
-	fs := env.FlagSet("gateway install", "gateway install [--force] [--system [--user NAME]] [--port N] [--token T] [--linger] [--json]")
+	fs := env.FlagSet("gateway install", "gateway install [--force] [--system [--user NAME]] [--port N] [--token T] [--linger] [--verbose] [--json]")
 	fs.BoolVar(&force, "force", false, "rewrite the definition (even one clawdbot did not write) and restart the service")
 	fs.BoolVar(&sf.system, "system", false, "install a system service (/etc/systemd/system, /Library/LaunchDaemons; needs root)")
 	fs.IntVar(&port, "port", 0, "gateway port (default: the profile's port)")
 	fs.StringVar(&token, "token", "", "gateway token; stored in the profile's 0600 config, never in the service file")
 	fs.StringVar(&runAs, "user", "", "account a --system service runs as (default: $SUDO_USER, else the current user)")
 	fs.BoolVar(&linger, "linger", false, "Linux user service: enable lingering so it runs while you are logged out")
+	fs.BoolVar(&verbose, "verbose", false, "on failure, also print the service manager command that failed and its output")
 	fs.BoolVar(&sf.json, "json", false, "print the result as JSON")
 	if code, ok := env.Parse(fs, args, 0); !ok {
 		return code
 	}
-	rep := &serviceReport{env: env, json: sf.json, out: serviceJSON{Action: "install"}}
+	rep := &serviceReport{env: env, json: sf.json, verbose: verbose, out: serviceJSON{Action: "install"}}
 	if v := strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")); v == "1" {
 		return rep.fail(errors.New("Nix mode detected; service install is disabled"))
 	}
@@ -167,40 +247,34 @@ func runServiceInstall(env *Env, args []string) int {
 		return rep.fail(err)
 	}
 	rep.profile = prof.Name
-	if code, ok := installPreflight(env, rep, prof, token); !ok {
-		return code
-	}
-	if token != "" {
-		// The token goes into the profile's config (0600, atomic, .bak) and
-		// not into the unit/plist: those are world-readable by convention
-		// (spec §3.5, gap §10.4), and the gateway reads its token from the
-		// config anyway. One place for the secret also works on launchd,
-		// which has no EnvironmentFile equivalent.
-		if err := storeGatewayToken(prof.ConfigPath, env.Getenv, token); err != nil {
-			return rep.fail(err)
-		}
-		rep.line("Stored the gateway token in %s (mode 0600)", prof.ConfigPath)
+	// The command to rerun after a fix: the user's own flags.
+	rerun := "clawdbot gateway install"
+	if sf.system {
+		rerun += " --system"
 	}
 	if port != 0 {
-		// Clients (gateway call, status, doctor) find the gateway through
-		// the profile's port, not through the service's --port: record it
-		// in the config (like the token) so both agree. Only an explicit
-		// CLAWDBOT_GATEWAY_PORT outranks the config; then say so.
-		if cliProf, err := env.ResolveProfile(0); err == nil && cliProf.Ports.Gateway != port {
-			if cliProf.Ports.GatewaySource == profiles.PortFromEnv {
-				rep.warn(fmt.Sprintf("the service will listen on port %d but CLAWDBOT_GATEWAY_PORT=%d in this shell points clients elsewhere; unset it or set it to %d",
-					port, cliProf.Ports.Gateway, port))
-			} else {
-				if err := profiles.PatchFile(prof.ConfigPath, env.Getenv, map[string]any{"gateway": map[string]any{"port": port}}); err != nil {
-					return rep.fail(err)
-				}
-				rep.line("Set gateway.port=%d in %s (was %d, %s)", port, prof.ConfigPath, cliProf.Ports.Gateway, cliProf.Ports.GatewaySource)
-			}
-		}
+		rerun += " --port " + strconv.Itoa(port)
+	}
+	if force {
+		rerun += " --force"
+	}
+	rerun = env.Hint(rerun)
+	if sf.system {
+		rerun = "sudo " + rerun
+	}
+
+	// Everything that can be checked is checked before anything is
+	// written: the config would start, the privileges, the manager answers,
+	// and the port is free or held by this service.
+	if code, ok := installPreflight(env, rep, prof, token); !ok {
+		return code
 	}
 	scope := supervise.ScopeUser
 	if sf.system {
 		scope = supervise.ScopeSystem
+		if runtime.GOOS != "windows" && serviceEUID() != 0 {
+			return rep.fail(fmt.Errorf("installing a system service needs root; rerun it with sudo: %s", rerun))
+		}
 		if runAs == "" {
 			runAs = svcFirstNonEmpty(env.Getenv("SUDO_USER"), currentUser(env))
 		}
@@ -217,15 +291,75 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(env.Context, serviceTimeout)
 	defer cancel()
-	before, _ := m.Status(ctx, spec)
+	before, err := m.Status(ctx, spec)
+	if err != nil {
+		return rep.failManager(err, rerun)
+	}
+	if msg := portHeldAgainstService(ctx, env, spec, before, rerun); msg != "" {
+		rep.attachStatus(ctx, m, spec)
+		return rep.fail(errors.New(msg))
+	}
+
+	// Writes: the config first (token, port), remembered so a failed
+	// install puts it back; the manager restores its own definition.
+	cfgOld, cfgErr := os.ReadFile(prof.ConfigPath)
+	restoreConfig := func() {
+		if cfgErr == nil {
+			if cur, err := os.ReadFile(prof.ConfigPath); err == nil && !bytes.Equal(cur, cfgOld) {
+				if err := profiles.WriteFileAtomic(prof.ConfigPath, cfgOld, 0o600); err == nil {
+					rep.line("Restored %s", prof.ConfigPath)
+				} else {
+					rep.warn(fmt.Sprintf("could not restore %s (%v); its previous content is in %s.bak", prof.ConfigPath, err, prof.ConfigPath))
+				}
+			}
+		}
+	}
+	if token != "" {
+		// The token goes into the profile's config (0600, atomic, .bak) and
+		// not into the unit/plist: those are world-readable by convention
+		// (spec §3.5, gap §10.4), and the gateway reads its token from the
+		// config anyway. One place for the secret also works on launchd,
+		// which has no EnvironmentFile equivalent.
+		if err := storeGatewayToken(prof.ConfigPath, env.Getenv, token); err != nil {
+			restoreConfig()
+			return rep.fail(err)
+		}
+		rep.line("Stored the gateway token in %s (mode 0600)", prof.ConfigPath)
+	}
+	if port != 0 {
+		// Clients (gateway call, status, doctor) find the gateway through
+		// the profile's port, not through the service's --port: record it
+		// in the config (like the token) so both agree. Only an explicit
+		// CLAWDBOT_GATEWAY_PORT outranks the config; then say so.
+		if cliProf, err := env.ResolveProfile(0); err == nil && cliProf.Ports.Gateway != port {
+			if cliProf.Ports.GatewaySource == profiles.PortFromEnv {
+				rep.warn(fmt.Sprintf("the service will listen on port %d but CLAWDBOT_GATEWAY_PORT=%d in this shell points clients elsewhere; unset it or set it to %d",
+					port, cliProf.Ports.Gateway, port))
+			} else {
+				if err := profiles.PatchFile(prof.ConfigPath, env.Getenv, map[string]any{"gateway": map[string]any{"port": port}}); err != nil {
+					restoreConfig()
+					return rep.fail(err)
+				}
+				rep.line("Set gateway.port=%d in %s (was %d, %s)", port, prof.ConfigPath, cliProf.Ports.Gateway, cliProf.Ports.GatewaySource)
+			}
+		}
+	}
 	res, err := m.Install(ctx, spec, supervise.InstallOptions{Force: force})
 	if err != nil {
-		hints := []string{"rerun 'clawdbot gateway install' after fixing the error"}
-		if errors.Is(err, supervise.ErrForeignDefinition) {
-			hints = []string{"clawdbot gateway install --force"}
+		restoreConfig()
+		if res.Restored {
+			rep.line("Restored the previous state of %s", res.Path)
+			if before.Running {
+				if serr := m.Start(ctx, spec); serr == nil {
+					rep.line("Started the previous service again")
+				}
+			}
 		}
 		rep.attachStatus(ctx, m, spec)
-		return rep.fail(err, hints...)
+		if errors.Is(err, supervise.ErrForeignDefinition) {
+			return rep.fail(err, "clawdbot gateway install --force")
+		}
+		return rep.failManager(err, rerun)
 	}
 	rep.out.Result = string(res.Action)
 	for _, w := range res.Warnings {
@@ -257,6 +391,62 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	rep.attachStatus(ctx, m, spec)
 	return rep.done()
+}
+
+// portHeldAgainstService says why the service could not bind its port ("",
+// when it can): the port is free, or its holder is this service's own main
+// process. The README's order (`clawdbot gateway` in one shell, `gateway
+// install` in another) would otherwise leave an enabled unit that fails
+// to bind and restarts every few seconds.
+func portHeldAgainstService(ctx context.Context, env *Env, spec supervise.Spec, st supervise.Status, rerun string) string {
+	port := spec.Port()
+	if port == 0 {
+		return ""
+	}
+	ictx, cancel := context.WithTimeout(ctx, 6*time.Second)
+	defer cancel()
+	r := inspectPort(ictx, port)
+	if r.Status != ports.StatusBusy {
+		return ""
+	}
+	if len(r.Listeners) == 0 {
+		if st.Running {
+			return "" // most likely the service itself; details are hidden from us
+		}
+		return fmt.Sprintf("port %d is in use but its holder cannot be identified (install lsof or run as an admin user): the service could not bind it; free it, or choose another port: %s",
+			port, env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
+	}
+	for _, l := range r.Listeners {
+		if st.PID != 0 && l.PID == st.PID {
+			continue // the service holds its own port: an update
+		}
+		if st.Running && st.PID == 0 && l.Supervised() && strings.EqualFold(strings.TrimSpace(l.Profile), strings.TrimSpace(spec.Profile)) {
+			continue
+		}
+		pid := strconv.Itoa(l.PID)
+		switch {
+		case l.Kind == ports.KindGateway && l.Supervised():
+			return fmt.Sprintf("port %d is held by pid %s, the gateway service of profile %s: the service could not bind it; stop that one (%s) or choose another port (%s)",
+				port, pid, displayProfileName(l.Profile), ports.StopCommand(l.Profile), env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
+		case l.Kind == ports.KindGateway && strings.EqualFold(strings.TrimSpace(l.Profile), strings.TrimSpace(spec.Profile)):
+			return fmt.Sprintf("a gateway of this profile already holds port %d (pid %s, started by hand): the service could not bind it; stop it (Ctrl+C where it runs, or 'kill %s'), then rerun: %s",
+				port, pid, pid, rerun)
+		case l.Kind == ports.KindGateway:
+			return fmt.Sprintf("port %d is held by pid %s, a gateway of profile %s started by hand: stop it (Ctrl+C where it runs, or 'kill %s') or choose another port (%s)",
+				port, pid, displayProfileName(l.Profile), pid, env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
+		default:
+			return fmt.Sprintf("port %d is held by pid %s (%s): the service could not bind it; stop that process or choose another port (%s)",
+				port, pid, svcFirstNonEmpty(l.CommandLine, l.Command, "unknown process"), env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
+		}
+	}
+	return ""
+}
+
+func displayProfileName(p string) string {
+	if p = strings.TrimSpace(p); p == "" {
+		return "default"
+	}
+	return p
 }
 
 // installPreflight refuses to install a service whose gateway would refuse
@@ -362,16 +552,21 @@ func runServiceAction(env *Env, action string, args []string) int {
 		_, notLoaded := supervise.LoadedWords(spec.Platform)
 		rep.out.Result = "not-loaded"
 		rep.out.Message = fmt.Sprintf("Gateway service %s.", notLoaded)
-		rep.line("%s", rep.out.Message)
-		if action != "stop" {
-			for _, h := range []string{"clawdbot gateway install", "clawdbot gateway"} {
-				h = profiles.FormatHint(prof.Name, h)
-				rep.out.Hints = append(rep.out.Hints, h)
-				rep.line("Start with: %s", h)
-			}
-		}
 		rep.attachStatus(ctx, m, spec)
-		return rep.done()
+		if action == "stop" {
+			// As the original: nothing installed means nothing to stop
+			// (spec §4.4). A gateway started by hand is not the service's:
+			// name it and how to stop it.
+			rep.line("%s", rep.out.Message)
+			if l, ok := handStartedGateway(ctx, prof); ok {
+				rep.warn(fmt.Sprintf("a gateway of this profile started by hand still runs (pid %d); stop it with Ctrl+C where it runs, or 'kill %d'", l.PID, l.PID))
+			}
+			return rep.done()
+		}
+		// start/restart cannot do what was asked: exit 1, naming install.
+		return rep.fail(fmt.Errorf("no gateway service is installed for profile %s; install it with '%s' (or run it in the foreground: '%s')",
+			prof.DisplayName(), env.Hint("clawdbot gateway install"), env.Hint("clawdbot gateway")),
+			"clawdbot gateway install")
 	}
 	var verb, result string
 	switch action {
@@ -391,6 +586,19 @@ func runServiceAction(env *Env, action string, args []string) int {
 	rep.line("%s", rep.out.Message)
 	rep.attachStatus(ctx, m, spec)
 	return rep.done()
+}
+
+// handStartedGateway is a gateway of prof listening on its port that no
+// service manager started.
+func handStartedGateway(ctx context.Context, prof profiles.Profile) (ports.Listener, bool) {
+	ictx, cancel := context.WithTimeout(ctx, 6*time.Second)
+	defer cancel()
+	for _, l := range inspectPort(ictx, prof.Ports.Gateway).Listeners {
+		if l.Kind == ports.KindGateway && !l.Supervised() && strings.EqualFold(strings.TrimSpace(l.Profile), strings.TrimSpace(prof.Name)) {
+			return l, true
+		}
+	}
+	return ports.Listener{}, false
 }
 
 // targetSpec is the Spec that names the profile's service for lifecycle

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/supervise"
 )
 
@@ -45,7 +47,13 @@ func serviceTestEnv(t *testing.T) (*Env, *bytes.Buffer, *recRunner) {
 		return &supervise.SystemdManager{Runner: rr}, nil
 	}
 	ServiceRunner, servicePlatform = rr, supervise.Systemd
-	t.Cleanup(func() { ServiceManager, ServiceRunner, servicePlatform = oldM, oldR, oldP })
+	// The port is free unless a test says otherwise: the real one may be
+	// taken by whatever else runs on this machine.
+	oldI := inspectPort
+	inspectPort = func(_ context.Context, port int) ports.Report {
+		return ports.Report{Port: port, Status: ports.StatusFree}
+	}
+	t.Cleanup(func() { ServiceManager, ServiceRunner, servicePlatform, inspectPort = oldM, oldR, oldP, oldI })
 	return env, &out, rr
 }
 
@@ -176,17 +184,198 @@ func TestGatewayInstallRefusesForeignUnit(t *testing.T) {
 	}
 }
 
-func TestGatewayStartNotInstalled(t *testing.T) {
-	env, out, _ := serviceTestEnv(t)
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
-		return &supervise.SystemdManager{Runner: notFoundRunner{}}, nil
+// With no service installed, start and restart cannot do what was asked:
+// exit 1, naming install with the profile. Stop has nothing to stop: as
+// the original, "Gateway service disabled." and exit 0; a hand-started
+// gateway of the profile is named with how to stop it.
+func TestGatewayLifecycleNotInstalled(t *testing.T) {
+	for _, tc := range []struct {
+		action string
+		code   int
+		want   []string
+	}{
+		{"start", ExitFailure, []string{"Gateway start failed: no gateway service is installed for profile citest", "'clawdbot --profile citest gateway install'"}},
+		{"restart", ExitFailure, []string{"Gateway restart failed", "'clawdbot --profile citest gateway install'"}},
+		{"stop", ExitOK, []string{"Gateway service disabled.", "started by hand still runs (pid 4242)", "kill 4242"}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			env, out, _ := serviceTestEnv(t)
+			ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+				return &supervise.SystemdManager{Runner: notFoundRunner{}}, nil
+			}
+			heldByHand(t, "clawdbot --profile citest gateway")
+			if code := Main([]string{"--profile", "citest", "gateway", tc.action}, env); code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
 	}
-	if code := Main([]string{"--profile", "citest", "gateway", "start"}, env); code != 0 {
+}
+
+// heldByHand makes every port look held by pid 4242 running cmdline, a
+// gateway no service manager started (lsof cannot be made to report a
+// chosen holder).
+func heldByHand(t *testing.T, cmdline string) {
+	t.Helper()
+	old := inspectPort
+	inspectPort = func(_ context.Context, port int) ports.Report {
+		l := ports.Classified(ports.Listener{PID: 4242, Command: "clawdbot", CommandLine: cmdline, User: "alice"})
+		return ports.Report{Port: port, Status: ports.StatusBusy, Listeners: []ports.Listener{l}, Hints: []string{ports.HintGateway}}
+	}
+	t.Cleanup(func() { inspectPort = old })
+}
+
+// The README's order: `clawdbot gateway` in one shell, `gateway install`
+// in another. Install notices the hand-started gateway of this profile on
+// the port, names its pid and how to stop it, and writes nothing (no unit,
+// no config change): an enabled unit that cannot bind would restart
+// every 5 s.
+func TestGatewayInstallRefusesAPortHeldByAHandStartedGateway(t *testing.T) {
+	env, out, rr := serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
+	cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+	before, _ := os.ReadFile(cfg)
+	heldByHand(t, "/usr/local/bin/clawdbot --profile citest gateway")
+	code := Main([]string{"--profile", "citest", "gateway", "install", "--port", "19555", "--token", "t-1"}, env)
+	if code != ExitFailure {
 		t.Fatalf("exit %d: %s", code, out)
 	}
-	if !strings.Contains(out.String(), "Gateway service disabled.") || !strings.Contains(out.String(), "Start with: clawdbot --profile citest gateway install") {
+	first := strings.SplitN(out.String(), "\n", 2)[0]
+	for _, w := range []string{"already holds port 19555 (pid 4242, started by hand)", "kill 4242", "rerun: clawdbot --profile citest gateway install --port 19555"} {
+		if !strings.Contains(first, w) {
+			t.Errorf("first line lacks %q: %s", w, first)
+		}
+	}
+	unit := filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")
+	if _, err := os.Stat(unit); !os.IsNotExist(err) {
+		t.Errorf("unit written: %v", err)
+	}
+	if after, _ := os.ReadFile(cfg); string(after) != string(before) {
+		t.Errorf("config changed:\n%s", after)
+	}
+	for _, c := range rr.calls {
+		if !strings.Contains(c, " show ") && !strings.HasPrefix(c, "loginctl") {
+			t.Errorf("ran %q although install refused", c)
+		}
+	}
+}
+
+// Install checks the privileges and the manager before writing: --system
+// as non-root and an unreachable user manager write nothing. The first
+// line names the problem and the fix with the user's flags; the systemctl
+// command line is detail (shown once with --verbose).
+func TestGatewayInstallChecksBeforeWriting(t *testing.T) {
+	t.Run("system as non-root", func(t *testing.T) {
+		env, out, rr := serviceTestEnv(t)
+		writeLocalConfig(t, env, "citest")
+		old := serviceEUID
+		serviceEUID = func() int { return 1000 }
+		t.Cleanup(func() { serviceEUID = old })
+		if code := Main([]string{"--profile", "citest", "gateway", "install", "--system", "--port", "19555"}, env); code != ExitFailure {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		if !strings.Contains(out.String(), "needs root; rerun it with sudo: sudo clawdbot --profile citest gateway install --system --port 19555") {
+			t.Errorf("output:\n%s", out)
+		}
+		if len(rr.calls) != 0 {
+			t.Errorf("ran %q", rr.calls)
+		}
+	})
+	for _, verbose := range []bool{false, true} {
+		t.Run("no user manager, verbose="+strconv.FormatBool(verbose), func(t *testing.T) {
+			env, out, _ := serviceTestEnv(t)
+			writeLocalConfig(t, env, "citest")
+			cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+			before, _ := os.ReadFile(cfg)
+			ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+				return &supervise.SystemdManager{Runner: busDownRunner{}}, nil
+			}
+			inspectPort = func(_ context.Context, port int) ports.Report {
+				return ports.Report{Port: port, Status: ports.StatusFree}
+			}
+			t.Cleanup(func() { inspectPort = ports.Inspect })
+			args := []string{"--profile", "citest", "gateway", "install", "--port", "19555", "--token", "t-1"}
+			if verbose {
+				args = append(args, "--verbose")
+			}
+			if code := Main(args, env); code != ExitFailure {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			first := lines[0]
+			for _, w := range []string{"Gateway install failed: the systemd user manager refused to query the service (Failed to connect to bus", "XDG_RUNTIME_DIR",
+				"then rerun: clawdbot --profile citest gateway install --port 19555"} {
+				if !strings.Contains(first, w) {
+					t.Errorf("first line lacks %q: %s", w, first)
+				}
+			}
+			if strings.Contains(first, "systemctl --user show") {
+				t.Errorf("raw command line in the first line: %s", first)
+			}
+			if n := strings.Count(out.String(), "systemctl --user show"); (verbose && n != 1) || (!verbose && n != 0) {
+				t.Errorf("raw command line printed %d times (verbose=%v):\n%s", n, verbose, out)
+			}
+			if after, _ := os.ReadFile(cfg); string(after) != string(before) {
+				t.Errorf("config changed:\n%s", after)
+			}
+			if _, err := os.Stat(filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")); !os.IsNotExist(err) {
+				t.Errorf("unit written: %v", err)
+			}
+		})
+	}
+}
+
+// busDownRunner is systemctl without a reachable user bus.
+type busDownRunner struct{}
+
+func (busDownRunner) Run(context.Context, string, ...string) (supervise.Output, error) {
+	return supervise.Output{Code: 1, Stderr: "Failed to connect to bus: No medium found"}, nil
+}
+
+// A step after writing fails (restart): the config patch and the unit are
+// put back as they were.
+func TestGatewayInstallRestoresConfigAndUnitWhenALaterStepFails(t *testing.T) {
+	env, out, _ := serviceTestEnv(t)
+	writeLocalConfig(t, env, "citest")
+	cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
+	before, _ := os.ReadFile(cfg)
+	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+		return &supervise.SystemdManager{Runner: failStartRunner{}}, nil
+	}
+	inspectPort = func(_ context.Context, port int) ports.Report {
+		return ports.Report{Port: port, Status: ports.StatusFree}
+	}
+	t.Cleanup(func() { inspectPort = ports.Inspect })
+	if code := Main([]string{"--profile", "citest", "gateway", "install", "--port", "19555", "--token", "t-1"}, env); code != ExitFailure {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	if after, _ := os.ReadFile(cfg); string(after) != string(before) {
+		t.Errorf("config not restored:\n%s", after)
+	}
+	if _, err := os.Stat(filepath.Join(env.Home, ".config", "systemd", "user", "clawdbot-gateway-citest.service")); !os.IsNotExist(err) {
+		t.Errorf("unit left behind: %v", err)
+	}
+	if !strings.Contains(out.String(), "refused to start the service (Job for clawdbot-gateway-citest.service failed.)") {
 		t.Errorf("output:\n%s", out)
 	}
+}
+
+// failStartRunner is systemctl that knows no unit and fails every start.
+type failStartRunner struct{}
+
+func (failStartRunner) Run(_ context.Context, name string, args ...string) (supervise.Output, error) {
+	argv := strings.Join(args, " ")
+	switch {
+	case strings.Contains(argv, "show"):
+		return supervise.Output{Stdout: "LoadState=not-found\nUnitFileState=\nActiveState=inactive\n"}, nil
+	case strings.Contains(argv, " start ") || strings.HasSuffix(argv, "start clawdbot-gateway-citest.service"):
+		return supervise.Output{Code: 1, Stderr: "Job for clawdbot-gateway-citest.service failed."}, nil
+	}
+	return supervise.Output{}, nil
 }
 
 type notFoundRunner struct{}
