@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/supervise"
 )
 
 // Exit codes shared by all commands.
@@ -62,6 +64,18 @@ type Env struct {
 	// Context is cancelled when the command should stop (SIGINT/SIGTERM for
 	// commands that do not handle signals themselves).
 	Context context.Context
+
+	// Platform is the service platform the gateway service commands,
+	// gateway status and doctor manage (the running OS's when unset).
+	Platform supervise.Platform
+	// ServiceRunner runs launchctl/systemctl/loginctl/journalctl/schtasks
+	// for the service commands, gateway status and doctor (real processes
+	// when unset). Tests inject a recorder here instead of touching a
+	// package variable, so they cannot leak into each other.
+	ServiceRunner supervise.Runner
+	// ServiceManager returns the service manager for a platform (when
+	// unset: supervise.NewManager over ServiceRunner).
+	ServiceManager func(supervise.Platform) (supervise.Manager, error)
 }
 
 // ProcessEnv is the Env of the real process.
@@ -197,6 +211,17 @@ func fillDefaults(env *Env) {
 	}
 	if env.Context == nil {
 		env.Context = context.Background()
+	}
+	if env.Platform == "" {
+		env.Platform = supervise.PlatformFor(runtime.GOOS)
+	}
+	if env.ServiceRunner == nil {
+		env.ServiceRunner = supervise.ExecRunner{}
+	}
+	if env.ServiceManager == nil {
+		env.ServiceManager = func(pl supervise.Platform) (supervise.Manager, error) {
+			return supervise.NewManager(pl, env.ServiceRunner, os.Getuid())
+		}
 	}
 }
 

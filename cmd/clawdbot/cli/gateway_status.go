@@ -21,15 +21,15 @@ func init() {
 }
 
 // doctorContext builds the doctor context of the active profile. Its
-// launchctl/systemctl/loginctl/journalctl calls go through ServiceRunner,
-// which tests replace.
+// launchctl/systemctl/loginctl/journalctl calls go through env.ServiceRunner,
+// which tests inject.
 func doctorContext(env *Env, prof profiles.Profile, deep bool, probeTimeout time.Duration) *doctor.Context {
 	bin := env.Executable
 	if bin == "" {
 		bin, _ = os.Executable()
 	}
 	return &doctor.Context{
-		Profile: prof, Getenv: env.Getenv, Platform: servicePlatform, Runner: ServiceRunner,
+		Profile: prof, Getenv: env.Getenv, Platform: env.Platform, Runner: env.ServiceRunner,
 		UID: os.Getuid(), Binary: bin, Version: Version, User: currentUser(env), Deep: deep,
 		ProbeTimeout: probeTimeout,
 	}

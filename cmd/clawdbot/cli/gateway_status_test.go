@@ -81,9 +81,7 @@ func newStatusFixture(t *testing.T) *statusFixture {
 	env := &Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] }, Home: home,
 		Executable: bin, Context: context.Background()}
 	r := &statusRunner{props: propsNotFound}
-	oldR, oldP := ServiceRunner, servicePlatform
-	ServiceRunner, servicePlatform = r, supervise.Systemd
-	t.Cleanup(func() { ServiceRunner, servicePlatform = oldR, oldP })
+	env.ServiceRunner, env.Platform = r, supervise.Systemd
 	prof, err := env.ResolveProfile(0)
 	if err != nil {
 		t.Fatal(err)

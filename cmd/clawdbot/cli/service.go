@@ -13,27 +13,12 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/supervise"
 )
-
-// ServiceManager returns the service manager the gateway service commands
-// use for a platform. Tests replace it to record commands instead of running
-// launchctl/systemctl.
-var ServiceManager = func(env *Env, pl supervise.Platform) (supervise.Manager, error) {
-	return supervise.NewManager(pl, supervise.ExecRunner{}, os.Getuid())
-}
-
-// ServiceRunner runs the helper commands around a service install
-// (loginctl for lingering). Tests replace it.
-var ServiceRunner supervise.Runner = supervise.ExecRunner{}
-
-// servicePlatform is the platform the commands manage (the running OS).
-var servicePlatform = supervise.PlatformFor(runtime.GOOS)
 
 // serviceTimeout bounds one service command (systemctl waits for its job).
 const serviceTimeout = 2 * time.Minute
@@ -206,12 +191,12 @@ func runServiceInstall(env *Env, args []string) int {
 		}
 	}
 	spec, err := supervise.SpecFor(prof, env.Executable, supervise.Options{
-		Platform: servicePlatform, Scope: scope, Version: Version, Port: port, User: runAs,
+		Platform: env.Platform, Scope: scope, Version: Version, Port: port, User: runAs,
 	})
 	if err != nil {
 		return rep.fail(err)
 	}
-	m, err := ServiceManager(env, spec.Platform)
+	m, err := env.ServiceManager(spec.Platform)
 	if err != nil {
 		return rep.fail(err)
 	}
@@ -292,12 +277,12 @@ func checkLinger(ctx context.Context, rep *serviceReport, who string, enable boo
 		return
 	}
 	cmd := supervise.LingerCommand(who)
-	on, err := supervise.LingerEnabled(ctx, ServiceRunner, who)
+	on, err := supervise.LingerEnabled(ctx, rep.env.ServiceRunner, who)
 	switch {
 	case err == nil && on:
 		return
 	case enable:
-		if err := supervise.EnableLinger(ctx, ServiceRunner, who); err != nil {
+		if err := supervise.EnableLinger(ctx, rep.env.ServiceRunner, who); err != nil {
 			rep.warn(fmt.Sprintf("could not enable lingering (%v); run: sudo %s", err, cmd))
 			return
 		}
@@ -331,7 +316,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 	if err != nil {
 		return rep.fail(err)
 	}
-	m, err := ServiceManager(env, spec.Platform)
+	m, err := env.ServiceManager(spec.Platform)
 	if err != nil {
 		return rep.fail(err)
 	}
@@ -406,7 +391,7 @@ func targetSpec(env *Env, prof profiles.Profile, system bool) (supervise.Spec, e
 			bin = exe
 		}
 	}
-	opts := supervise.Options{Platform: servicePlatform, Scope: scope, Version: Version, User: runAs}
+	opts := supervise.Options{Platform: env.Platform, Scope: scope, Version: Version, User: runAs}
 	spec, err := supervise.SpecFor(prof, bin, opts)
 	if errors.Is(err, supervise.ErrGoRunBinary) {
 		// Only the names and paths matter here; pick any real file.

@@ -40,12 +40,10 @@ func serviceTestEnv(t *testing.T) (*Env, *bytes.Buffer, *recRunner) {
 	env := &Env{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return vars[k] }, Home: home,
 		Executable: bin, ProfileFlag: "citest", Context: context.Background()}
 	rr := &recRunner{}
-	oldM, oldR, oldP := ServiceManager, ServiceRunner, servicePlatform
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+	env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 		return &supervise.SystemdManager{Runner: rr}, nil
 	}
-	ServiceRunner, servicePlatform = rr, supervise.Systemd
-	t.Cleanup(func() { ServiceManager, ServiceRunner, servicePlatform = oldM, oldR, oldP })
+	env.ServiceRunner, env.Platform = rr, supervise.Systemd
 	return env, &out, rr
 }
 
@@ -176,7 +174,7 @@ func TestGatewayInstallRefusesForeignUnit(t *testing.T) {
 
 func TestGatewayStartNotInstalled(t *testing.T) {
 	env, out, _ := serviceTestEnv(t)
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+	env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 		return &supervise.SystemdManager{Runner: notFoundRunner{}}, nil
 	}
 	if code := Main([]string{"--profile", "citest", "gateway", "start"}, env); code != 0 {
@@ -219,7 +217,7 @@ func TestGatewayInstallSaysWhenItStartedTheService(t *testing.T) {
 		t.Fatalf("first install exit %d: %s", code, out)
 	}
 	r := &startRunner{}
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+	env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 		return &supervise.SystemdManager{Runner: r}, nil
 	}
 	out.Reset()
