@@ -650,7 +650,7 @@ func TestProcessSecondGatewaySameConfig(t *testing.T) {
 	}
 	first := startGateway(t, gwOpts{})
 	_, heldPort, holderDone := startListener(t)
-	want := fmt.Sprintf("clawdbot: gateway already running (pid %d, config %s); stop it with 'clawdbot gateway stop'",
+	want := fmt.Sprintf("error: gateway already running (pid %d, config %s); stop it with 'clawdbot gateway stop'",
 		first.cmd.Process.Pid, first.cfg)
 	for _, tc := range []struct {
 		name string

@@ -136,7 +136,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	t.Run("unknown method", func(t *testing.T) {
 		_, errs, code := e.run(withToken, "gateway", "call", "no.such.method")
-		if code != 1 || errs != "Gateway call failed: unknown method: no.such.method\n" {
+		if code != 1 || errs != "error: Gateway call failed: unknown method: no.such.method\n" {
 			t.Errorf("exit %d stderr %q", code, errs)
 		}
 	})
@@ -144,8 +144,8 @@ func TestEndToEnd(t *testing.T) {
 		fresh := filepath.Join(dir, "fresh")
 		os.MkdirAll(fresh, 0o700)
 		_, errs, code := e.run([]string{"HOME=" + fresh}, "gateway", "call", "health", "--token", "wrong")
-		if code != 1 || !strings.HasPrefix(errs, "Gateway call failed: gateway closed (1008): unauthorized: gateway token mismatch") ||
-			!strings.Contains(errs, "Gateway target: ws://127.0.0.1:"+e.port) || !strings.Contains(errs, "Hint: run 'clawdbot doctor'") {
+		if code != 1 || !strings.HasPrefix(errs, "error: Gateway call failed: gateway closed (1008): unauthorized: gateway token mismatch") ||
+			!strings.Contains(errs, "Gateway target: ws://127.0.0.1:"+e.port) || !strings.Contains(errs, "hint: run 'clawdbot doctor'") {
 			t.Errorf("exit %d stderr %q", code, errs)
 		}
 	})
@@ -259,7 +259,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("gateway down", func(t *testing.T) {
 		out, errs, code := e.run(withToken, "gateway", "call", "health")
-		want := "Gateway call failed: gateway not reachable at ws://127.0.0.1:" + e.port + ": connection refused\nHint: run 'clawdbot doctor'\n"
+		want := "error: Gateway call failed: gateway not reachable at ws://127.0.0.1:" + e.port + ": connection refused\nhint: run 'clawdbot doctor'\n"
 		if code != 1 || out != "" || errs != want {
 			t.Errorf("exit %d stdout %q stderr %q, want %q", code, out, errs, want)
 		}

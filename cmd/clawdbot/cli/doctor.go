@@ -17,7 +17,8 @@ import (
 )
 
 func init() {
-	Register(&Command{Path: "doctor", Summary: "check config, service, port and gateway health; --fix repairs what it can", Run: runDoctor})
+	Register(&Command{Path: "doctor", Summary: "check config, service, port and gateway health; --fix repairs what it can", Run: runDoctor,
+		Exits: []ExitCode{{ExitOK, "no errors remain (warnings allowed)"}, {ExitFailure, "errors remain"}, {Code: ExitUsage}}})
 }
 
 const doctorUsage = `doctor [--fix|--repair] [--yes] [--non-interactive] [--force] [--deep] [--json] [--generate-gateway-token]
@@ -28,9 +29,7 @@ Repairs that would overwrite or remove a service definition clawdbot did not
 write (no marker) also need --force. Order: rewrite drifted service
 definitions (after a backup under <state>/backups/services), migrate legacy
 services, fix permissions, generate a token, enable lingering, start the
-service.
-
-Exit codes: 0 no errors remain (warnings allowed), 1 errors remain, 2 usage.`
+service.`
 
 // doctorJSON is `doctor --json`.
 type doctorJSON struct {

@@ -69,7 +69,7 @@ func (r *serviceReport) line(format string, args ...any) {
 func (r *serviceReport) warn(msg string) {
 	r.out.Warnings = append(r.out.Warnings, msg)
 	if !r.json {
-		fmt.Fprintf(r.env.Stderr, "Warning: %s\n", msg)
+		r.env.Warnf("%s", msg)
 	}
 }
 
@@ -83,9 +83,9 @@ func (r *serviceReport) fail(err error, hints ...string) int {
 	if r.json {
 		r.emit()
 	} else {
-		fmt.Fprintf(r.env.Stderr, "Gateway %s failed: %v\n", r.out.Action, err)
+		fmt.Fprintf(r.env.Stderr, "%sGateway %s failed: %v\n", prefixError, r.out.Action, err)
 		for _, h := range r.out.Hints {
-			fmt.Fprintf(r.env.Stderr, "Hint: %s\n", h)
+			r.env.Hintf("%s", h)
 		}
 	}
 	return ExitFailure
@@ -143,9 +143,8 @@ func runServiceInstall(env *Env, args []string) int {
 	if v := strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")); v == "1" {
 		return rep.fail(errors.New("Nix mode detected; service install is disabled"))
 	}
-	if port != 0 && (port < 1 || port > 65535) {
-		fmt.Fprintf(env.Stderr, "clawdbot gateway install: invalid --port %d (use 1-65535)\n", port)
-		return ExitUsage
+	if code, ok := env.PortFlag(fs, "port", port); !ok {
+		return code
 	}
 	prof, err := env.ResolveProfile(port)
 	if err != nil {
