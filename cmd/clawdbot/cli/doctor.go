@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/clawdbot/clawdbot/doctor"
@@ -45,15 +44,9 @@ type doctorJSON struct {
 	Remaining []doctor.Finding `json:"remaining,omitempty"`
 }
 
-// stdinIsTTY reports whether the command can ask the user.
-func stdinIsTTY(env *Env) bool {
-	f, ok := env.Stdin.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// stdinIsTTY reports whether the command can ask the user: stdin is a
+// real terminal (not merely a character device such as /dev/null).
+func stdinIsTTY(env *Env) bool { return isTerminal(env.Stdin) }
 
 func runDoctor(env *Env, args []string) int {
 	var fix, repair, yes, nonInteractive, force, deep, asJSON, genToken bool
