@@ -277,4 +277,3 @@ func displayMessage(e filelog.Entry) string {
 	}
 	return strings.TrimPrefix(m[dec.InputOffset():], " ")
 }
-
