@@ -113,6 +113,28 @@ func TestEndToEnd(t *testing.T) {
 	}
 	withToken := []string{"CLAWDBOT_GATEWAY_TOKEN=" + token}
 
+	// The first screen, after "listening": the auth mode and where its
+	// secret came from, the one command that reaches this gateway (the
+	// token was given only on its command line, so the command says to
+	// pass it) and how to stop; no Dashboard line while there is no UI.
+	t.Run("first screen", func(t *testing.T) {
+		want := "Auth:  token (--token)\nTry:   clawdbot gateway call health --token <the token given to this gateway>\nStop:  Ctrl-C\n"
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(gwOut.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no first screen %q in:\n%s", want, gwOut.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		out := gwOut.String()
+		if l := strings.Index(out, "gateway listening on ws://127.0.0.1:"+e.port); l < 0 || l > strings.Index(out, want) {
+			t.Errorf("first screen not after the listening line:\n%s", out)
+		}
+		if strings.Contains(out, "Dashboard") {
+			t.Errorf("a Dashboard line, but there is no browser UI:\n%s", out)
+		}
+	})
+
 	t.Run("gateway call health", func(t *testing.T) {
 		out, errs, code := e.run(nil, "gateway", "call", "health", "--token", token)
 		if code != 0 || !strings.HasPrefix(out, "Gateway call: health\n{\n  \"ok\": true,") {

@@ -30,6 +30,8 @@ type GatewayRun struct {
 	Lock *ports.Lock
 	// logs re-applies logging.* when the config changes.
 	logs *gatewayLog
+	// banner is the first screen, printed once the gateway listens.
+	banner *gatewayBanner
 }
 
 // GatewayFlags are the command-line overrides of `clawdbot gateway`.
@@ -155,7 +157,8 @@ Signals:
 		}
 		return env.Errorf("%v", err)
 	}
-	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs}
+	banner := newGatewayBanner(env, prof, cfg, f, rc.Auth, bindHost)
+	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs, banner: &banner}
 	return serveGateway(env, srv, run)
 }
 
