@@ -118,6 +118,9 @@ type StatusGateway struct {
 	PortSource     string `json:"portSource"` // service args | env/config
 	ProbeURL       string `json:"probeUrl"`
 	ProbeNote      string `json:"probeNote,omitempty"`
+	// probeURLGiven: ProbeURL is the caller's --url, not derived from the
+	// config, so the text report names it alone.
+	probeURLGiven bool
 }
 
 // StatusPort is who holds a port.
@@ -275,7 +278,8 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 	if u := strings.TrimSpace(o.URL); u != "" {
 		t.URL = u
 	}
-	r.Gateway = StatusGateway{BindMode: t.BindMode, BindHost: t.BindHost, Port: port, PortSource: portSource, ProbeURL: t.URL, ProbeNote: t.Note}
+	r.Gateway = StatusGateway{BindMode: t.BindMode, BindHost: t.BindHost, Port: port, PortSource: portSource, ProbeURL: t.URL, ProbeNote: t.Note,
+		probeURLGiven: strings.TrimSpace(o.URL) != ""}
 	if svcCfg != nil && t.BindMode == "custom" {
 		r.Gateway.CustomBindHost = svcCfg.Gateway.CustomBindHost
 	}

@@ -3,7 +3,6 @@ package doctor
 import (
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 
@@ -42,23 +41,19 @@ func (r *StatusReport) WriteText(w io.Writer) {
 		p("Config issue", "%s: %s", is.Path, is.Message)
 	}
 	g := r.Gateway
-	p("Probe target", "%s (bind=%s %s, port %d from %s)", g.ProbeURL, g.BindMode, g.BindHost, g.Port, g.PortSource)
-	if g.ProbeNote != "" {
-		p("Probe note", "%s", g.ProbeNote)
-	}
-	if ui := r.Config.Daemon.ControlUI; ui != nil && ui.Enabled != nil && !*ui.Enabled {
-		p("Dashboard", "disabled")
-	} else {
-		base := ""
-		if ui != nil {
-			base = strings.TrimRight(ui.BasePath, "/")
+	switch {
+	case g.probeURLGiven:
+		// The config's bind and port say nothing about a URL the user
+		// chose: name only what was probed.
+		p("Probe target", "%s (--url)", g.ProbeURL)
+	default:
+		p("Probe target", "%s (bind=%s %s, port %d from %s)", g.ProbeURL, g.BindMode, g.BindHost, g.Port, g.PortSource)
+		if g.ProbeNote != "" {
+			p("Probe note", "%s", g.ProbeNote)
 		}
-		host := g.BindHost
-		if host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		p("Dashboard", "http://%s%s/", net.JoinHostPort(host, strconv.Itoa(g.Port)), base)
 	}
+	// No "Dashboard" line: the gateway serves no browser UI yet, and a
+	// link to a 404 is worse than none.
 	fmt.Fprintln(w)
 
 	s := r.Service

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -89,6 +90,10 @@ type LifecycleOptions struct {
 	// it asked for, and never binds or --force-frees a port first. Run
 	// releases it when it returns. nil: Run takes the lock itself.
 	Lock *ports.Lock
+	// Listening runs once, right after the "gateway listening" line: the
+	// CLI prints its first screen (auth, how to talk to it, how to stop)
+	// there. nil: nothing.
+	Listening func(addr net.Addr)
 }
 
 // lifecycle is the state of one Run.
@@ -177,6 +182,9 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	l.log.Info(fmt.Sprintf("gateway listening on ws://%s", s.Addr()))
+	if lo.Listening != nil {
+		lo.Listening(s.Addr())
+	}
 	l.consumeSentinel()
 	l.notifyReady()
 

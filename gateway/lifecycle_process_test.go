@@ -659,7 +659,7 @@ func TestProcessSecondGatewaySameConfig(t *testing.T) {
 	first := startGateway(t, gwOpts{})
 	_, heldPort, holderDone := startListener(t)
 	// The first one was started by hand: 'gateway stop' cannot reach it.
-	want := fmt.Sprintf("clawdbot: gateway already running (pid %d, config %s); it was started by hand: stop it with Ctrl+C where it runs, or 'kill %d'",
+	want := fmt.Sprintf("error: gateway already running (pid %d, config %s); it was started by hand: stop it with Ctrl+C where it runs, or 'kill %d'",
 		first.cmd.Process.Pid, first.cfg, first.cmd.Process.Pid)
 	for _, tc := range []struct {
 		name string
@@ -788,7 +788,9 @@ func TestProcessCanvas(t *testing.T) {
 		select {
 		case r = <-got:
 			return true
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(500 * time.Millisecond):
+			// Longer than the canvas debounce: a write every few ms
+			// would keep resetting it and no reload would ever come.
 			return false
 		}
 	})

@@ -113,6 +113,28 @@ func TestEndToEnd(t *testing.T) {
 	}
 	withToken := []string{"CLAWDBOT_GATEWAY_TOKEN=" + token}
 
+	// The first screen, after "listening": the auth mode and where its
+	// secret came from, the one command that reaches this gateway (the
+	// token was given only on its command line, so the command says to
+	// pass it) and how to stop; no Dashboard line while there is no UI.
+	t.Run("first screen", func(t *testing.T) {
+		want := "Auth:  token (--token)\nTry:   clawdbot gateway call health --token <the token given to this gateway>\nStop:  Ctrl-C\n"
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(gwOut.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no first screen %q in:\n%s", want, gwOut.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		out := gwOut.String()
+		if l := strings.Index(out, "gateway listening on ws://127.0.0.1:"+e.port); l < 0 || l > strings.Index(out, want) {
+			t.Errorf("first screen not after the listening line:\n%s", out)
+		}
+		if strings.Contains(out, "Dashboard") {
+			t.Errorf("a Dashboard line, but there is no browser UI:\n%s", out)
+		}
+	})
+
 	t.Run("gateway call health", func(t *testing.T) {
 		out, errs, code := e.run(nil, "gateway", "call", "health", "--token", token)
 		if code != 0 || !strings.HasPrefix(out, "Gateway call: health\n{\n  \"ok\": true,") {
@@ -136,7 +158,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	t.Run("unknown method", func(t *testing.T) {
 		_, errs, code := e.run(withToken, "gateway", "call", "no.such.method")
-		if code != 1 || errs != "Gateway call failed: unknown method: no.such.method\n" {
+		if code != 1 || errs != "error: Gateway call failed: unknown method: no.such.method\n" {
 			t.Errorf("exit %d stderr %q", code, errs)
 		}
 	})
@@ -144,8 +166,8 @@ func TestEndToEnd(t *testing.T) {
 		fresh := filepath.Join(dir, "fresh")
 		os.MkdirAll(fresh, 0o700)
 		_, errs, code := e.run([]string{"HOME=" + fresh}, "gateway", "call", "health", "--token", "wrong")
-		if code != 1 || !strings.HasPrefix(errs, "Gateway call failed: gateway closed (1008): unauthorized: gateway token mismatch") ||
-			!strings.Contains(errs, "Gateway target: ws://127.0.0.1:"+e.port) || !strings.Contains(errs, "Hint: run 'clawdbot doctor'") {
+		if code != 1 || !strings.HasPrefix(errs, "error: Gateway call failed: gateway closed (1008): unauthorized: gateway token mismatch") ||
+			!strings.Contains(errs, "Gateway target: ws://127.0.0.1:"+e.port) || !strings.Contains(errs, "hint: run 'clawdbot doctor'") {
 			t.Errorf("exit %d stderr %q", code, errs)
 		}
 	})
@@ -259,7 +281,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("gateway down", func(t *testing.T) {
 		out, errs, code := e.run(withToken, "gateway", "call", "health")
-		want := "Gateway call failed: gateway not reachable at ws://127.0.0.1:" + e.port + ": connection refused\nHint: run 'clawdbot doctor'\n"
+		want := "error: Gateway call failed: gateway not reachable at ws://127.0.0.1:" + e.port + ": connection refused\nhint: run 'clawdbot doctor'\n"
 		if code != 1 || out != "" || errs != want {
 			t.Errorf("exit %d stdout %q stderr %q, want %q", code, out, errs, want)
 		}

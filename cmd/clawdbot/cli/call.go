@@ -18,7 +18,8 @@ import (
 )
 
 func init() {
-	Register(&Command{Path: "gateway call", Summary: "call a gateway RPC method and print the result", Run: runGatewayCall})
+	Register(&Command{Path: "gateway call", Summary: "call a gateway RPC method and print the result", Run: runGatewayCall,
+		Exits: []ExitCode{{ExitOK, "the method answered"}, {ExitFailure, "not reachable, refused this CLI, or the method failed"}, {Code: ExitUsage}}})
 }
 
 // clientFlags are the connection flags shared by the commands that talk to
@@ -126,28 +127,35 @@ func isConnectFailure(err error) bool {
 	return errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &cl) || errors.As(err, &te)
 }
 
-// reportGatewayError prints a failed gateway interaction: one line with the
-// cause (naming the URL), the target details when the connection itself
-// failed, and the doctor hint. It returns ExitFailure.
+// reportGatewayError reports a failed gateway interaction through Fail:
+// the cause (naming the URL) with an error code, the target details when
+// the connection itself failed, and the doctor hint. It returns
+// ExitFailure.
 func reportGatewayError(env *Env, t gatewayTarget, prefix string, err error) int {
 	var ue *client.UnreachableError
+	var ce *client.ConnectError
+	var cl *client.CloseError
+	var te *client.TimeoutError
 	var shape *wire.ErrorShape
+	msg := prefix + ": " + err.Error()
+	fix := "run '" + t.Profile.Hint("clawdbot doctor") + "'"
+	target := []string{"Gateway target: " + t.URL, "Source: " + t.URLSource, "Config: " + t.ConfigPath}
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.Stderr, "%s: %v\n", prefix, err)
-	case isConnectFailure(err):
-		fmt.Fprintf(env.Stderr, "%s: %v\n", prefix, err)
-		fmt.Fprintf(env.Stderr, "Gateway target: %s\nSource: %s\nConfig: %s\n", t.URL, t.URLSource, t.ConfigPath)
+		return env.Fail(ExitFailure, CodeUnreachable, msg, fix)
+	case errors.As(err, &te):
+		return env.failDetail(ExitFailure, CodeTimeout, msg, fix, target)
+	case errors.As(err, &ce) || errors.As(err, &cl) && cl.Code == wire.ClosePolicyViolation:
+		return env.failDetail(ExitFailure, CodeRefused, msg, fix, target)
+	case errors.As(err, &cl):
+		return env.failDetail(ExitFailure, CodeClosed, msg, fix, target)
 	case errors.As(err, &shape):
-		// A method error: the gateway is fine, the request was not.
-		fmt.Fprintf(env.Stderr, "%s: %s\n", prefix, shape.Message)
-		return ExitFailure
+		// A method error: the gateway is fine, the request was not. The
+		// code is the gateway's (INVALID_REQUEST, UNAVAILABLE, ...).
+		return env.Fail(ExitFailure, shape.Code, prefix+": "+shape.Message, "")
 	default:
-		fmt.Fprintf(env.Stderr, "%s: %v\n", prefix, err)
-		return ExitFailure
+		return env.Fail(ExitFailure, CodeFailed, msg, "")
 	}
-	fmt.Fprintf(env.Stderr, "Hint: run '%s'\n", t.Profile.Hint("clawdbot doctor"))
-	return ExitFailure
 }
 
 // callGateway is the CLI's one-shot RPC with the target's options.
@@ -185,14 +193,12 @@ func runGatewayCall(env *Env, args []string) int {
 		return code
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(env.Stderr, "clawdbot gateway call: missing <method> (e.g. clawdbot gateway call health)")
-		return ExitUsage
+		return env.Usagef("gateway call", "gateway call: missing <method> (e.g. %s)", env.Hint("clawdbot gateway call health"))
 	}
 	method := fs.Arg(0)
 	var params json.RawMessage
 	if err := json.Unmarshal([]byte(paramsText), &params); err != nil {
-		fmt.Fprintf(env.Stderr, "clawdbot gateway call: --params is not valid JSON: %v\n", err)
-		return ExitUsage
+		return env.Usagef("gateway call", "gateway call: --params is not valid JSON: %v", err)
 	}
 	t, err := resolveGatewayTarget(env, cf)
 	if err != nil {

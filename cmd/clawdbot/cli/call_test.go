@@ -46,12 +46,11 @@ func TestGatewayDownIsOneClearLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"gateway call", []string{"gateway", "call", "health"}, "Gateway call failed: " + cause + "\nHint: run 'clawdbot doctor'\n"},
-		{"health", []string{"health"}, "Health check failed: " + cause + "\nHint: run 'clawdbot doctor'\n"},
-		{"gateway health", []string{"gateway", "health", "--json"}, "Health check failed: " + cause + "\nHint: run 'clawdbot doctor'\n"},
-		{"logs", []string{"logs"}, "clawdbot logs: " + cause + "\nHint: run 'clawdbot doctor'\n"},
-		{"logs --json", []string{"logs", "--json"}, `{"type":"error","message":"` + cause + `","url":"` + url + `"}` + "\n"},
-		{"profile-aware hint", []string{"--profile", "work", "gateway", "call", "health"}, "Gateway call failed: " + cause + "\nHint: run 'clawdbot --profile work doctor'\n"},
+		{"gateway call", []string{"gateway", "call", "health"}, "error: Gateway call failed: " + cause + "\nhint: run 'clawdbot doctor'\n"},
+		{"health", []string{"health"}, "error: Health check failed: " + cause + "\nhint: run 'clawdbot doctor'\n"},
+		{"gateway health", []string{"gateway", "health"}, "error: Health check failed: " + cause + "\nhint: run 'clawdbot doctor'\n"},
+		{"logs", []string{"logs"}, "error: logs: " + cause + "\nhint: run 'clawdbot doctor'\n"},
+		{"profile-aware hint", []string{"--profile", "work", "gateway", "call", "health"}, "error: Gateway call failed: " + cause + "\nhint: run 'clawdbot --profile work doctor'\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,19 +2,23 @@
 // command group lives in its own file and registers its commands from init
 // with Register, so adding a command never touches a central table.
 //
-// Commands write only to the injected Env streams and return an exit code:
-// 0 ok, 1 failure, 2 usage error (the gateway also uses 78 for a fatal
-// misconfiguration). Nothing here calls os.Exit, so every command is testable
-// in-process.
+// Commands write only to the injected Env streams and return an exit code
+// from one table (ExitCodes), which every --help screen shows. Problems are
+// printed through Env.Fail, Env.Warnf and Env.Hintf only: one set of
+// prefixes in text mode ("error: ", "warning: ", "hint: ") and one JSON
+// error shape under --json. Nothing here calls os.Exit, so every command is
+// testable in-process.
 package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -23,15 +27,119 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/supervise"
 )
 
-// Exit codes shared by all commands.
+// Exit codes shared by all commands; ExitCodes is their documentation.
 const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 2
-	ExitConfig  = 78 // EX_CONFIG: fatal misconfiguration; supervisors must not respawn
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitUsage    = 2
+	ExitMismatch = 3  // gateway status: the CLI and the service disagree
+	ExitConfig   = 78 // EX_CONFIG: fatal misconfiguration; supervisors must not respawn
 )
+
+// ExitCode is one row of the exit-code table.
+type ExitCode struct {
+	Code    int
+	Meaning string
+}
+
+// exitCodes is the one exit-code table of the CLI, shown by the root help,
+// the README and (the rows a command can return) every command's --help.
+var exitCodes = []ExitCode{
+	{ExitOK, "ok"},
+	{ExitFailure, "runtime failure"},
+	{ExitUsage, "usage error (bad flag, argument or value)"},
+	{ExitMismatch, "gateway status: the CLI and the service disagree (config file or port)"},
+	{ExitConfig, "fatal misconfiguration of the gateway; services do not restart on it (RestartPreventExitStatus=78)"},
+}
+
+// ExitCodes returns a copy of the exit-code table.
+func ExitCodes() []ExitCode { return append([]ExitCode(nil), exitCodes...) }
+
+// defaultExits are the codes of a command that declares none.
+var defaultExits = []ExitCode{{Code: ExitOK}, {Code: ExitFailure}, {Code: ExitUsage}}
+
+// exitMeaning is the table's meaning of code ("" if it is not in the table).
+func exitMeaning(code int) string {
+	for _, e := range exitCodes {
+		if e.Code == code {
+			return e.Meaning
+		}
+	}
+	return ""
+}
+
+// writeExitCodes prints an "Exit codes:" section; a row without a meaning
+// takes the table's.
+func writeExitCodes(w io.Writer, rows []ExitCode) {
+	fmt.Fprintln(w, "\nExit codes:")
+	for _, r := range rows {
+		m := r.Meaning
+		if m == "" {
+			m = exitMeaning(r.Code)
+		}
+		fmt.Fprintf(w, "  %-3d %s\n", r.Code, wrap(m, 72, "\n      "))
+	}
+}
+
+// wrap breaks s at spaces into lines of at most width bytes, joined by sep.
+func wrap(s string, width int, sep string) string {
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		switch {
+		case i == 0:
+		case n+1+len(word) > width:
+			b.WriteString(sep)
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
+	}
+	return b.String()
+}
+
+// Message prefixes: every problem the CLI reports in text mode starts with
+// one of these, printed by Fail, Warnf and Hintf (and nowhere else).
+const (
+	prefixError   = "error: "
+	prefixWarning = "warning: "
+	prefixHint    = "hint: "
+)
+
+// Error codes of the JSON error shape that are not the gateway's own wire
+// codes (a method error carries the gateway's code, e.g. INVALID_REQUEST).
+const (
+	CodeUsage       = "usage"
+	CodeFailed      = "failed"
+	CodeConfig      = "config"
+	CodeUnreachable = "gateway-unreachable"
+	CodeRefused     = "gateway-refused"
+	CodeClosed      = "gateway-closed"
+	CodeTimeout     = "timeout"
+	CodeBadResponse = "bad-response"
+)
+
+// jsonError is the one error shape under --json:
+// {"ok":false,"error":{"code","message","fix"}}. Type is set only by logs,
+// whose --json output is a stream of records that readers tell apart by
+// "type" (the original's logs writes {"type":"error",...}).
+type jsonError struct {
+	Type  string          `json:"type,omitempty"`
+	OK    bool            `json:"ok"`
+	Error jsonErrorDetail `json:"error"`
+}
+
+type jsonErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
+}
 
 // Version information, set with -ldflags -X by the Makefile.
 var (
@@ -66,6 +174,24 @@ type Env struct {
 	// Context is cancelled when the command should stop (SIGINT/SIGTERM for
 	// commands that do not handle signals themselves).
 	Context context.Context
+
+	// Platform is the service platform the gateway service commands,
+	// gateway status and doctor manage (the running OS's when unset).
+	Platform supervise.Platform
+	// ServiceRunner runs launchctl/systemctl/loginctl/journalctl/schtasks
+	// for the service commands, gateway status and doctor (real processes
+	// when unset). Tests inject a recorder here instead of touching a
+	// package variable, so they cannot leak into each other.
+	ServiceRunner supervise.Runner
+	// ServiceManager returns the service manager for a platform (when
+	// unset: supervise.NewManager over ServiceRunner).
+	ServiceManager func(supervise.Platform) (supervise.Manager, error)
+
+	// json is set by Parse when the command runs with --json: Fail then
+	// prints the JSON error shape on stdout instead of text on stderr.
+	json bool
+	// errType is the "type" field of a JSON error (logs only).
+	errType string
 }
 
 // ProcessEnv is the Env of the real process.
@@ -117,10 +243,59 @@ func (e *Env) Hint(cmd string) string { return FormatHint(e.ProfileName(), cmd) 
 // for a named profile; see profiles.FormatHint.
 func FormatHint(profile, cmd string) string { return profiles.FormatHint(profile, cmd) }
 
-// Errorf prints a one-line error to stderr and returns ExitFailure.
+// Errorf reports a runtime failure (see Fail) and returns ExitFailure.
 func (e *Env) Errorf(format string, args ...any) int {
-	fmt.Fprintf(e.Stderr, "clawdbot: "+format+"\n", args...)
-	return ExitFailure
+	return e.Fail(ExitFailure, CodeFailed, fmt.Sprintf(format, args...), "")
+}
+
+// Fail reports a problem and returns exit. Under --json it prints
+// {"ok":false,"error":{"code","message","fix"}} on stdout (the one error
+// shape of every --json command); otherwise "error: <message>" on stderr
+// and, when there is a fix, "hint: <fix>" below it. code is one of the
+// Code* constants or the gateway's wire error code.
+func (e *Env) Fail(exit int, code, message, fix string) int {
+	return e.failDetail(exit, code, message, fix, nil)
+}
+
+// failDetail is Fail with detail lines printed between the error and the
+// hint in text mode; under --json they are appended to the message.
+func (e *Env) failDetail(exit int, code, message, fix string, detail []string) int {
+	if e.json {
+		if len(detail) > 0 {
+			message += " (" + strings.Join(detail, "; ") + ")"
+		}
+		b, _ := json.Marshal(jsonError{Type: e.errType, Error: jsonErrorDetail{Code: code, Message: message, Fix: fix}})
+		fmt.Fprintf(e.Stdout, "%s\n", b)
+		return exit
+	}
+	fmt.Fprintf(e.Stderr, "%s%s\n", prefixError, message)
+	for _, d := range detail {
+		fmt.Fprintf(e.Stderr, "  %s\n", d)
+	}
+	if fix != "" {
+		e.Hintf("%s", fix)
+	}
+	return exit
+}
+
+// Usagef reports a usage error (exit 2) naming the command's help.
+func (e *Env) Usagef(path, format string, args ...any) int {
+	help := "clawdbot --help"
+	if path != "" {
+		help = "clawdbot " + path + " --help"
+	}
+	return e.Fail(ExitUsage, CodeUsage, fmt.Sprintf(format, args...), "see '"+e.Hint(help)+"'")
+}
+
+// Warnf prints "warning: ..." on stderr (never on stdout: it must not
+// break a --json reader).
+func (e *Env) Warnf(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, prefixWarning+format+"\n", args...)
+}
+
+// Hintf prints "hint: ..." on stderr.
+func (e *Env) Hintf(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, prefixHint+format+"\n", args...)
 }
 
 // Command is one command in the tree. Path is its words after "clawdbot",
@@ -132,6 +307,17 @@ type Command struct {
 	Run func(env *Env, args []string) int
 	// Hidden commands work but are not listed in help.
 	Hidden bool
+	// Exits are the exit codes the command can return, listed by its
+	// --help; a row without a meaning takes the table's. Unset: 0, 1, 2.
+	Exits []ExitCode
+}
+
+// exits is the command's exit-code rows for its help.
+func (c *Command) exits() []ExitCode {
+	if len(c.Exits) == 0 {
+		return defaultExits
+	}
+	return c.Exits
 }
 
 var commands = map[string]*Command{}
@@ -158,10 +344,11 @@ func Register(c *Command) {
 // dump on the user's terminal.
 func Main(args []string, env *Env) (code int) {
 	fillDefaults(env)
+	env.json, env.errType = false, ""
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(env.Stderr, "clawdbot: internal error: %v (please report it)\n%s", r, debug.Stack())
-			code = ExitFailure
+			code = env.Fail(ExitFailure, CodeFailed, fmt.Sprintf("internal error: %v (please report it)", r), "")
+			fmt.Fprintf(env.Stderr, "%s", debug.Stack())
 		}
 	}()
 	rest, code, ok := parseGlobal(args, env)
@@ -202,6 +389,17 @@ func fillDefaults(env *Env) {
 	if env.Context == nil {
 		env.Context = context.Background()
 	}
+	if env.Platform == "" {
+		env.Platform = supervise.PlatformFor(runtime.GOOS)
+	}
+	if env.ServiceRunner == nil {
+		env.ServiceRunner = supervise.ExecRunner{}
+	}
+	if env.ServiceManager == nil {
+		env.ServiceManager = func(pl supervise.Platform) (supervise.Manager, error) {
+			return supervise.NewManager(pl, env.ServiceRunner, os.Getuid())
+		}
+	}
 }
 
 // unknownCommand handles words that name no command: a bare group
@@ -222,13 +420,9 @@ func unknownCommand(env *Env, rest []string) int {
 			printGroupHelp(env.Stdout, group)
 			return ExitOK
 		}
-		fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run '%s' for the list\n",
-			strings.Join(words, " "), env.Hint("clawdbot "+group+" --help"))
-		return ExitUsage
+		return env.Usagef(group, "unknown command %q", strings.Join(words, " "))
 	}
-	fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run '%s' for the list\n",
-		strings.Join(words, " "), env.Hint("clawdbot --help"))
-	return ExitUsage
+	return env.Usagef("", "unknown command %q", strings.Join(words, " "))
 }
 
 // runHelp implements "clawdbot help [command...]".
@@ -244,8 +438,7 @@ func runHelp(env *Env, words []string) int {
 		printGroupHelp(env.Stdout, path)
 		return ExitOK
 	}
-	fmt.Fprintf(env.Stderr, "clawdbot: unknown command %q; run 'clawdbot --help' for the list\n", strings.Join(words, " "))
-	return ExitUsage
+	return env.Usagef("", "unknown command %q", strings.Join(words, " "))
 }
 
 // isGroup reports whether some registered command lives below path.
@@ -317,9 +510,10 @@ func parseGlobal(args []string, env *Env) (rest []string, code int, ok bool) {
 	return args[i:], 0, true
 }
 
+// usageError reports a bad global flag; the profile flags themselves may
+// be what is wrong, so the hint carries none.
 func usageError(env *Env, msg string) int {
-	fmt.Fprintf(env.Stderr, "[clawdbot] %s\n", msg)
-	return ExitUsage
+	return env.Fail(ExitUsage, CodeUsage, msg, "see 'clawdbot --help'")
 }
 
 // lookup finds the longest registered path that prefixes the positional
@@ -443,7 +637,8 @@ func printRootHelp(w io.Writer) {
 	for _, c := range children("") {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Path, c.Summary)
 	}
-	fmt.Fprintln(w, "\nRun 'clawdbot <command> --help' for a command's flags.")
+	writeExitCodes(w, exitCodes)
+	fmt.Fprintln(w, "\nRun 'clawdbot <command> --help' for a command's flags and exit codes.")
 }
 
 func printGroupHelp(w io.Writer, group string) {
@@ -451,6 +646,9 @@ func printGroupHelp(w io.Writer, group string) {
 	for _, c := range children(group) {
 		fmt.Fprintf(w, "  %-24s %s\n", c.Path, c.Summary)
 	}
+	// The group word alone only prints this help (0) or rejects an unknown
+	// subcommand (2); the subcommands list their own codes.
+	writeExitCodes(w, []ExitCode{{Code: ExitOK, Meaning: "help printed"}, {Code: ExitUsage, Meaning: "unknown subcommand"}})
 }
 
 // FlagSet makes a pflag set for the command at path that reports errors
@@ -474,6 +672,11 @@ func (e *Env) FlagSet(path, usage string) *pflag.FlagSet {
 		if fs.HasFlags() {
 			fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 		}
+		rows := defaultExits
+		if c := commands[path]; c != nil {
+			rows = c.exits()
+		}
+		writeExitCodes(w, rows)
 	}
 	return fs
 }
@@ -481,20 +684,53 @@ func (e *Env) FlagSet(path, usage string) *pflag.FlagSet {
 // Parse parses args into fs. It returns (code, false) when the command must
 // stop: ExitOK after --help, ExitUsage (with a one-line message) on a bad
 // flag. maxArgs bounds the positional arguments (-1: any).
+//
+// A command with a --json flag that is given runs in JSON mode from here
+// on: every Fail, usage errors included, prints the JSON error shape.
 func (e *Env) Parse(fs *pflag.FlagSet, args []string, maxArgs int) (int, bool) {
 	fs.SetOutput(io.Discard) // we print our own one-line error
-	if err := fs.Parse(args); err != nil {
+	path := strings.TrimPrefix(fs.Name(), "clawdbot ")
+	err := fs.Parse(args)
+	if jf := fs.Lookup("json"); jf != nil {
+		// After a parse error the flag may not have been reached: look
+		// at the words themselves.
+		e.json = jf.Value.String() == "true" || (err != nil && wantsJSON(args))
+	}
+	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) { // pflag has already printed fs.Usage
 			return ExitOK, false
 		}
-		fmt.Fprintf(e.Stderr, "clawdbot %s: %v (see --help)\n", strings.TrimPrefix(fs.Name(), "clawdbot "), err)
-		return ExitUsage, false
+		return e.Usagef(path, "%s: %v", path, err), false
 	}
 	if maxArgs >= 0 && fs.NArg() > maxArgs {
-		fmt.Fprintf(e.Stderr, "clawdbot %s: unexpected argument %q (see --help)\n", strings.TrimPrefix(fs.Name(), "clawdbot "), fs.Arg(maxArgs))
-		return ExitUsage, false
+		return e.Usagef(path, "%s: unexpected argument %q", path, fs.Arg(maxArgs)), false
 	}
 	return 0, true
+}
+
+// wantsJSON reports whether args ask for --json (before a "--").
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "--json=1":
+			return true
+		}
+	}
+	return false
+}
+
+// PortFlag checks a --port value: given, it must be 1-65535 (0 is not "any
+// free port": the port is how clients find the gateway, so it must be
+// known). Not given, it is 0 and the profile's port applies. It returns
+// (code, false) after a usage error.
+func (e *Env) PortFlag(fs *pflag.FlagSet, name string, port int) (int, bool) {
+	if !fs.Changed(name) || (port >= 1 && port <= 65535) {
+		return 0, true
+	}
+	path := strings.TrimPrefix(fs.Name(), "clawdbot ")
+	return e.Usagef(path, "%s: invalid --%s %d (use 1-65535, or leave it out for the profile's port)", path, name, port), false
 }
 
 // SignalContext returns a context cancelled on SIGINT or SIGTERM, for

@@ -10,14 +10,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/clawdbot/clawdbot/doctor"
 )
 
 func init() {
-	Register(&Command{Path: "doctor", Summary: "check config, service, port and gateway health; --fix repairs what it can", Run: runDoctor})
+	Register(&Command{Path: "doctor", Summary: "check config, service, port and gateway health; --fix repairs what it can", Run: runDoctor,
+		Exits: []ExitCode{{ExitOK, "no errors remain (warnings allowed)"}, {ExitFailure, "errors remain"}, {Code: ExitUsage}}})
 }
 
 const doctorUsage = `doctor [--fix|--repair] [--yes] [--non-interactive] [--force] [--deep] [--json] [--generate-gateway-token]
@@ -30,9 +30,7 @@ lives only in the installed service definition (the original's unit, plist
 or gateway.cmd) into the config, rewrite drifted service definitions (after
 a backup under <state>/backups/services), migrate legacy services (and on
 Windows the original's Scheduled Task), fix permissions, generate a token
-(only when no definition had one), enable lingering, start the service.
-
-Exit codes: 0 no errors remain (warnings allowed), 1 errors remain, 2 usage.`
+(only when no definition had one), enable lingering, start the service.`
 
 // doctorJSON is `doctor --json`.
 type doctorJSON struct {
@@ -48,15 +46,9 @@ type doctorJSON struct {
 	Remaining []doctor.Finding `json:"remaining,omitempty"`
 }
 
-// stdinIsTTY reports whether the command can ask the user.
-func stdinIsTTY(env *Env) bool {
-	f, ok := env.Stdin.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// stdinIsTTY reports whether the command can ask the user: stdin is a
+// real terminal (not merely a character device such as /dev/null).
+func stdinIsTTY(env *Env) bool { return isTerminal(env.Stdin) }
 
 func runDoctor(env *Env, args []string) int {
 	var fix, repair, yes, nonInteractive, force, deep, asJSON, genToken bool

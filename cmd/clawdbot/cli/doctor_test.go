@@ -35,31 +35,52 @@ func TestDoctorPromptPolicyWithoutTTY(t *testing.T) {
 		{[]string{"--bogus"}, false, false, 2, ""},
 		{[]string{"extra-arg"}, false, false, 2, ""},
 	}
+	// Stdin that is no terminal: a pipe or buffer, and /dev/null, which is
+	// a character device but not a terminal (cron, a unit's stdin).
+	stdins := map[string]func(t *testing.T) *os.File{
+		"buffer": func(*testing.T) *os.File { return nil },
+		"devnull": func(t *testing.T) *os.File {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			return f
+		},
+	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			f := newStatusFixture(t)
-			cfg := fmt.Sprintf(`{"gateway": {"mode": "local", "port": %d}}`, f.port)
-			os.WriteFile(f.prof.ConfigPath, []byte(cfg), 0o644)
-			os.Chmod(f.prof.ConfigPath, 0o644)
-			code := Main(append([]string{"doctor", "--timeout", "300"}, tt.args...), f.env)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, f.out, f.errb)
-			}
-			fi, _ := os.Stat(f.prof.ConfigPath)
-			if got := fi.Mode().Perm() == 0o600; got != tt.chmodded {
-				t.Errorf("config mode %o: chmod ran = %v, want %v", fi.Mode().Perm(), got, tt.chmodded)
-			}
-			b, _ := os.ReadFile(f.prof.ConfigPath)
-			if got := strings.Contains(string(b), `"token"`); got != tt.token {
-				t.Errorf("token generated = %v, want %v", got, tt.token)
-			}
-			if testing.Verbose() {
-				t.Logf("%s", f.out)
-			}
-			if tt.stdoutHas != "" && !strings.Contains(f.out.String(), tt.stdoutHas) {
-				t.Errorf("stdout lacks %q:\n%s", tt.stdoutHas, f.out)
-			}
-		})
+		for stdinName, stdin := range stdins {
+			t.Run(strings.Join(tt.args, " ")+"/"+stdinName, func(t *testing.T) {
+				f := newStatusFixture(t)
+				if in := stdin(t); in != nil {
+					f.env.Stdin = in
+				}
+				cfg := fmt.Sprintf(`{"gateway": {"mode": "local", "port": %d}}`, f.port)
+				os.WriteFile(f.prof.ConfigPath, []byte(cfg), 0o644)
+				os.Chmod(f.prof.ConfigPath, 0o644)
+				code := Main(append([]string{"doctor", "--timeout", "300"}, tt.args...), f.env)
+				if strings.Contains(f.out.String(), "[y/N]") {
+					t.Errorf("prompted without a terminal:\n%s", f.out)
+				}
+				if code != tt.code {
+					t.Errorf("exit %d, want %d\n%s%s", code, tt.code, f.out, f.errb)
+				}
+				fi, _ := os.Stat(f.prof.ConfigPath)
+				if got := fi.Mode().Perm() == 0o600; got != tt.chmodded {
+					t.Errorf("config mode %o: chmod ran = %v, want %v", fi.Mode().Perm(), got, tt.chmodded)
+				}
+				b, _ := os.ReadFile(f.prof.ConfigPath)
+				if got := strings.Contains(string(b), `"token"`); got != tt.token {
+					t.Errorf("token generated = %v, want %v", got, tt.token)
+				}
+				if testing.Verbose() {
+					t.Logf("%s", f.out)
+				}
+				if tt.stdoutHas != "" && !strings.Contains(f.out.String(), tt.stdoutHas) {
+					t.Errorf("stdout lacks %q:\n%s", tt.stdoutHas, f.out)
+				}
+			})
+		}
 	}
 }
 

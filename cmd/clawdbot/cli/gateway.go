@@ -30,6 +30,8 @@ type GatewayRun struct {
 	Lock *ports.Lock
 	// logs re-applies logging.* when the config changes.
 	logs *gatewayLog
+	// banner is the first screen, printed once the gateway listens.
+	banner *gatewayBanner
 }
 
 // GatewayFlags are the command-line overrides of `clawdbot gateway`.
@@ -45,8 +47,15 @@ type GatewayFlags struct {
 }
 
 func init() {
-	Register(&Command{Path: "gateway", Summary: "run the gateway in the foreground (and manage its service: see subcommands)", Run: runGateway})
-	Register(&Command{Path: "gateway run", Summary: "run the gateway in the foreground", Run: runGatewayRun})
+	Register(&Command{Path: "gateway", Summary: "run the gateway in the foreground (and manage its service: see subcommands)", Run: runGateway, Exits: gatewayExits})
+	Register(&Command{Path: "gateway run", Summary: "run the gateway in the foreground", Run: runGatewayRun, Exits: gatewayExits})
+}
+
+var gatewayExits = []ExitCode{
+	{ExitOK, "stopped cleanly"},
+	{ExitFailure, "runtime failure (port in use, another gateway on this config, ...)"},
+	{Code: ExitUsage},
+	{ExitConfig, "fatal misconfiguration (no or invalid config, gateway.mode not local, unsafe bind, auth mode without its token or password); services do not restart on it (RestartPreventExitStatus=78)"},
 }
 
 func runGateway(env *Env, args []string) int { return gatewayMain(env, "gateway", args) }
@@ -62,14 +71,7 @@ Signals:
                    (5 s at most); a second SIGINT exits at once
   SIGUSR1          restart in process, keeping the port open, when
                    commands.restart is true (otherwise logged and ignored)
-  config edits     applied live or by an in-process restart (gateway.reload.mode)
-
-Exit codes:
-  0   stopped cleanly
-  1   runtime failure (port in use, another gateway on this config, ...)
-  2   usage error
-  78  fatal misconfiguration (no or invalid config, unsafe bind); services do
-      not restart on it (RestartPreventExitStatus=78)`)
+  config edits     applied live or by an in-process restart (gateway.reload.mode)`)
 	fs.IntVar(&f.Port, "port", 0, "port for WebSocket + HTTP (default: profile port: 18789, dev 19001)")
 	fs.StringVar(&f.Bind, "bind", "", "bind mode: loopback | lan | tailnet | auto | <host> (default: gateway.bind or loopback)")
 	fs.StringVar(&f.Token, "token", "", "shared token clients must send (overrides gateway.auth.token)")
@@ -80,6 +82,12 @@ Exit codes:
 	fs.BoolVar(&f.Force, "force", false, "take over the port if another gateway holds it")
 	if code, ok := env.Parse(fs, args, 0); !ok {
 		return code
+	}
+	if code, ok := env.PortFlag(fs, "port", f.Port); !ok {
+		return code
+	}
+	if f.Auth != "" && f.Auth != gateway.AuthToken && f.Auth != gateway.AuthPassword {
+		return env.Usagef(path, "%s: invalid --auth %q (use token or password)", path, f.Auth)
 	}
 	prof, err := env.ResolveProfile(f.Port)
 	if err != nil {
@@ -160,7 +168,8 @@ Exit codes:
 		}
 		return env.Errorf("%v", err)
 	}
-	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs}
+	banner := newGatewayBanner(env, prof, cfg, f, rc.Auth, bindHost)
+	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs, banner: &banner}
 	return serveGateway(env, srv, run)
 }
 
@@ -308,7 +317,8 @@ func sweepStaleTemp(prof profiles.Profile) []string {
 	return out
 }
 
+// configError reports a configuration the gateway cannot start with: exit
+// 78, which services do not restart on.
 func configError(env *Env, msg string) int {
-	fmt.Fprintf(env.Stderr, "clawdbot gateway: %s\n", msg)
-	return ExitConfig
+	return env.Fail(ExitConfig, CodeConfig, msg, "")
 }

@@ -30,10 +30,14 @@ func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	if run.logs != nil {
 		dynamic = run.logs.apply
 	}
+	var listening func(net.Addr)
+	if run.banner != nil {
+		listening = func(a net.Addr) { run.banner.write(env.Stdout, a) }
+	}
 	err = srv.Run(ctx, gateway.LifecycleOptions{
 		Getenv: env.Getenv, Home: run.Profile.Home, Workspace: run.Profile.Workspace,
 		Initial: initial, Lock: run.Lock,
-		Dynamic: dynamic,
+		Dynamic: dynamic, Listening: listening,
 		Runtime: func(cfg *profiles.Config) (gateway.RuntimeConfig, string, error) {
 			prof, err := env.ResolveProfile(run.Flags.Port)
 			if err != nil {

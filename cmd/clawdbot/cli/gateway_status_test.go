@@ -81,9 +81,7 @@ func newStatusFixture(t *testing.T) *statusFixture {
 	env := &Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] }, Home: home,
 		Executable: bin, Context: context.Background()}
 	r := &statusRunner{props: propsNotFound}
-	oldR, oldP := ServiceRunner, servicePlatform
-	ServiceRunner, servicePlatform = r, supervise.Systemd
-	t.Cleanup(func() { ServiceRunner, servicePlatform = oldR, oldP })
+	env.ServiceRunner, env.Platform = r, supervise.Systemd
 	prof, err := env.ResolveProfile(0)
 	if err != nil {
 		t.Fatal(err)
@@ -131,8 +129,9 @@ func (f *statusFixture) serve(t *testing.T, port int) *gateway.Server {
 	return s
 }
 
-// status runs `gateway status --json` and returns the exit code and the
-// decoded report (generic, to check the key contract, not our struct).
+// status runs `gateway status --json` and returns the decoded report
+// (generic, to check the key contract, not our struct) with the exit code
+// of the human form: --json itself exits 0 whenever it printed the report.
 func (f *statusFixture) status(t *testing.T, args ...string) (int, map[string]any) {
 	t.Helper()
 	f.out.Reset()
@@ -142,12 +141,17 @@ func (f *statusFixture) status(t *testing.T, args ...string) (int, map[string]an
 	if err := json.Unmarshal(f.out.Bytes(), &m); err != nil {
 		t.Fatalf("exit %d, not JSON: %v\n%s\n%s", code, err, f.out, f.errb)
 	}
+	if code != ExitOK {
+		t.Errorf("gateway status --json %v: exit %d, want 0 (the state is in the report)", args, code)
+	}
 	for _, k := range []string{"service", "config", "gateway", "port", "legacyServices", "extraServices", "warnings"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("key %q missing from --json", k)
 		}
 	}
-	return code, m
+	f.out.Reset()
+	f.errb.Reset()
+	return Main(append([]string{"gateway", "status", "--timeout", "3000"}, args...), f.env), m
 }
 
 // get walks a dotted path through decoded JSON.

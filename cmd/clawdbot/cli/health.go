@@ -10,8 +10,14 @@ import (
 )
 
 func init() {
-	Register(&Command{Path: "health", Summary: "ask the running gateway for its health summary", Run: runHealth})
-	Register(&Command{Path: "gateway health", Summary: "check the running gateway's health over RPC", Run: runGatewayHealth})
+	Register(&Command{Path: "health", Summary: "ask the running gateway for its health summary", Run: runHealth, Exits: healthExits})
+	Register(&Command{Path: "gateway health", Summary: "check the running gateway's health over RPC", Run: runGatewayHealth, Exits: healthExits})
+}
+
+var healthExits = []ExitCode{
+	{ExitOK, "the gateway answered and is healthy"},
+	{ExitFailure, "not reachable, refused this CLI, or answered not ok"},
+	{Code: ExitUsage},
 }
 
 // healthSummary is the part of the health result the text output uses
@@ -71,7 +77,7 @@ func healthMain(env *Env, path string, args []string) int {
 	}
 	var h healthSummary
 	if err := json.Unmarshal(res, &h); err != nil {
-		return env.Errorf("unexpected health result from %s: %v", t.URL, err)
+		return env.Fail(ExitFailure, CodeBadResponse, fmt.Sprintf("unexpected health result from %s: %v", t.URL, err), "")
 	}
 	if path == "gateway health" {
 		fmt.Fprintln(env.Stdout, "Gateway Health")

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -30,7 +28,6 @@ type logsRecord struct {
 	Module    string `json:"module,omitempty"`
 	Message   string `json:"message,omitempty"`
 	Raw       string `json:"raw,omitempty"`
-	URL       string `json:"url,omitempty"`
 }
 
 // Notices of the original CLI, kept verbatim for scripts that match them.
@@ -65,13 +62,14 @@ func runLogs(env *Env, args []string) int {
 	if code, ok := env.Parse(fs, args, 0); !ok {
 		return code
 	}
+	// The shared JSON error shape, with the "type" readers of the
+	// record stream switch on (the original writes {"type":"error",...}).
+	env.errType = "error"
 	if o.limit < 1 || o.limit > 5000 {
-		fmt.Fprintf(env.Stderr, "clawdbot logs: --limit %d is out of range (use 1-5000)\n", o.limit)
-		return ExitUsage
+		return env.Usagef("logs", "logs: --limit %d is out of range (use 1-5000)", o.limit)
 	}
 	if o.maxBytes < 1 || o.maxBytes > 1000000 {
-		fmt.Fprintf(env.Stderr, "clawdbot logs: --max-bytes %d is out of range (use 1-1000000)\n", o.maxBytes)
-		return ExitUsage
+		return env.Usagef("logs", "logs: --max-bytes %d is out of range (use 1-1000000)", o.maxBytes)
 	}
 	if o.interval < 1 {
 		o.interval = 1000
@@ -102,26 +100,22 @@ func runLogs(env *Env, args []string) int {
 			// Each poll is its own connection; a gateway restarting
 			// mid-follow is an outage to wait out, not the end of the tail.
 			if !outage {
-				fmt.Fprintf(env.Stderr, "clawdbot logs: %v; retrying every %dms\n", err, o.interval)
+				env.Warnf("logs: %v; retrying every %dms", err, o.interval)
 				outage = true
 			}
 		case err != nil:
-			if o.asJSON {
-				b, _ := json.Marshal(logsRecord{Type: "error", Message: err.Error(), URL: t.URL})
-				fmt.Fprintln(env.Stderr, string(b))
-				return ExitFailure
-			}
-			return reportGatewayError(env, t, "clawdbot logs", err)
+			return reportGatewayError(env, t, "logs", err)
 		default:
 			if outage {
-				fmt.Fprintln(env.Stderr, "clawdbot logs: gateway reachable again")
+				fmt.Fprintln(env.Stderr, "logs: gateway reachable again")
 				outage = false
 			}
 			var res filelog.TailResult
 			if err := json.Unmarshal(raw, &res); err != nil {
-				return env.Errorf("unexpected logs.tail result from %s: %v", t.URL, err)
+				return env.Fail(ExitFailure, CodeBadResponse, fmt.Sprintf("unexpected logs.tail result from %s: %v", t.URL, err), "")
 			}
 			if werr := emitLogs(env, res, first, o, pretty); werr != nil {
+				// The original's words, verbatim, like the notices.
 				fmt.Fprintln(env.Stderr, "clawdbot logs: output stdout closed (EPIPE). Stopping tail.")
 				return ExitOK
 			}
@@ -282,14 +276,4 @@ func displayMessage(e filelog.Entry) string {
 		}
 	}
 	return strings.TrimPrefix(m[dec.InputOffset():], " ")
-}
-
-// isTerminal reports whether w is a character device (a TTY).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -24,20 +24,6 @@ import (
 	"github.com/clawdbot/clawdbot/supervise"
 )
 
-// ServiceManager returns the service manager the gateway service commands
-// use for a platform. Tests replace it to record commands instead of running
-// launchctl/systemctl.
-var ServiceManager = func(env *Env, pl supervise.Platform) (supervise.Manager, error) {
-	return supervise.NewManager(pl, supervise.ExecRunner{}, os.Getuid())
-}
-
-// ServiceRunner runs the helper commands around a service install
-// (loginctl for lingering). Tests replace it.
-var ServiceRunner supervise.Runner = supervise.ExecRunner{}
-
-// servicePlatform is the platform the commands manage (the running OS).
-var servicePlatform = supervise.PlatformFor(runtime.GOOS)
-
 // serviceTimeout bounds one service command (systemctl waits for its job).
 const serviceTimeout = 2 * time.Minute
 
@@ -90,7 +76,7 @@ func (r *serviceReport) line(format string, args ...any) {
 func (r *serviceReport) warn(msg string) {
 	r.out.Warnings = append(r.out.Warnings, msg)
 	if !r.json {
-		fmt.Fprintf(r.env.Stderr, "Warning: %s\n", msg)
+		r.env.Warnf("%s", msg)
 	}
 }
 
@@ -104,9 +90,9 @@ func (r *serviceReport) fail(err error, hints ...string) int {
 	if r.json {
 		r.emit()
 	} else {
-		fmt.Fprintf(r.env.Stderr, "Gateway %s failed: %s\n", r.out.Action, r.out.Error)
+		fmt.Fprintf(r.env.Stderr, "%sGateway %s failed: %s\n", prefixError, r.out.Action, r.out.Error)
 		for _, h := range r.out.Hints {
-			fmt.Fprintf(r.env.Stderr, "Hint: %s\n", h)
+			r.env.Hintf("%s", h)
 		}
 		if r.verbose && r.out.Detail != "" {
 			fmt.Fprintf(r.env.Stderr, "Detail: %s\n", indentDetail(r.out.Detail))
@@ -238,9 +224,8 @@ func runServiceInstall(env *Env, args []string) int {
 	if v := strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")); v == "1" {
 		return rep.fail(errors.New("Nix mode detected; service install is disabled"))
 	}
-	if port != 0 && (port < 1 || port > 65535) {
-		fmt.Fprintf(env.Stderr, "clawdbot gateway install: invalid --port %d (use 1-65535)\n", port)
-		return ExitUsage
+	if code, ok := env.PortFlag(fs, "port", port); !ok {
+		return code
 	}
 	prof, err := env.ResolveProfile(port)
 	if err != nil {
@@ -280,12 +265,12 @@ func runServiceInstall(env *Env, args []string) int {
 		}
 	}
 	spec, err := supervise.SpecFor(prof, env.Executable, supervise.Options{
-		Platform: servicePlatform, Scope: scope, Version: Version, Port: port, User: runAs,
+		Platform: env.Platform, Scope: scope, Version: Version, Port: port, User: runAs,
 	})
 	if err != nil {
 		return rep.fail(err)
 	}
-	m, err := ServiceManager(env, spec.Platform)
+	m, err := env.ServiceManager(spec.Platform)
 	if err != nil {
 		return rep.fail(err)
 	}
@@ -484,12 +469,12 @@ func checkLinger(ctx context.Context, rep *serviceReport, who string, enable boo
 		return
 	}
 	cmd := supervise.LingerCommand(who)
-	on, err := supervise.LingerEnabled(ctx, ServiceRunner, who)
+	on, err := supervise.LingerEnabled(ctx, rep.env.ServiceRunner, who)
 	switch {
 	case err == nil && on:
 		return
 	case enable:
-		if err := supervise.EnableLinger(ctx, ServiceRunner, who); err != nil {
+		if err := supervise.EnableLinger(ctx, rep.env.ServiceRunner, who); err != nil {
 			rep.warn(fmt.Sprintf("could not enable lingering (%v); run: sudo %s", err, cmd))
 			return
 		}
@@ -523,7 +508,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 	if err != nil {
 		return rep.fail(err)
 	}
-	m, err := ServiceManager(env, spec.Platform)
+	m, err := env.ServiceManager(spec.Platform)
 	if err != nil {
 		return rep.fail(err)
 	}
@@ -616,7 +601,7 @@ func targetSpec(env *Env, prof profiles.Profile, system bool) (supervise.Spec, e
 			bin = exe
 		}
 	}
-	opts := supervise.Options{Platform: servicePlatform, Scope: scope, Version: Version, User: runAs}
+	opts := supervise.Options{Platform: env.Platform, Scope: scope, Version: Version, User: runAs}
 	spec, err := supervise.SpecFor(prof, bin, opts)
 	if errors.Is(err, supervise.ErrGoRunBinary) {
 		// Only the names and paths matter here; pick any real file.

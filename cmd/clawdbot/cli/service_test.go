@@ -42,18 +42,17 @@ func serviceTestEnv(t *testing.T) (*Env, *bytes.Buffer, *recRunner) {
 	env := &Env{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return vars[k] }, Home: home,
 		Executable: bin, ProfileFlag: "citest", Context: context.Background()}
 	rr := &recRunner{}
-	oldM, oldR, oldP := ServiceManager, ServiceRunner, servicePlatform
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+	env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 		return &supervise.SystemdManager{Runner: rr}, nil
 	}
-	ServiceRunner, servicePlatform = rr, supervise.Systemd
+	env.ServiceRunner, env.Platform = rr, supervise.Systemd
 	// The port is free unless a test says otherwise: the real one may be
 	// taken by whatever else runs on this machine.
 	oldI := inspectPort
 	inspectPort = func(_ context.Context, port int) ports.Report {
 		return ports.Report{Port: port, Status: ports.StatusFree}
 	}
-	t.Cleanup(func() { ServiceManager, ServiceRunner, servicePlatform, inspectPort = oldM, oldR, oldP, oldI })
+	t.Cleanup(func() { inspectPort = oldI })
 	return env, &out, rr
 }
 
@@ -200,7 +199,7 @@ func TestGatewayLifecycleNotInstalled(t *testing.T) {
 	} {
 		t.Run(tc.action, func(t *testing.T) {
 			env, out, _ := serviceTestEnv(t)
-			ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+			env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 				return &supervise.SystemdManager{Runner: notFoundRunner{}}, nil
 			}
 			heldByHand(t, "clawdbot --profile citest gateway")
@@ -291,7 +290,7 @@ func TestGatewayInstallChecksBeforeWriting(t *testing.T) {
 			writeLocalConfig(t, env, "citest")
 			cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
 			before, _ := os.ReadFile(cfg)
-			ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+			env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 				return &supervise.SystemdManager{Runner: busDownRunner{}}, nil
 			}
 			inspectPort = func(_ context.Context, port int) ports.Report {
@@ -343,7 +342,7 @@ func TestGatewayInstallRestoresConfigAndUnitWhenALaterStepFails(t *testing.T) {
 	writeLocalConfig(t, env, "citest")
 	cfg := filepath.Join(env.Home, ".clawdbot-citest", "clawdbot.json")
 	before, _ := os.ReadFile(cfg)
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+	env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 		return &supervise.SystemdManager{Runner: failStartRunner{}}, nil
 	}
 	inspectPort = func(_ context.Context, port int) ports.Report {
@@ -410,7 +409,7 @@ func TestGatewayInstallSaysWhenItStartedTheService(t *testing.T) {
 		t.Fatalf("first install exit %d: %s", code, out)
 	}
 	r := &startRunner{}
-	ServiceManager = func(*Env, supervise.Platform) (supervise.Manager, error) {
+	env.ServiceManager = func(supervise.Platform) (supervise.Manager, error) {
 		return &supervise.SystemdManager{Runner: r}, nil
 	}
 	out.Reset()

@@ -83,9 +83,8 @@ func runSetup(env *Env, args []string) int {
 	}
 	if !snap.Valid {
 		printIssues(env, snap)
-		fmt.Fprintf(env.Stderr, "clawdbot: %s is invalid; fix it (or run '%s') and re-run '%s'\n",
+		return env.Errorf("%s is invalid; fix it (or run '%s') and re-run '%s'",
 			p.ConfigPath, env.Hint("clawdbot config validate"), env.Hint("clawdbot setup"))
-		return ExitFailure
 	}
 	for _, w := range snap.Warnings {
 		fmt.Fprintf(env.Stderr, "warning: %s\n", w)

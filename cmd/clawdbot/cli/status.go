@@ -16,7 +16,8 @@ import (
 )
 
 func init() {
-	Register(&Command{Path: "status", Summary: "show this profile's setup and whether its gateway answers", Run: runStatus})
+	Register(&Command{Path: "status", Summary: "show this profile's setup and whether its gateway answers", Run: runStatus,
+		Exits: []ExitCode{{ExitOK, "report printed (also when the gateway does not answer: it is a report)"}, {ExitFailure, "the report could not be made"}, {Code: ExitUsage}}})
 }
 
 // statusReport is `clawdbot status --json`: a small, honest subset of the

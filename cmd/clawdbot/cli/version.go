@@ -44,7 +44,8 @@ func Build() BuildInfo {
 }
 
 func init() {
-	Register(&Command{Path: "version", Summary: "print version, commit and Go version", Run: runVersion})
+	Register(&Command{Path: "version", Summary: "print version, commit and Go version", Run: runVersion,
+		Exits: []ExitCode{{Code: ExitOK}, {Code: ExitUsage}}})
 }
 
 func runVersion(env *Env, args []string) int {

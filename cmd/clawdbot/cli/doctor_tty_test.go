@@ -1,4 +1,4 @@
-//go:build linux
+//go:build !windows
 
 package cli
 
@@ -7,34 +7,70 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/creack/pty"
 )
 
 // openPTY returns both ends of a new pseudo-terminal: doctor asks before
-// repairing only when stdin is a terminal, and a pty is a real one.
-func openPTY(t *testing.T) (ptmx, pts *os.File) {
+// repairing only when stdin is a terminal, and a pty is a real one (the
+// terminal driver answers for it, as for a login shell's stdin).
+func openPTY(t *testing.T) (ptmx, tty *os.File) {
 	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no /dev/ptmx: %v", err)
+		t.Skipf("no pseudo-terminal here: %v", err)
 	}
-	t.Cleanup(func() { ptmx.Close() })
-	var unlock int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Skipf("unlockpt: %v", e)
-	}
-	var n uint32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
-		t.Skipf("ptsname: %v", e)
-	}
-	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR, 0)
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	return ptmx, tty
+}
+
+// A pty is a terminal; /dev/null, a pipe and a buffer are not.
+func TestIsTerminal(t *testing.T) {
+	_, tty := openPTY(t)
+	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		t.Skipf("open pts: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { pts.Close() })
-	return ptmx, pts
+	defer devnull.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, tc := range []struct {
+		name string
+		s    any
+		want bool
+	}{
+		{"pty", tty, true},
+		{"/dev/null", devnull, false},
+		{"pipe", r, false},
+		{"buffer", strings.NewReader(""), false},
+	} {
+		if got := isTerminal(tc.s); got != tc.want {
+			t.Errorf("isTerminal(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// --fix on a terminal repairs without --yes (the user is there and asked
+// for it), where the same command with /dev/null as stdin only reports
+// (TestDoctorPromptPolicyWithoutTTY).
+func TestDoctorFixOnATerminalRepairsWithoutYes(t *testing.T) {
+	f := newStatusFixture(t)
+	cfg := fmt.Sprintf(`{"gateway": {"mode": "local", "port": %d}}`, f.port)
+	if err := os.WriteFile(f.prof.ConfigPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, tty := openPTY(t)
+	f.env.Stdin = tty
+	Main([]string{"doctor", "--fix", "--timeout", "500"}, f.env)
+	b, _ := os.ReadFile(f.prof.ConfigPath)
+	if !strings.Contains(string(b), `"token"`) || strings.Contains(f.out.String(), "Not repairing") {
+		t.Errorf("doctor --fix on a terminal did not repair:\n%s", f.out)
+	}
 }
 
 // On a terminal, doctor shows its findings and asks. The report must start
