@@ -156,6 +156,7 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	rep := &serviceReport{env: env, json: sf.json, out: serviceJSON{Action: "install"}}
 	if v := strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")); v == "1" {
+		//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §4.2)
 		return rep.fail(errors.New("Nix mode detected; service install is disabled"))
 	}
 	if port != 0 && (port < 1 || port > 65535) {
@@ -270,6 +271,7 @@ func installPreflight(env *Env, rep *serviceReport, prof profiles.Profile) (int,
 	case err != nil:
 		return rep.fail(err), false
 	case !snap.Exists:
+		//lint:ignore ST1005 a sentence for the user, worded like doctor's and setup's "No config at"
 		return rep.fail(fmt.Errorf("No config at %s: the gateway would not start; create it first", prof.ConfigPath),
 			"clawdbot setup"), false
 	case !snap.Valid:
@@ -320,6 +322,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 	}
 	rep := &serviceReport{env: env, json: sf.json, out: serviceJSON{Action: action}}
 	if action == "uninstall" && strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")) == "1" {
+		//lint:ignore ST1005 the wording of the original's install refusal, printed as a sentence
 		return rep.fail(errors.New("Nix mode detected; service uninstall is disabled"))
 	}
 	prof, err := env.ResolveProfile(0)
@@ -351,6 +354,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 		}
 		rep.line("%s", rep.out.Message)
 		if st := rep.attachStatus(ctx, m, spec); st.Loaded {
+			//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §4.3)
 			return rep.fail(errors.New("Gateway service still loaded after uninstall"))
 		}
 		return rep.done()
