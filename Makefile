@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X github.com/clawdbot/clawdbot/cmd/clawdbot/cli.Version=$(VER
 # CGO off: one static binary.
 export CGO_ENABLED ?= 0
 
-.PHONY: build run test unit fmt-check vet staticcheck cross bench fuzz schema lint clean
+.PHONY: build run test unit fmt-check vet staticcheck doccheck cross bench fuzz schema lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/clawdbot
@@ -53,7 +53,7 @@ fuzz:
 schema:
 	$(GO) generate ./wire
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck doccheck
 
 # staticcheck is pinned so every machine reports the same findings; 2026.1
 # (v0.7.0) is the first release that understands Go 1.26. .ci/run installs it.
@@ -86,6 +86,11 @@ staticcheck:
 	  echo "staticcheck:"; grep -vE '$(or $(STATICCHECK_PENDING),^$$)' "$$out"; fail=1; fi; \
 	exit $$fail
 
+
+# Every "spec §N" a Go comment cites must exist in doc/, and no comment may
+# cite an issue number.
+doccheck:
+	sh doc/tools/spec-refs.sh
 
 clean:
 	rm -rf bin
