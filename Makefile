@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X github.com/clawdbot/clawdbot/cmd/clawdbot/cli.Version=$(VER
 # CGO off: one static binary.
 export CGO_ENABLED ?= 0
 
-.PHONY: build run test unit fmt-check vet cross bench fuzz schema lint clean
+.PHONY: build run test unit fmt-check vet staticcheck doccheck cross bench fuzz schema lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/clawdbot
@@ -17,8 +17,9 @@ build:
 run: build
 	./$(BIN) --dev gateway --allow-unconfigured
 
-# Everything: formatting, vet, race tests, and the Windows and macOS builds.
-test: fmt-check vet unit cross
+# Everything: lint (formatting, vet, staticcheck, doc citations), race tests,
+# and the Windows and macOS builds.
+test: lint unit cross
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -52,7 +53,36 @@ fuzz:
 schema:
 	$(GO) generate ./wire
 
-lint: fmt-check vet
+lint: fmt-check vet staticcheck doccheck
+
+# staticcheck is pinned so every machine reports the same findings; 2026.1
+# (v0.7.0) is the first release that understands Go 1.26. .ci/run installs it.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK_INSTALL := $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+STATICCHECK ?= $(firstword $(shell command -v staticcheck 2>/dev/null) \
+                 $(wildcard $(shell $(GO) env GOBIN)/staticcheck $(shell $(GO) env GOPATH)/bin/staticcheck))
+
+# Checked for every GOOS the cross target builds: build-tagged files differ.
+staticcheck:
+	@if [ -z "$(STATICCHECK)" ]; then \
+	  echo "staticcheck not found; install it with: $(STATICCHECK_INSTALL)" >&2; exit 1; fi
+	@v=$$($(STATICCHECK) -version); case "$$v" in *"($(STATICCHECK_VERSION:v%=%))"*) ;; \
+	  *) echo "note: $$v is not the pinned $(STATICCHECK_VERSION) ($(STATICCHECK_INSTALL))" >&2;; esac
+	@out=$$(mktemp); trap 'rm -f "$$out"' EXIT; fail=0; \
+	for os in linux windows darwin; do \
+	  n=$$(wc -l <"$$out"); GOOS=$$os $(STATICCHECK) ./... >>"$$out" 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ "$$(wc -l <"$$out")" -eq "$$n" ]; then \
+	    echo "staticcheck failed for GOOS=$$os (exit $$rc)" >&2; fail=1; fi; \
+	done; \
+	sort -u "$$out" -o "$$out"; \
+	if [ -s "$$out" ]; then echo "staticcheck:"; cat "$$out"; fail=1; fi; \
+	exit $$fail
+
+
+# Every "spec §N" a Go comment cites must exist in doc/, and no comment may
+# cite an issue number.
+doccheck:
+	sh doc/tools/spec-refs.sh
 
 clean:
 	rm -rf bin

@@ -371,8 +371,7 @@ func TestDoctorProfilesSharePortAndLinger(t *testing.T) {
 	f.fake.linger = "no"
 	fs := f.run(t)
 	mustHave(t, codes(fs, ""), doctor.CodeProfilesSharePort, doctor.CodeLingerDisabled)
-	var acts []doctor.Action
-	acts = doctor.Fix(context.Background(), f.c, fs, doctor.FixOptions{Only: []doctor.Step{doctor.StepLinger}})
+	acts := doctor.Fix(context.Background(), f.c, fs, doctor.FixOptions{Only: []doctor.Step{doctor.StepLinger}})
 	if len(acts) != 1 || acts[0].Status != doctor.ActionDone || !f.fake.called("loginctl enable-linger tester") {
 		t.Errorf("linger repair: %+v %v", acts, f.fake.calls)
 	}

@@ -26,6 +26,8 @@ var nameRE = regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`)
 func ValidName(name string) bool { return nameRE.MatchString(strings.TrimSpace(name)) }
 
 // ErrDevWithProfile is returned when --dev and --profile name different profiles.
+//
+//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §1.1)
 var ErrDevWithProfile = errors.New("Cannot combine --dev with --profile")
 
 // Resolve turns flags, environment and home into one Profile. The profile

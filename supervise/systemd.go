@@ -214,7 +214,7 @@ func ParseSystemd(data []byte) (Spec, error) {
 		case "Service.Environment":
 			words, err := splitWords(unescapeSpecifiers(v))
 			if err != nil {
-				return Spec{}, fmt.Errorf("Environment: %w", err)
+				return Spec{}, fmt.Errorf("bad Environment= line: %w", err)
 			}
 			for _, w := range words {
 				if k, val, ok := strings.Cut(w, "="); ok {

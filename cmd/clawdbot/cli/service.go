@@ -222,6 +222,7 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	rep := &serviceReport{env: env, json: sf.json, verbose: verbose, out: serviceJSON{Action: "install"}}
 	if v := strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")); v == "1" {
+		//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §4.2)
 		return rep.fail(errors.New("Nix mode detected; service install is disabled"))
 	}
 	if code, ok := env.PortFlag(fs, "port", port); !ok {
@@ -497,6 +498,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 	}
 	rep := &serviceReport{env: env, json: sf.json, out: serviceJSON{Action: action}}
 	if action == "uninstall" && strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")) == "1" {
+		//lint:ignore ST1005 the wording of the original's install refusal, printed as a sentence
 		return rep.fail(errors.New("Nix mode detected; service uninstall is disabled"))
 	}
 	prof, err := env.ResolveProfile(0)
@@ -528,6 +530,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 		}
 		rep.line("%s", rep.out.Message)
 		if st := rep.attachStatus(ctx, m, spec); st.Loaded {
+			//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §4.3)
 			return rep.fail(errors.New("Gateway service still loaded after uninstall"))
 		}
 		return rep.done()
