@@ -223,8 +223,6 @@ func at0(at string) string {
 	return at
 }
 
-func asArray(v any) []any { a, _ := v.([]any); return a }
-
 func asInt(v any) *int {
 	n, ok := v.(json.Number)
 	if !ok {
