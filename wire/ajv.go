@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -48,7 +49,17 @@ type patternNode struct {
 	node *snode
 }
 
-func compileNode(v any) (*snode, error) {
+// annotationKeywords carry no validation (AJV and santhosh-tekuri ignore
+// them for the verdict), so the compiler may skip them.
+var annotationKeywords = map[string]bool{"$schema": true, "$id": true, "$comment": true, "title": true, "description": true}
+
+// compileNode compiles one schema. Every keyword is either implemented
+// below or a pure annotation: anything else is an error naming the keyword
+// and where it is, because a keyword the walker skipped would make its
+// messages (and its verdict) silently differ from the original's.
+func compileNode(v any) (*snode, error) { return compileAt(v, "") }
+
+func compileAt(v any, at string) (*snode, error) {
 	switch s := v.(type) {
 	case bool:
 		return &snode{boolean: &s}, nil
@@ -56,6 +67,10 @@ func compileNode(v any) (*snode, error) {
 		n := &snode{}
 		for _, k := range s.keys {
 			val := s.vals[k]
+			where := at + "/" + escapePointer(k)
+			bad := func(want string) error {
+				return fmt.Errorf("schema keyword %q at %s: want %s, got %s", k, at0(at), want, ajvType(val))
+			}
 			var err error
 			switch k {
 			case "type":
@@ -64,35 +79,60 @@ func compileNode(v any) (*snode, error) {
 					n.types = []string{t}
 				case []any:
 					for _, x := range t {
-						str, _ := x.(string)
+						str, ok := x.(string)
+						if !ok {
+							return nil, bad("a type name or an array of them")
+						}
 						n.types = append(n.types, str)
+					}
+				default:
+					return nil, bad("a type name or an array of them")
+				}
+				for _, t := range n.types {
+					if !slices.Contains(schemaTypes, t) {
+						return nil, fmt.Errorf("schema keyword \"type\" at %s: unknown type %q", at0(at), t)
 					}
 				}
 			case "const":
 				n.hasConst, n.constVal = true, val
 			case "enum":
-				n.enum, _ = val.([]any)
+				arr, ok := val.([]any)
+				if !ok {
+					return nil, bad("an array")
+				}
+				n.enum = arr
 			case "anyOf":
-				for _, sub := range asArray(val) {
-					c, err := compileNode(sub)
+				arr, ok := val.([]any)
+				if !ok || len(arr) == 0 {
+					return nil, bad("a non-empty array")
+				}
+				for i, sub := range arr {
+					c, err := compileAt(sub, where+"/"+strconv.Itoa(i))
 					if err != nil {
 						return nil, err
 					}
 					n.anyOf = append(n.anyOf, c)
 				}
 			case "required":
-				for _, x := range asArray(val) {
-					str, _ := x.(string)
+				arr, ok := val.([]any)
+				if !ok {
+					return nil, bad("an array of property names")
+				}
+				for _, x := range arr {
+					str, ok := x.(string)
+					if !ok {
+						return nil, bad("an array of property names")
+					}
 					n.required = append(n.required, str)
 				}
 			case "properties":
-				po, _ := val.(*object)
-				if po == nil {
-					continue
+				po, ok := val.(*object)
+				if !ok {
+					return nil, bad("an object")
 				}
 				n.props = map[string]*snode{}
 				for _, pk := range po.keys {
-					c, err := compileNode(po.vals[pk])
+					c, err := compileAt(po.vals[pk], where+"/"+escapePointer(pk))
 					if err != nil {
 						return nil, err
 					}
@@ -100,44 +140,68 @@ func compileNode(v any) (*snode, error) {
 					n.props[pk] = c
 				}
 			case "additionalProperties":
-				if b, ok := val.(bool); ok && !b {
-					n.addlFalse = true
-				} else if _, ok := val.(*object); ok {
-					n.addl, err = compileNode(val)
+				switch a := val.(type) {
+				case bool:
+					n.addlFalse = !a
+				case *object:
+					n.addl, err = compileAt(a, where)
+				default:
+					return nil, bad("a boolean or a schema")
 				}
 			case "patternProperties":
-				po, _ := val.(*object)
-				if po == nil {
-					continue
+				po, ok := val.(*object)
+				if !ok {
+					return nil, bad("an object")
 				}
 				for _, pk := range po.keys {
 					re, err := regexp.Compile(pk)
 					if err != nil {
 						return nil, err
 					}
-					c, err := compileNode(po.vals[pk])
+					c, err := compileAt(po.vals[pk], where+"/"+escapePointer(pk))
 					if err != nil {
 						return nil, err
 					}
 					n.patterns = append(n.patterns, patternNode{re, c})
 				}
 			case "items":
-				n.items, err = compileNode(val)
-			case "minLength":
-				n.minLength = asInt(val)
-			case "maxLength":
-				n.maxLength = asInt(val)
-			case "minItems":
-				n.minItems = asInt(val)
-			case "maxItems":
-				n.maxItems = asInt(val)
-			case "minimum":
-				n.minimum = asRat(val)
-			case "maximum":
-				n.maximum = asRat(val)
+				n.items, err = compileAt(val, where)
+			case "minLength", "maxLength", "minItems", "maxItems":
+				i := asInt(val)
+				if i == nil || *i < 0 {
+					return nil, bad("a non-negative integer")
+				}
+				switch k {
+				case "minLength":
+					n.minLength = i
+				case "maxLength":
+					n.maxLength = i
+				case "minItems":
+					n.minItems = i
+				case "maxItems":
+					n.maxItems = i
+				}
+			case "minimum", "maximum":
+				r := asRat(val)
+				if r == nil {
+					return nil, bad("a number")
+				}
+				if k == "minimum" {
+					n.minimum = r
+				} else {
+					n.maximum = r
+				}
 			case "pattern":
-				n.patternS, _ = val.(string)
-				n.pattern, err = regexp.Compile(n.patternS)
+				str, ok := val.(string)
+				if !ok {
+					return nil, bad("a regular expression string")
+				}
+				n.patternS = str
+				n.pattern, err = regexp.Compile(str)
+			default:
+				if !annotationKeywords[k] {
+					return nil, fmt.Errorf("schema keyword %q at %s is not implemented by the AJV message compiler (wire/ajv.go): implement it there or stop generating it", k, at0(at))
+				}
 			}
 			if err != nil {
 				return nil, err
@@ -145,10 +209,19 @@ func compileNode(v any) (*snode, error) {
 		}
 		return n, nil
 	}
-	return nil, fmt.Errorf("unsupported schema value %T", v)
+	return nil, fmt.Errorf("schema at %s: want an object or a boolean, got %s", at0(at), ajvType(v))
 }
 
-func asArray(v any) []any { a, _ := v.([]any); return a }
+// schemaTypes are the type names of JSON Schema.
+var schemaTypes = []string{"null", "boolean", "object", "array", "number", "integer", "string"}
+
+// at0 names a schema location: its JSON pointer, "/" for the root.
+func at0(at string) string {
+	if at == "" {
+		return "/"
+	}
+	return at
+}
 
 func asInt(v any) *int {
 	n, ok := v.(json.Number)

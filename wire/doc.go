@@ -26,11 +26,16 @@
 // the same schema in AJV's keyword order to build the message the original
 // sends, e.g. "invalid connect params: at /client/id: must be equal to
 // constant; at /client/id: must match a schema in anyOf". If the two ever
-// disagreed, santhosh's verdict stands and its own text is used. Well-formed
-// request frames and connect params skip the generic machinery through
-// exact hand-written checks (validate_fast.go: fastRequestFrame,
-// fastConnectParams) that fuzz targets hold equal to the schema and to
-// json.Unmarshal; anything they do not take goes the schema way.
+// disagreed, santhosh's verdict stands and its own text is used; a
+// differential fuzz target holds the walker's verdict equal to santhosh's on
+// every schema, and the walker's compiler refuses any keyword it does not
+// implement. Well-formed request frames and connect params skip the generic
+// machinery through exact hand-written checks (validate_fast.go:
+// fastRequestFrame, fastConnectParams) that fuzz targets hold equal to the
+// schema path (same verdict, same message, same decode); anything they do
+// not take goes the schema way. santhosh stays in the binary because
+// ValidateParams checks every validated method's params with it: there is
+// no fast path per method.
 //
 // # Intentional differences from the original's schemas
 //

@@ -143,6 +143,13 @@ func ValidateRequestFrame(raw []byte) (*RequestFrame, error) {
 	if f, ok := fastRequestFrame(raw); ok {
 		return f, nil
 	}
+	return schemaRequestFrame(raw)
+}
+
+// schemaRequestFrame is ValidateRequestFrame without the fast path: the
+// reference the fast path is held to (benchmarks, differential fuzzing) and
+// the source of every rejection message.
+func schemaRequestFrame(raw []byte) (*RequestFrame, error) {
 	detail, err := check("RequestFrame", raw, nil)
 	if err != nil {
 		return nil, invalid("invalid request frame: ", err.Error(), err)
@@ -179,6 +186,12 @@ func ValidateConnectParams(raw json.RawMessage) (*ConnectParams, error) {
 	if p, ok := fastConnectParams(raw); ok {
 		return p, nil
 	}
+	return schemaConnectParams(raw)
+}
+
+// schemaConnectParams is ValidateConnectParams (after the empty-input
+// default) without the fast path; see schemaRequestFrame.
+func schemaConnectParams(raw json.RawMessage) (*ConnectParams, error) {
 	detail, err := check("ConnectParams", raw, nil)
 	if err != nil {
 		return nil, invalid("invalid connect params: ", err.Error(), err)

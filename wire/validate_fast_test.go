@@ -182,12 +182,3 @@ func TestFastConnectCaptures(t *testing.T) {
 	}
 	t.Logf("%d captured connects", n)
 }
-
-func BenchmarkFastConnectParams(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, ok := fastConnectParams(benchConnect); !ok {
-			b.Fatal("not taken")
-		}
-	}
-}

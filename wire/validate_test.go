@@ -205,12 +205,24 @@ func TestMethodScopeAndEvents(t *testing.T) {
 var benchFrame = []byte(`{"type":"req","id":"pb-11","method":"system-event","params":{"text":"peerbench probe"}}`)
 var benchConnect = []byte(`{"minProtocol":3,"maxProtocol":3,"client":{"id":"cli","mode":"cli","platform":"linux","version":"peerbench-1"},"auth":{"token":"peer-token-0123456789"},"caps":[],"role":"operator","scopes":["operator.admin"],"device":{"id":"7142568f1b1bdb29c76e03317c7aa8cb943f33468260b7b347f8a20e3912ce96","nonce":"ffb53134-78b9-4f87-8920-a51210250368","publicKey":"hNyxn7dlonYMh5CiuRvS0nIguzlMi_9uu0Rb_kKDdr4","signature":"OKEF6QkKOukvbIEuc9MJ3nzH5ut_-fwQyAmVZuE3ZSA2_j7bgbYtmbY5W0x039cSCYj-Phx16aQIhmhTU-HSAQ","signedAt":1795625155686}}`)
 
+// BenchmarkValidateRequestFrame compares the hand-written fast path with
+// the schema path it must agree with, on a typical well-formed frame.
 func BenchmarkValidateRequestFrame(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ValidateRequestFrame(benchFrame); err != nil {
-			b.Fatal(err)
-		}
+	for _, v := range []struct {
+		name string
+		fn   func([]byte) (*RequestFrame, error)
+	}{{"fast", ValidateRequestFrame}, {"schema", schemaRequestFrame}} {
+		b.Run(v.name, func(b *testing.B) {
+			if _, ok := fastRequestFrame(benchFrame); !ok {
+				b.Fatal("the fast path does not take the bench frame")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.fn(benchFrame); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -228,12 +240,25 @@ func BenchmarkValidateFrameAndParams(b *testing.B) {
 	}
 }
 
-func BenchmarkValidateConnectParams(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ValidateConnectParams(benchConnect); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkValidateConnect compares the fast path with the schema path on
+// the connect params a real CLI sends (device block, token, scopes): the
+// gateway validates one per connection.
+func BenchmarkValidateConnect(b *testing.B) {
+	for _, v := range []struct {
+		name string
+		fn   func(json.RawMessage) (*ConnectParams, error)
+	}{{"fast", ValidateConnectParams}, {"schema", schemaConnectParams}} {
+		b.Run(v.name, func(b *testing.B) {
+			if _, ok := fastConnectParams(benchConnect); !ok {
+				b.Fatal("the fast path does not take the bench connect")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.fn(benchConnect); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

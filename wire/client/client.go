@@ -44,9 +44,16 @@ type Options struct {
 	// URL of the gateway (default DefaultURL).
 	URL string
 	// Token and Password are the shared gateway secret (auth.token /
-	// auth.password). A stored device token is sent in place of Token.
+	// auth.password). A stored device token is sent in place of Token,
+	// unless ExplicitAuth is set.
 	Token    string
 	Password string
+	// ExplicitAuth says Token/Password were given by the user for this
+	// connection (the CLI's --token/--password): they are sent as given and
+	// the gateway checks them, so a wrong one fails instead of being masked
+	// by a stored device token. Ambient secrets (config, environment) leave
+	// it false and defer to the device token, as the original does.
+	ExplicitAuth bool
 	// StateDir is the profile's state dir; the device identity lives in
 	// <StateDir>/identity/device.json and the device token cache in
 	// <StateDir>/identity/device-auth.json. Empty: no device block unless
@@ -327,10 +334,14 @@ func (c *Conn) connect(ctx context.Context, id *device.Identity, store *device.A
 	o := c.opts
 	token := o.Token
 	usedStored := false
+	var stored *device.AuthEntry
 	if id != nil && store != nil {
 		if e, err := store.Load(id.DeviceID(), o.Role); err == nil && e != nil {
-			token, usedStored = e.Token, true
+			stored = e
 		}
+	}
+	if stored != nil && !o.ExplicitAuth {
+		token, usedStored = stored.Token, true
 	}
 	p := wire.ConnectParams{
 		MinProtocol: wire.ProtocolVersion,
@@ -382,7 +393,7 @@ func (c *Conn) connect(ctx context.Context, id *device.Identity, store *device.A
 	}
 	// Rewriting an unchanged token would cost an fsync on every CLI call.
 	if hello.Auth != nil && hello.Auth.DeviceToken != "" && id != nil && store != nil &&
-		!(usedStored && hello.Auth.DeviceToken == token) {
+		!(stored != nil && hello.Auth.DeviceToken == stored.Token) {
 		role := hello.Auth.Role
 		if role == "" {
 			role = o.Role

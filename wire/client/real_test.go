@@ -171,3 +171,39 @@ func BenchmarkCallHealth(b *testing.B) {
 		}
 	}
 }
+
+// TestRealGatewayExplicitAuthIsChecked: with a device token cached, an
+// explicit (ExplicitAuth) shared token is sent as given, so a wrong one is
+// refused; the cached device token is kept, since this connect never used it.
+func TestRealGatewayExplicitAuthIsChecked(t *testing.T) {
+	url := startGateway(t, "real-token")
+	state := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := client.CallOnce(ctx, client.Options{URL: url, Token: "real-token", StateDir: state}, 0, "health", nil); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(state, "identity", "device-auth.json")
+	before, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Without ExplicitAuth the stored device token masks a wrong shared one.
+	if _, err := client.CallOnce(ctx, client.Options{URL: url, Token: "nope", StateDir: state}, 0, "health", nil); err != nil {
+		t.Fatalf("ambient wrong token with a stored device token: %v", err)
+	}
+	_, err = client.CallOnce(ctx, client.Options{URL: url, Token: "nope", ExplicitAuth: true, StateDir: state}, 0, "health", nil)
+	var ce *client.CloseError
+	if !errors.As(err, &ce) || ce.Code != wire.ClosePolicyViolation ||
+		!strings.HasPrefix(err.Error(), "gateway closed (1008): unauthorized: gateway token mismatch") {
+		t.Errorf("explicit wrong token: %v", err)
+	}
+	if _, err := client.CallOnce(ctx, client.Options{URL: url, Token: "real-token", ExplicitAuth: true, StateDir: state}, 0, "health", nil); err != nil {
+		t.Errorf("explicit right token: %v", err)
+	}
+	after, err := os.ReadFile(cache)
+	if err != nil || string(after) != string(before) {
+		t.Errorf("device token cache changed by explicit-auth calls:\n%s\nwant\n%s (%v)", after, before, err)
+	}
+}

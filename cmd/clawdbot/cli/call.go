@@ -33,9 +33,9 @@ type clientFlags struct {
 
 func (f *clientFlags) register(fs *pflag.FlagSet, password bool) {
 	fs.StringVar(&f.URL, "url", "", "gateway WebSocket URL (default: the profile's ws://127.0.0.1:<port>)")
-	fs.StringVar(&f.Token, "token", "", "gateway token (default: CLAWDBOT_GATEWAY_TOKEN, then gateway.auth.token)")
+	fs.StringVar(&f.Token, "token", "", "gateway token, checked even when a device token is stored (default: CLAWDBOT_GATEWAY_TOKEN, then gateway.auth.token)")
 	if password {
-		fs.StringVar(&f.Password, "password", "", "gateway password (default: CLAWDBOT_GATEWAY_PASSWORD, then gateway.auth.password)")
+		fs.StringVar(&f.Password, "password", "", "gateway password, checked even when a device token is stored (default: CLAWDBOT_GATEWAY_PASSWORD, then gateway.auth.password)")
 	}
 	fs.IntVar(&f.Timeout, "timeout", 10000, "overall timeout in ms")
 }
@@ -52,7 +52,8 @@ type gatewayTarget struct {
 
 // resolveGatewayTarget applies --url > gateway.remote.url (mode remote) >
 // ws://127.0.0.1:<profile port>, and for secrets --token/--password >
-// CLAWDBOT_GATEWAY_TOKEN/PASSWORD > the config. The device identity lives in
+// CLAWDBOT_GATEWAY_TOKEN/PASSWORD > the config; a flag secret is also sent
+// in place of a stored device token. The device identity lives in
 // the profile's state dir. A broken config does not stop a command that only
 // needs to reach the gateway: it is reported and skipped.
 func resolveGatewayTarget(env *Env, f clientFlags) (gatewayTarget, error) {
@@ -97,7 +98,9 @@ func resolveGatewayTarget(env *Env, f clientFlags) (gatewayTarget, error) {
 	if v := env.Getenv("CLAWDBOT_GATEWAY_PASSWORD"); strings.TrimSpace(v) != "" {
 		password = v
 	}
-	// Unlike the original, which ignores `gateway call --token`, the flags win.
+	// Unlike the original, which ignores `gateway call --token`, the flags
+	// win, over the stored device token too: what --help promises is what
+	// the gateway checks.
 	if f.Token != "" {
 		token = f.Token
 	}
@@ -105,7 +108,8 @@ func resolveGatewayTarget(env *Env, f clientFlags) (gatewayTarget, error) {
 		password = f.Password
 	}
 	t.Opts = client.Options{
-		URL: t.URL, Token: token, Password: password, StateDir: prof.StateDir, Version: Version,
+		URL: t.URL, Token: token, Password: password, ExplicitAuth: f.Token != "" || f.Password != "",
+		StateDir: prof.StateDir, Version: Version,
 	}
 	return t, nil
 }

@@ -126,7 +126,7 @@ func TestTargetPrecedence(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tg.URL != tc.url || tg.URLSource != tc.src || tg.Opts.Token != tc.token || tg.Opts.Password != tc.password ||
-			tg.Opts.StateDir != dir {
+			tg.Opts.StateDir != dir || tg.Opts.ExplicitAuth != (tc.flags.Token != "" || tc.flags.Password != "") {
 			t.Errorf("%s: %+v", tc.name, tg)
 		}
 	}
