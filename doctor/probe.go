@@ -21,6 +21,9 @@ type Target struct {
 	Note      string
 	Token     string
 	Password  string
+	// ExplicitAuth: Token/Password came from the command line, so they are
+	// sent and checked even when a device token is stored (client.Options).
+	ExplicitAuth bool
 	// StateDir holds the CLI's device identity.
 	StateDir string
 }
@@ -77,6 +80,7 @@ func Probe(ctx context.Context, c *Context, t Target, method string) (json.RawMe
 
 // ProbeWithTimeout is Probe with an explicit client version and timeout.
 func ProbeWithTimeout(ctx context.Context, t Target, version string, timeout time.Duration, method string) (json.RawMessage, error) {
-	opts := client.Options{URL: t.URL, Token: t.Token, Password: t.Password, StateDir: t.StateDir, Version: version}
+	opts := client.Options{URL: t.URL, Token: t.Token, Password: t.Password, ExplicitAuth: t.ExplicitAuth,
+		StateDir: t.StateDir, Version: version}
 	return client.CallOnce(ctx, opts, timeout, method, map[string]any{})
 }

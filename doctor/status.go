@@ -275,6 +275,7 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 		t.Token = v
 	}
 	t.Token, t.Password = firstNonEmpty(o.Token, t.Token), firstNonEmpty(o.Password, t.Password)
+	t.ExplicitAuth = o.Token != "" || o.Password != ""
 	if u := strings.TrimSpace(o.URL); u != "" {
 		t.URL = u
 	}
