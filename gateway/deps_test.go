@@ -14,7 +14,7 @@ const mod = "github.com/clawdbot/clawdbot"
 // helperPkgs are gateway subpackages that are building blocks of the core
 // rather than features hosting methods; they may not import the core
 // either, but the feature rules below do not apply to them.
-var helperPkgs = []string{"canvas", "filelog", "notify", "ports", "presence", "reload", "rpc", "gatewaytest", "internal"}
+var helperPkgs = []string{"canvas", "filelog", "llm", "notify", "ports", "presence", "reload", "rpc", "sessionstore", "gatewaytest", "internal"}
 
 type listedPkg struct {
 	ImportPath string
@@ -77,7 +77,7 @@ func TestDependencyArrows(t *testing.T) {
 			switch {
 			case gatewaySub(p.ImportPath) != "" && imp == mod+"/gateway":
 				t.Errorf("%s imports the gateway core; gateway subpackages import gateway/rpc instead", p.ImportPath)
-			case isFeature(p.ImportPath) && isFeature(imp):
+			case isFeature(p.ImportPath) && isFeature(imp) && gatewaySub(p.ImportPath) != gatewaySub(imp):
 				t.Errorf("feature %s imports feature %s; pass what it needs through its Deps", p.ImportPath, imp)
 			case (imp == "testing" || imp == "net/http/httptest") && !isTestHelper(p.ImportPath):
 				t.Errorf("production package %s imports %s", p.ImportPath, imp)
