@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,8 +101,13 @@ func (h *helper) exited(t *testing.T) bool {
 	}
 }
 
-func requireLsof(t *testing.T) {
+// requireLookup skips where listeners can only be found with lsof and it
+// is missing. Linux reads /proc and needs nothing.
+func requireLookup(t *testing.T) {
 	t.Helper()
+	if runtime.GOOS == "linux" {
+		return
+	}
 	if _, err := exec.LookPath("lsof"); err != nil {
 		t.Skip("lsof not installed")
 	}
@@ -125,7 +131,7 @@ func (l *logBuf) String() string {
 }
 
 func TestListenersFindsRealProcess(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
 	h := startHelper(t, "plain", "CLAWDBOT_PROFILE=work")
 	ls, err := Listeners(context.Background(), h.port)
 	if err != nil {
@@ -154,8 +160,10 @@ func TestInspectFreeAndProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	// Without lsof, our own listener can only be seen by the bind probe.
+	// Without lsof (and, on Linux, without a /proc to read), our own
+	// listener can only be seen by the bind probe.
 	t.Setenv("PATH", t.TempDir())
+	noProc(t)
 	r := Inspect(context.Background(), port)
 	if r.Status != StatusBusy || !reflect.DeepEqual(r.Hints, []string{HintNoDetails}) {
 		t.Errorf("busy port without lsof: %+v", r)
@@ -168,7 +176,7 @@ func TestInspectFreeAndProbe(t *testing.T) {
 }
 
 func TestForceFreeKillsHolder(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
 	for _, mode := range []string{"plain", "stubborn"} {
 		t.Run(mode, func(t *testing.T) {
 			h := startHelper(t, mode)
@@ -201,7 +209,7 @@ func TestForceFreeKillsHolder(t *testing.T) {
 }
 
 func TestForceFreeNoListeners(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
@@ -215,7 +223,7 @@ func TestForceFreeNoListeners(t *testing.T) {
 }
 
 func TestForceFreeRefusesSupervised(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
 	h := startHelper(t, "plain", "CLAWDBOT_SERVICE_MARKER=clawdbot", "CLAWDBOT_PROFILE=rescue")
 	_, err := ForceFree(context.Background(), h.port, nil)
 	want := fmt.Sprintf("port %d is held by pid %d (clawdbot gateway, profile rescue, supervised: %s -test.run=^$), which a service "+
@@ -229,8 +237,11 @@ func TestForceFreeRefusesSupervised(t *testing.T) {
 	}
 }
 
+// Where lsof is the only way to find listeners (no /proc), --force
+// without it fails with the original's words.
 func TestForceFreeWithoutLsof(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	noProc(t)
 	_, err := ForceFree(context.Background(), 1, nil)
 	if err == nil || err.Error() != "lsof not found; required for --force" || !errors.Is(err, ErrNoLsof) {
 		t.Errorf("err = %v", err)
@@ -270,7 +281,7 @@ func TestClassifyAndDescribe(t *testing.T) {
 		{[]Listener{ssh}, "port 18789 is held by pid 7 (ssh tunnel: ssh -N -L 18789:127.0.0.1:18789 host); close the tunnel, use a different local port in -L, or choose another port with --port"},
 		{[]Listener{other}, "port 18789 is held by pid 9 (nginx: master); stop it, take it over with --force, or choose another port with --port"},
 		{[]Listener{gw, other}, "port 18789 is held by pids 4242 (clawdbot gateway, profile dev, supervised: /usr/bin/clawdbot gateway), 9 (nginx: master); stop it, take it over with --force, or choose another port with --port"},
-		{nil, "port 18789 is in use but process details are unavailable (install lsof or run as an admin user); free it or choose another port with --port"},
+		{nil, "port 18789 is in use but process details are unavailable (" + NoDetailsFix + "); free it or choose another port with --port"},
 	}
 	for _, tt := range tests {
 		if got := DescribeHolder(18789, tt.ls); got != tt.want {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 )
@@ -24,11 +23,7 @@ func readProc(ctx context.Context, pid int) procInfo {
 		info.cmdline = psField(ctx, pid, "command")
 	}
 	if uid, ok := procUID(dir); ok {
-		if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-			info.user = u.Username
-		} else {
-			info.user = strconv.Itoa(uid)
-		}
+		info.user = userName(uid)
 	} else {
 		info.user = psField(ctx, pid, "user")
 	}
