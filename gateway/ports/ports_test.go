@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -22,23 +23,29 @@ import (
 
 // The test binary doubles as the process that holds a port: with
 // PORTS_TEST_HELPER set it listens on 127.0.0.1:0, prints the port and
-// waits to be killed. "stubborn" ignores SIGTERM to force the SIGKILL path.
+// waits to be killed. "stubborn" ignores SIGTERM to force the SIGKILL path;
+// "lock" only holds the single-instance lock for PORTS_TEST_CONFIG;
+// "gateway" holds that lock and listens, as a foreground gateway does
+// ("stubborn-gateway" also ignores SIGTERM).
 func TestMain(m *testing.M) {
-	switch os.Getenv("PORTS_TEST_HELPER") {
-	case "":
+	mode := os.Getenv("PORTS_TEST_HELPER")
+	if mode == "" {
 		os.Exit(m.Run())
-	case "stubborn":
+	}
+	if strings.HasPrefix(mode, "stubborn") {
 		signal.Ignore(syscall.SIGTERM)
-	case "lock":
-		// Hold the lock for the config given and report.
+	}
+	if mode == "lock" || strings.HasSuffix(mode, "gateway") {
 		l, err := AcquireLock(os.Getenv("PORTS_TEST_CONFIG"), os.Getenv)
 		if err != nil {
 			fmt.Println("ERR", err)
 			os.Exit(1)
 		}
-		_ = l
-		fmt.Println("LOCKED")
-		select {}
+		defer l.Release()
+		if mode == "lock" {
+			fmt.Println("LOCKED")
+			select {}
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,6 +108,17 @@ func (h *helper) exited(t *testing.T) bool {
 	}
 }
 
+// currentUser is the login name the lookups should report for our own
+// processes.
+func currentUser(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("no current user")
+	}
+	return u.Username
+}
+
 // requireLookup skips where listeners can only be found with lsof and it
 // is missing. Linux reads /proc and needs nothing.
 func requireLookup(t *testing.T) {
@@ -130,8 +148,26 @@ func (l *logBuf) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
+// The helper is found from /proc with lsof off PATH (Linux), and through
+// lsof, the path macOS takes (on Linux: with /proc hidden).
 func TestListenersFindsRealProcess(t *testing.T) {
-	requireLookup(t)
+	t.Run("proc", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("/proc socket tables are Linux only")
+		}
+		t.Setenv("PATH", t.TempDir())
+		testListenersFindsRealProcess(t)
+	})
+	t.Run("lsof", func(t *testing.T) {
+		if _, err := exec.LookPath("lsof"); err != nil {
+			t.Skip("lsof not installed")
+		}
+		noProc(t)
+		testListenersFindsRealProcess(t)
+	})
+}
+
+func testListenersFindsRealProcess(t *testing.T) {
 	h := startHelper(t, "plain", "CLAWDBOT_PROFILE=work")
 	ls, err := Listeners(context.Background(), h.port)
 	if err != nil {
@@ -177,6 +213,9 @@ func TestInspectFreeAndProbe(t *testing.T) {
 
 func TestForceFreeKillsHolder(t *testing.T) {
 	requireLookup(t)
+	if runtime.GOOS == "linux" {
+		t.Setenv("PATH", t.TempDir()) // /proc is enough: no lsof
+	}
 	for _, mode := range []string{"plain", "stubborn"} {
 		t.Run(mode, func(t *testing.T) {
 			h := startHelper(t, mode)
@@ -191,7 +230,11 @@ func TestForceFreeKillsHolder(t *testing.T) {
 			if !h.exited(t) {
 				t.Fatal("helper still running")
 			}
-			want := fmt.Sprintf("force: killed pid %d (%s) on port %d", h.cmd.Process.Pid, killed[0].Command, h.port)
+			k := killed[0]
+			if k.Command == "" || k.User != currentUser(t) || !strings.Contains(k.CommandLine, "-test.run=^$") {
+				t.Errorf("killed %+v: want its command, user and command line", k)
+			}
+			want := fmt.Sprintf("force: killed pid %d (%s) on port %d; user %s: %s", h.cmd.Process.Pid, k.Command, h.port, k.User, k.CommandLine)
 			if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), "force: waited ") {
 				t.Errorf("log:\n%s\nwant line %q", log.String(), want)
 			}
@@ -245,15 +288,6 @@ func TestForceFreeWithoutLsof(t *testing.T) {
 	_, err := ForceFree(context.Background(), 1, nil)
 	if err == nil || err.Error() != "lsof not found; required for --force" || !errors.Is(err, ErrNoLsof) {
 		t.Errorf("err = %v", err)
-	}
-}
-
-func TestParseLsof(t *testing.T) {
-	out := "p10\ncnode\nn*:18789\nn127.0.0.1:18789\np11\ncssh\nf3\nn[::1]:18789\npbad\n"
-	got := parseLsof(out)
-	want := []Listener{{PID: 10, Command: "node", Address: "*:18789"}, {PID: 11, Command: "ssh", Address: "[::1]:18789"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseLsof = %+v", got)
 	}
 }
 
