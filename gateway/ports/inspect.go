@@ -237,10 +237,12 @@ func DescribeHolder(port int, ls []Listener) string {
 	return fmt.Sprintf("port %d is held by %s; %s", port, held, fix)
 }
 
-// shortCommandLine trims a command line for a one-line message.
+// shortCommandLine trims a command line for a one-line message, with the
+// values of secret flags masked: a gateway started with --token must not
+// leave the token in a terminal or a log because --force ended it.
 func shortCommandLine(cl string) string {
 	const max = 120
-	cl = strings.TrimSpace(cl)
+	cl = redactCommandLine(strings.TrimSpace(cl))
 	if len(cl) > max {
 		// Cut on a rune boundary.
 		cut := max
@@ -250,4 +252,31 @@ func shortCommandLine(cl string) string {
 		cl = cl[:cut] + "…"
 	}
 	return cl
+}
+
+// secretFlags take a credential as their value.
+var secretFlags = []string{"--token", "--password"}
+
+// redactCommandLine masks the values of secretFlags ("--token X",
+// "--token=X").
+func redactCommandLine(cl string) string {
+	fs := strings.Fields(cl)
+	changed := false
+	for i := 0; i < len(fs); i++ {
+		for _, f := range secretFlags {
+			switch {
+			case fs[i] == f && i+1 < len(fs):
+				fs[i+1] = "***"
+				i++
+				changed = true
+			case strings.HasPrefix(fs[i], f+"="):
+				fs[i] = f + "=***"
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return cl
+	}
+	return strings.Join(fs, " ")
 }

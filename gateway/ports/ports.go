@@ -166,6 +166,9 @@ func listeners(ctx context.Context, port int) ([]Listener, []HiddenListener, err
 
 func enrich(ctx context.Context, l *Listener) {
 	info := readProc(ctx, l.PID)
+	if l.Command == "" {
+		l.Command = info.comm
+	}
 	l.CommandLine = info.cmdline
 	l.User = info.user
 	l.ServiceMarker = info.env["CLAWDBOT_SERVICE_MARKER"]

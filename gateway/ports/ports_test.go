@@ -425,3 +425,22 @@ func TestOwnerAliveDetectsPidReuse(t *testing.T) {
 		t.Error("a different start time must mean a different process")
 	}
 }
+
+func TestRedactCommandLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"clawdbot gateway --token s3cret --port 1":   "clawdbot gateway --token *** --port 1",
+		"clawdbot gateway --password=hunter2":        "clawdbot gateway --password=***",
+		"clawdbot gateway --token":                   "clawdbot gateway --token",
+		"clawdbot  gateway   --port 1":               "clawdbot  gateway   --port 1",
+		"clawdbot --token a --password b gateway":    "clawdbot --token *** --password *** gateway",
+		"/usr/bin/ssh -N -L 18789:127.0.0.1:18789 h": "/usr/bin/ssh -N -L 18789:127.0.0.1:18789 h",
+	} {
+		if got := redactCommandLine(in); got != want {
+			t.Errorf("redactCommandLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+	l := Classified(Listener{PID: 3, Command: "clawdbot", CommandLine: "/bin/clawdbot gateway --token s3cret"})
+	if got := DescribeHolder(1, []Listener{l}); strings.Contains(got, "s3cret") {
+		t.Errorf("DescribeHolder leaks the token: %s", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 func readProc(ctx context.Context, pid int) procInfo {
 	info := procInfo{env: map[string]string{}}
 	dir := "/proc/" + strconv.Itoa(pid)
+	info.comm = procComm(pid)
 	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
 		info.cmdline = strings.TrimSpace(string(bytes.ReplaceAll(bytes.TrimRight(b, "\x00"), []byte{0}, []byte{' '})))
 	}
