@@ -93,3 +93,20 @@ func TestFindListenersHidden(t *testing.T) {
 		t.Errorf("Inspect = %+v\n%s", r, r.Text())
 	}
 }
+
+// BenchmarkListenersProc is one lookup of a port's owner from /proc (both
+// socket tables and every process's fds), what --force repeats every
+// pollInterval while it waits.
+func BenchmarkListenersProc(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for b.Loop() {
+		if ls, _, err := findListeners(context.Background(), port); err != nil || len(ls) != 1 {
+			b.Fatalf("%v %v", ls, err)
+		}
+	}
+}
