@@ -26,19 +26,3 @@ func psField(ctx context.Context, pid int, field string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
-
-// envKeys are the environment variables readProc extracts.
-var envKeys = []string{"CLAWDBOT_SERVICE_MARKER", "CLAWDBOT_PROFILE"}
-
-// parseEnviron picks envKeys out of a NUL-separated environ block.
-func parseEnviron(b []byte) map[string]string {
-	m := map[string]string{}
-	for _, kv := range strings.Split(string(b), "\x00") {
-		for _, k := range envKeys {
-			if v, ok := strings.CutPrefix(kv, k+"="); ok {
-				m[k] = v
-			}
-		}
-	}
-	return m
-}

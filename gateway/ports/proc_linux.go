@@ -75,3 +75,19 @@ func processStartTime(pid int) (int64, error) {
 	}
 	return strconv.ParseInt(fs[19], 10, 64)
 }
+
+// envKeys are the environment variables readProc extracts.
+var envKeys = []string{"CLAWDBOT_SERVICE_MARKER", "CLAWDBOT_PROFILE"}
+
+// parseEnviron picks envKeys out of a NUL-separated environ block.
+func parseEnviron(b []byte) map[string]string {
+	m := map[string]string{}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		for _, k := range envKeys {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				m[k] = v
+			}
+		}
+	}
+	return m
+}
