@@ -127,8 +127,11 @@ func takeOver(ctx context.Context, port int, lt *lockTarget, logf func(format st
 	if lt != nil && lt.held == nil {
 		// The owner is gone but the lock is not ours: a process it started
 		// inherited the descriptor.
-		_, err := AcquireLock(lt.configPath, lt.getenv)
-		return nil, targets, fmt.Errorf("after --force: %w", err)
+		l, err := AcquireLock(lt.configPath, lt.getenv)
+		if err != nil {
+			return nil, targets, fmt.Errorf("after --force: %w", err)
+		}
+		lt.held = l // released just now
 	}
 	logf("force: waited %dms for port %d to free", time.Since(start).Milliseconds(), port)
 	return lt.lock(), targets, nil
