@@ -494,7 +494,7 @@ func checkPort(ctx context.Context, c *Context) []Finding {
 	if rep.Status == ports.StatusBusy && len(rep.Listeners) == 0 {
 		return []Finding{{Code: CodePortUnknown, Severity: SevWarn,
 			Message: fmt.Sprintf("Port %d is in use but its holder is unknown", port),
-			Detail:  ports.DescribeHolder(port, nil), Fix: "install lsof or rerun as an admin user to see the holder"}}
+			Detail:  ports.DescribeHolder(port, nil), Fix: ports.NoDetailsFix + " to see the holder"}}
 	}
 	servicePID, statusKnown := 0, false
 	if want, _ := c.Want(); want.Name != "" {

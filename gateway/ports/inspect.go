@@ -26,7 +26,7 @@ const (
 	HintSSH       = "SSH tunnel already bound to this port. Close the tunnel or use a different local port in -L."
 	HintUnknown   = "Another process is listening on this port."
 	HintMultiple  = "Multiple listeners detected; ensure only one gateway/tunnel per port unless intentionally running isolated profiles."
-	HintNoDetails = "Port is in use but process details are unavailable (install lsof or run as an admin user)."
+	HintNoDetails = "Port is in use but process details are unavailable (" + NoDetailsFix + ")."
 )
 
 // Report is the result of Inspect.
@@ -34,24 +34,34 @@ type Report struct {
 	Port      int
 	Status    Status
 	Listeners []Listener
-	Hints     []string
+	// Hidden are listening sockets whose process is not visible to us.
+	Hidden []HiddenListener
+	Hints  []string
 	// Errors are problems met while inspecting (lsof failing, a probe error).
 	Errors []string
 }
 
-// Inspect reports who listens on port. It asks lsof first; when lsof is
-// missing or sees nothing (another user's process without privileges), it
-// tries to bind the port on each loopback and wildcard address to tell "free"
-// from "busy without details".
+// Inspect reports who listens on port. It reads the socket tables (Linux)
+// or asks lsof first; when that names no process (lsof missing, or another
+// user's process without privileges), it tries to bind the port on each
+// loopback and wildcard address to tell "free" from "busy without details".
 func Inspect(ctx context.Context, port int) Report {
 	r := Report{Port: port}
-	ls, err := Listeners(ctx, port)
+	ls, hidden, err := listeners(ctx, port)
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
 	}
 	if len(ls) > 0 {
-		r.Status, r.Listeners = StatusBusy, ls
+		r.Status, r.Listeners, r.Hidden = StatusBusy, ls, hidden
 		r.Hints = hints(ls)
+		if len(hidden) > 0 {
+			r.Hints = append(r.Hints, HintNoDetails)
+		}
+		return r
+	}
+	r.Hidden = hidden
+	if len(hidden) > 0 {
+		r.Status, r.Hints = StatusBusy, []string{HintNoDetails}
 		return r
 	}
 	r.Status = probe(port, &r.Errors)
@@ -99,7 +109,7 @@ func probe(port int, errs *[]string) Status {
 			continue
 		}
 		switch {
-		case errors.Is(err, syscall.EADDRINUSE):
+		case IsAddrInUse(err):
 			return StatusBusy
 		case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EAFNOSUPPORT):
 			continue
@@ -137,6 +147,9 @@ func (r Report) Text() string {
 			fmt.Fprintf(&b, " (%s)", l.Address)
 		}
 		b.WriteString("\n")
+	}
+	for _, h := range r.Hidden {
+		fmt.Fprintf(&b, "- pid ? %s: (not visible to this user) (%s)\n", h.User, h.Address)
 	}
 	for _, h := range r.Hints {
 		fmt.Fprintf(&b, "- %s\n", h)
@@ -197,8 +210,8 @@ func describe(l Listener) string {
 // ls may be empty when the holder could not be identified.
 func DescribeHolder(port int, ls []Listener) string {
 	if len(ls) == 0 {
-		return fmt.Sprintf("port %d is in use but process details are unavailable (install lsof or run as an admin user); "+
-			"free it or choose another port with --port", port)
+		return fmt.Sprintf("port %d is in use but process details are unavailable (%s); "+
+			"free it or choose another port with --port", port, NoDetailsFix)
 	}
 	parts := make([]string, len(ls))
 	for i, l := range ls {
@@ -224,10 +237,12 @@ func DescribeHolder(port int, ls []Listener) string {
 	return fmt.Sprintf("port %d is held by %s; %s", port, held, fix)
 }
 
-// shortCommandLine trims a command line for a one-line message.
+// shortCommandLine trims a command line for a one-line message, with the
+// values of secret flags masked: a gateway started with --token must not
+// leave the token in a terminal or a log because --force ended it.
 func shortCommandLine(cl string) string {
 	const max = 120
-	cl = strings.TrimSpace(cl)
+	cl = redactCommandLine(strings.TrimSpace(cl))
 	if len(cl) > max {
 		// Cut on a rune boundary.
 		cut := max
@@ -237,4 +252,31 @@ func shortCommandLine(cl string) string {
 		cl = cl[:cut] + "…"
 	}
 	return cl
+}
+
+// secretFlags take a credential as their value.
+var secretFlags = []string{"--token", "--password"}
+
+// redactCommandLine masks the values of secretFlags ("--token X",
+// "--token=X").
+func redactCommandLine(cl string) string {
+	fs := strings.Fields(cl)
+	changed := false
+	for i := 0; i < len(fs); i++ {
+		for _, f := range secretFlags {
+			switch {
+			case fs[i] == f && i+1 < len(fs):
+				fs[i+1] = "***"
+				i++
+				changed = true
+			case strings.HasPrefix(fs[i], f+"="):
+				fs[i] = f + "=***"
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return cl
+	}
+	return strings.Join(fs, " ")
 }

@@ -1,6 +1,7 @@
 // Package ports answers "who holds the gateway port, and what do we do about
-// it" (supervision spec §7): it lists the listeners on a port (lsof, /proc,
-// a bind probe when lsof sees nothing), classifies them (our gateway, an SSH
+// it" (supervision spec §7): it lists the listeners on a port (the kernel's
+// socket and process tables on Linux, lsof elsewhere, a bind probe when
+// neither names a process), classifies them (our gateway, an SSH
 // tunnel, something else), phrases the one-line error that names the holder
 // and the fix, frees the port for `gateway --force`, and holds the
 // single-instance lock per config path.
@@ -30,14 +31,15 @@ const (
 // Listener is one process listening on the port.
 type Listener struct {
 	PID int
-	// Command is lsof's short command name (c field).
+	// Command is the short command name (/proc/<pid>/comm, lsof's c field).
 	Command string
 	// CommandLine is the full command line (/proc/<pid>/cmdline or ps), ""
 	// if it cannot be read.
 	CommandLine string
 	// User owns the process ("" if unknown).
 	User string
-	// Address is the first listening address lsof reported (e.g. 127.0.0.1:18789).
+	// Address is the first listening address found (e.g. 127.0.0.1:18789,
+	// [::1]:18789, *:18789 for a wildcard).
 	Address string
 	// ServiceMarker is CLAWDBOT_SERVICE_MARKER from the process environment:
 	// set when a service manager (launchd/systemd/SCM) started it.
@@ -133,21 +135,40 @@ func parseLsof(out string) []Listener {
 	return ls
 }
 
+// HiddenListener is a listening socket whose process we may not see: on
+// Linux, another user's process while we are not root. The socket table
+// still names its owner's uid.
+type HiddenListener struct {
+	Address string
+	User    string
+}
+
 // Listeners lists the processes listening on TCP port, with command line,
 // user, service marker and profile filled in where the OS lets us read them.
+// On Linux it reads the kernel's tables (/proc), so it works without lsof;
+// elsewhere it runs lsof.
 func Listeners(ctx context.Context, port int) ([]Listener, error) {
-	ls, err := lsof(ctx, port, "pcn")
+	ls, _, err := listeners(ctx, port)
+	return ls, err
+}
+
+// listeners is Listeners plus the sockets whose owner we cannot see.
+func listeners(ctx context.Context, port int) ([]Listener, []HiddenListener, error) {
+	ls, hidden, err := findListeners(ctx, port)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range ls {
 		enrich(ctx, &ls[i])
 	}
-	return ls, nil
+	return ls, hidden, nil
 }
 
 func enrich(ctx context.Context, l *Listener) {
 	info := readProc(ctx, l.PID)
+	if l.Command == "" {
+		l.Command = info.comm
+	}
 	l.CommandLine = info.cmdline
 	l.User = info.user
 	l.ServiceMarker = info.env["CLAWDBOT_SERVICE_MARKER"]

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,23 +23,29 @@ import (
 
 // The test binary doubles as the process that holds a port: with
 // PORTS_TEST_HELPER set it listens on 127.0.0.1:0, prints the port and
-// waits to be killed. "stubborn" ignores SIGTERM to force the SIGKILL path.
+// waits to be killed. "stubborn" ignores SIGTERM to force the SIGKILL path;
+// "lock" only holds the single-instance lock for PORTS_TEST_CONFIG;
+// "gateway" holds that lock and listens, as a foreground gateway does
+// ("stubborn-gateway" also ignores SIGTERM).
 func TestMain(m *testing.M) {
-	switch os.Getenv("PORTS_TEST_HELPER") {
-	case "":
+	mode := os.Getenv("PORTS_TEST_HELPER")
+	if mode == "" {
 		os.Exit(m.Run())
-	case "stubborn":
+	}
+	if strings.HasPrefix(mode, "stubborn") {
 		signal.Ignore(syscall.SIGTERM)
-	case "lock":
-		// Hold the lock for the config given and report.
+	}
+	if mode == "lock" || strings.HasSuffix(mode, "gateway") {
 		l, err := AcquireLock(os.Getenv("PORTS_TEST_CONFIG"), os.Getenv)
 		if err != nil {
 			fmt.Println("ERR", err)
 			os.Exit(1)
 		}
-		_ = l
-		fmt.Println("LOCKED")
-		select {}
+		defer l.Release()
+		if mode == "lock" {
+			fmt.Println("LOCKED")
+			select {}
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,8 +108,24 @@ func (h *helper) exited(t *testing.T) bool {
 	}
 }
 
-func requireLsof(t *testing.T) {
+// currentUser is the login name the lookups should report for our own
+// processes.
+func currentUser(t *testing.T) string {
 	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("no current user")
+	}
+	return u.Username
+}
+
+// requireLookup skips where listeners can only be found with lsof and it
+// is missing. Linux reads /proc and needs nothing.
+func requireLookup(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "linux" {
+		return
+	}
 	if _, err := exec.LookPath("lsof"); err != nil {
 		t.Skip("lsof not installed")
 	}
@@ -124,8 +148,26 @@ func (l *logBuf) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
+// The helper is found from /proc with lsof off PATH (Linux), and through
+// lsof, the path macOS takes (on Linux: with /proc hidden).
 func TestListenersFindsRealProcess(t *testing.T) {
-	requireLsof(t)
+	t.Run("proc", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("/proc socket tables are Linux only")
+		}
+		t.Setenv("PATH", t.TempDir())
+		testListenersFindsRealProcess(t)
+	})
+	t.Run("lsof", func(t *testing.T) {
+		if _, err := exec.LookPath("lsof"); err != nil {
+			t.Skip("lsof not installed")
+		}
+		noProc(t)
+		testListenersFindsRealProcess(t)
+	})
+}
+
+func testListenersFindsRealProcess(t *testing.T) {
 	h := startHelper(t, "plain", "CLAWDBOT_PROFILE=work")
 	ls, err := Listeners(context.Background(), h.port)
 	if err != nil {
@@ -154,8 +196,10 @@ func TestInspectFreeAndProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	// Without lsof, our own listener can only be seen by the bind probe.
+	// Without lsof (and, on Linux, without a /proc to read), our own
+	// listener can only be seen by the bind probe.
 	t.Setenv("PATH", t.TempDir())
+	noProc(t)
 	r := Inspect(context.Background(), port)
 	if r.Status != StatusBusy || !reflect.DeepEqual(r.Hints, []string{HintNoDetails}) {
 		t.Errorf("busy port without lsof: %+v", r)
@@ -168,7 +212,10 @@ func TestInspectFreeAndProbe(t *testing.T) {
 }
 
 func TestForceFreeKillsHolder(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
+	if runtime.GOOS == "linux" {
+		t.Setenv("PATH", t.TempDir()) // /proc is enough: no lsof
+	}
 	for _, mode := range []string{"plain", "stubborn"} {
 		t.Run(mode, func(t *testing.T) {
 			h := startHelper(t, mode)
@@ -183,7 +230,11 @@ func TestForceFreeKillsHolder(t *testing.T) {
 			if !h.exited(t) {
 				t.Fatal("helper still running")
 			}
-			want := fmt.Sprintf("force: killed pid %d (%s) on port %d", h.cmd.Process.Pid, killed[0].Command, h.port)
+			k := killed[0]
+			if k.Command == "" || k.User != currentUser(t) || !strings.Contains(k.CommandLine, "-test.run=^$") {
+				t.Errorf("killed %+v: want its command, user and command line", k)
+			}
+			want := fmt.Sprintf("force: killed pid %d (%s) on port %d; user %s: %s", h.cmd.Process.Pid, k.Command, h.port, k.User, k.CommandLine)
 			if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), "force: waited ") {
 				t.Errorf("log:\n%s\nwant line %q", log.String(), want)
 			}
@@ -201,7 +252,7 @@ func TestForceFreeKillsHolder(t *testing.T) {
 }
 
 func TestForceFreeNoListeners(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
@@ -215,7 +266,7 @@ func TestForceFreeNoListeners(t *testing.T) {
 }
 
 func TestForceFreeRefusesSupervised(t *testing.T) {
-	requireLsof(t)
+	requireLookup(t)
 	h := startHelper(t, "plain", "CLAWDBOT_SERVICE_MARKER=clawdbot", "CLAWDBOT_PROFILE=rescue")
 	_, err := ForceFree(context.Background(), h.port, nil)
 	want := fmt.Sprintf("port %d is held by pid %d (clawdbot gateway, profile rescue, supervised: %s -test.run=^$), which a service "+
@@ -229,20 +280,14 @@ func TestForceFreeRefusesSupervised(t *testing.T) {
 	}
 }
 
+// Where lsof is the only way to find listeners (no /proc), --force
+// without it fails with the original's words.
 func TestForceFreeWithoutLsof(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	noProc(t)
 	_, err := ForceFree(context.Background(), 1, nil)
 	if err == nil || err.Error() != "lsof not found; required for --force" || !errors.Is(err, ErrNoLsof) {
 		t.Errorf("err = %v", err)
-	}
-}
-
-func TestParseLsof(t *testing.T) {
-	out := "p10\ncnode\nn*:18789\nn127.0.0.1:18789\np11\ncssh\nf3\nn[::1]:18789\npbad\n"
-	got := parseLsof(out)
-	want := []Listener{{PID: 10, Command: "node", Address: "*:18789"}, {PID: 11, Command: "ssh", Address: "[::1]:18789"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseLsof = %+v", got)
 	}
 }
 
@@ -270,7 +315,7 @@ func TestClassifyAndDescribe(t *testing.T) {
 		{[]Listener{ssh}, "port 18789 is held by pid 7 (ssh tunnel: ssh -N -L 18789:127.0.0.1:18789 host); close the tunnel, use a different local port in -L, or choose another port with --port"},
 		{[]Listener{other}, "port 18789 is held by pid 9 (nginx: master); stop it, take it over with --force, or choose another port with --port"},
 		{[]Listener{gw, other}, "port 18789 is held by pids 4242 (clawdbot gateway, profile dev, supervised: /usr/bin/clawdbot gateway), 9 (nginx: master); stop it, take it over with --force, or choose another port with --port"},
-		{nil, "port 18789 is in use but process details are unavailable (install lsof or run as an admin user); free it or choose another port with --port"},
+		{nil, "port 18789 is in use but process details are unavailable (" + NoDetailsFix + "); free it or choose another port with --port"},
 	}
 	for _, tt := range tests {
 		if got := DescribeHolder(18789, tt.ls); got != tt.want {
@@ -382,5 +427,24 @@ func TestOwnerAliveDetectsPidReuse(t *testing.T) {
 	}
 	if OwnerAlive(LockInfo{PID: os.Getpid(), StartTime: st + 1}) {
 		t.Error("a different start time must mean a different process")
+	}
+}
+
+func TestRedactCommandLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"clawdbot gateway --token s3cret --port 1":   "clawdbot gateway --token *** --port 1",
+		"clawdbot gateway --password=hunter2":        "clawdbot gateway --password=***",
+		"clawdbot gateway --token":                   "clawdbot gateway --token",
+		"clawdbot  gateway   --port 1":               "clawdbot  gateway   --port 1",
+		"clawdbot --token a --password b gateway":    "clawdbot --token *** --password *** gateway",
+		"/usr/bin/ssh -N -L 18789:127.0.0.1:18789 h": "/usr/bin/ssh -N -L 18789:127.0.0.1:18789 h",
+	} {
+		if got := redactCommandLine(in); got != want {
+			t.Errorf("redactCommandLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+	l := Classified(Listener{PID: 3, Command: "clawdbot", CommandLine: "/bin/clawdbot gateway --token s3cret"})
+	if got := DescribeHolder(1, []Listener{l}); strings.Contains(got, "s3cret") {
+		t.Errorf("DescribeHolder leaks the token: %s", got)
 	}
 }

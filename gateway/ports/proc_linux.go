@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 )
@@ -17,6 +16,7 @@ import (
 func readProc(ctx context.Context, pid int) procInfo {
 	info := procInfo{env: map[string]string{}}
 	dir := "/proc/" + strconv.Itoa(pid)
+	info.comm = procComm(pid)
 	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
 		info.cmdline = strings.TrimSpace(string(bytes.ReplaceAll(bytes.TrimRight(b, "\x00"), []byte{0}, []byte{' '})))
 	}
@@ -24,11 +24,7 @@ func readProc(ctx context.Context, pid int) procInfo {
 		info.cmdline = psField(ctx, pid, "command")
 	}
 	if uid, ok := procUID(dir); ok {
-		if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-			info.user = u.Username
-		} else {
-			info.user = strconv.Itoa(uid)
-		}
+		info.user = userName(uid)
 	} else {
 		info.user = psField(ctx, pid, "user")
 	}

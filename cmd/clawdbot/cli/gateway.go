@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,7 +78,9 @@ Signals:
 	fs.StringVar(&f.Auth, "auth", "", "auth mode: token | password (default: from config or what is set)")
 	fs.BoolVar(&f.AllowUnconfigured, "allow-unconfigured", false, "start without a config file or without gateway.mode=local")
 	fs.BoolVar(&f.Verbose, "verbose", false, "log debug lines to stdout too")
-	fs.BoolVar(&f.Force, "force", false, "take over the port if another gateway holds it")
+	fs.BoolVar(&f.Force, "force", false, "terminate every process listening on the port (any program; SIGTERM, then SIGKILL)\n"+
+		"and this profile's running gateway, print what was terminated, then start;\n"+
+		"refuses a gateway run by launchd/systemd (stop it with 'clawdbot gateway stop')")
 	if code, ok := env.Parse(fs, args, 0); !ok {
 		return code
 	}
@@ -141,19 +142,19 @@ Signals:
 
 	// The single-instance lock comes before the port: a second gateway for
 	// this config must fail naming the running one, not bind another port
-	// (or, with --force, kill whatever holds this one) first.
-	lock, err := ports.AcquireLock(prof.ConfigPath, env.Getenv)
+	// first. --force terminates that one and the port's listeners, then
+	// takes the lock.
+	addr := net.JoinHostPort(bindHost, strconv.Itoa(prof.Ports.Gateway))
+	var lock *ports.Lock
+	if f.Force {
+		lock, err = forceTakeover(env, prof.ConfigPath, addr)
+	} else {
+		lock, err = ports.AcquireLock(prof.ConfigPath, env.Getenv)
+	}
 	if err != nil {
 		return env.Errorf("%v", err)
 	}
 	defer lock.Release()
-
-	addr := net.JoinHostPort(bindHost, strconv.Itoa(prof.Ports.Gateway))
-	if f.Force {
-		if err := forceTakeover(env, addr); err != nil {
-			return env.Errorf("%v", err)
-		}
-	}
 	srv, err := gateway.New(gateway.Options{
 		Addr: addr, StateDir: prof.StateDir, ConfigPath: prof.ConfigPath,
 		Version: Version, Commit: Commit, Logger: logs.logger, Runtime: rc,
@@ -162,8 +163,7 @@ Signals:
 		LogFile: func() string { return logs.file.PathFor(time.Now()) },
 	})
 	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && strings.Contains(err.Error(), "address already in use") {
+		if ports.IsAddrInUse(err) {
 			return env.Errorf("%s", describePortHeld(prof.Ports.Gateway))
 		}
 		return env.Errorf("%v", err)

@@ -61,23 +61,25 @@ func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	return ExitOK
 }
 
-// forceTakeover frees the gateway port before binding (--force). Its log
+// forceTakeover is --force: it terminates the port's listeners and this
+// profile's running gateway, then returns the single-instance lock. Its log
 // lines go to stdout, like the rest of the gateway's console log.
-func forceTakeover(env *Env, addr string) error {
+func forceTakeover(env *Env, configPath, addr string) (*ports.Lock, error) {
 	_, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil {
-		return fmt.Errorf("invalid gateway address %s", addr)
+		return nil, fmt.Errorf("invalid gateway address %s", addr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Bounded: a gateway's graceful stop, then the SIGKILL grace.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	_, err = ports.ForceFree(ctx, port, func(format string, args ...any) {
+	lock, _, err := ports.TakeOver(ctx, port, configPath, env.Getenv, func(format string, args ...any) {
 		fmt.Fprintf(env.Stdout, format+"\n", args...)
 	})
-	return err
+	return lock, err
 }
 
 // describePortHeld phrases the error for a gateway port that is already

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package ports
+
+import "syscall"
+
+var errAddrInUse error = syscall.EADDRINUSE
