@@ -175,7 +175,7 @@ func TestForceTakeover(t *testing.T) {
 		waitFor(t, 15*time.Second, "the supervised gateway to listen", listening(first, port))
 		second := startGw(t, bin, env, append(args, "--force")...)
 		waitFor(t, 15*time.Second, "--force to give up", second.gone)
-		want := fmt.Sprintf("clawdbot: port %s is held by pid %d (clawdbot gateway, supervised: ", port, first.cmd.Process.Pid)
+		want := fmt.Sprintf("error: port %s is held by pid %d (clawdbot gateway, supervised: ", port, first.cmd.Process.Pid)
 		out := second.out.String()
 		if code := second.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(out, want) ||
 			!strings.Contains(out, "which a service manager would restart if killed; stop it with 'clawdbot gateway stop' instead of --force") {

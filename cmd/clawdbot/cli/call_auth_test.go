@@ -42,7 +42,7 @@ func TestExplicitCredentialIsChecked(t *testing.T) {
 		t.Helper()
 		out.Reset()
 		errb.Reset()
-		code := Main(append([]string{"gateway", "call", "health", "--json", "--url", url, "--timeout", "5000"}, args...), env)
+		code := Main(append([]string{"gateway", "call", "health", "--url", url, "--timeout", "5000"}, args...), env)
 		return code, errb.String()
 	}
 
@@ -54,8 +54,8 @@ func TestExplicitCredentialIsChecked(t *testing.T) {
 		t.Fatalf("no device token cached after the first call: %v %s", err, b)
 	}
 
-	const mismatch = "Gateway call failed: gateway closed (1008): unauthorized: gateway token mismatch"
-	const missing = "Gateway call failed: gateway closed (1008): unauthorized: gateway token missing"
+	const mismatch = "error: Gateway call failed: gateway closed (1008): unauthorized: gateway token mismatch"
+	const missing = "error: Gateway call failed: gateway closed (1008): unauthorized: gateway token missing"
 	tests := []struct {
 		name   string
 		args   []string
