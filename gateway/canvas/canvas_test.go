@@ -151,6 +151,10 @@ func TestInjectScript(t *testing.T) {
 		{"<body>x</body></html>", "<body>x<script>", "</script>\n</body></html>"},
 		{"a</body>b</BODY>c", "a</body>b<script>", "</script>\n</BODY>c"},
 		{"no body tag", "no body tag<script>", "</script>\n"},
+		// bytes.ToLower turns "İ" (2 bytes) into 3, which once shifted the
+		// insertion point one byte into the tag.
+		{"İ<body>x</body>", "İ<body>x<script>", "</script>\n</body>"},
+		{"</bod", "</bod<script>", "</script>\n"},
 	}
 	for _, tt := range tests {
 		got := string(InjectScript([]byte(tt.in)))
