@@ -93,8 +93,8 @@ func (h *Host) serveWS(w http.ResponseWriter, r *http.Request) {
 	// Write-only connection: the reader answers control frames, closes on
 	// any data message and ends ctx when the peer goes away. Not
 	// c.CloseRead: in coder/websocket v1.8.15 its goroutine calls Close,
-	// which then waits 15 s for that same goroutine to finish (upstream
-	// issue 429), holding the slot.
+	// which then waits 15 s for that same goroutine to finish (a known
+	// upstream bug), holding the slot all that time.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
