@@ -63,9 +63,13 @@ type Host struct {
 	logf     func(string, ...any)
 	liveJS   bool
 
-	mu      sync.Mutex
-	clients map[*websocket.Conn]struct{}
-	closed  bool
+	mu           sync.Mutex
+	clients      map[*liveClient]struct{}
+	closed       bool
+	maxClients   int
+	pingInterval time.Duration
+	writeTimeout time.Duration
+	lastFullLog  time.Time
 
 	fsw  *fsnotify.Watcher
 	stop chan struct{}
@@ -140,7 +144,8 @@ func New(opts Options) (*Host, error) {
 	}
 	h := &Host{
 		root: root, fsroot: fsroot, debounce: opts.Debounce, logf: opts.Logf,
-		liveJS: opts.LiveReload, clients: map[*websocket.Conn]struct{}{},
+		liveJS: opts.LiveReload, clients: map[*liveClient]struct{}{},
+		maxClients: MaxLiveClients, pingInterval: livePingInterval, writeTimeout: liveWriteTimeout,
 	}
 	if h.debounce <= 0 {
 		h.debounce = DefaultDebounce
@@ -192,17 +197,25 @@ func (h *Host) Close() error {
 		return nil
 	}
 	h.closed = true
-	clients := h.clients
-	h.clients = map[*websocket.Conn]struct{}{}
+	var conns []*websocket.Conn
+	for lc := range h.clients {
+		if lc.c != nil {
+			conns = append(conns, lc.c)
+		}
+	}
 	h.mu.Unlock()
 	if h.fsw != nil {
 		close(h.stop)
 		h.fsw.Close()
 		<-h.done
 	}
-	for c := range clients {
-		c.Close(websocket.StatusGoingAway, "canvas host closed")
+	// In parallel: each close handshake may wait up to 5 s for a peer
+	// that has gone silent.
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.Close(websocket.StatusGoingAway, "canvas host closed") })
 	}
+	wg.Wait()
 	return h.fsroot.Close()
 }
 

@@ -151,6 +151,10 @@ func TestInjectScript(t *testing.T) {
 		{"<body>x</body></html>", "<body>x<script>", "</script>\n</body></html>"},
 		{"a</body>b</BODY>c", "a</body>b<script>", "</script>\n</BODY>c"},
 		{"no body tag", "no body tag<script>", "</script>\n"},
+		// bytes.ToLower turns "İ" (2 bytes) into 3, which once shifted the
+		// insertion point one byte into the tag.
+		{"İ<body>x</body>", "İ<body>x<script>", "</script>\n</body>"},
+		{"</bod", "</bod<script>", "</script>\n"},
 	}
 	for _, tt := range tests {
 		got := string(InjectScript([]byte(tt.in)))
@@ -216,7 +220,7 @@ func TestLiveReload(t *testing.T) {
 	if msg, err := readMsg(c3, 5*time.Second); err != nil || msg != ReloadMessage {
 		t.Fatalf("mkdir: %q %v", msg, err)
 	}
-	time.Sleep(100 * time.Millisecond) // let the watch on newdir be added
+	waitFor(t, "a watch on newdir", func() bool { return h.watching(filepath.Join(h.Root(), "newdir")) })
 	must(t, os.WriteFile(filepath.Join(h.Root(), "newdir", "x.html"), []byte("<body></body>"), 0o644))
 	if msg, err := readMsg(c3, 5*time.Second); err != nil || msg != ReloadMessage {
 		t.Fatalf("file in new dir: %q %v", msg, err)
@@ -292,5 +296,16 @@ func TestConfigHelpers(t *testing.T) {
 	}
 	if !LiveReloadEnabled(profiles.CanvasHostConfig{}) || LiveReloadEnabled(profiles.CanvasHostConfig{LiveReload: &f}) {
 		t.Error("LiveReloadEnabled default/false wrong")
+	}
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -138,17 +138,22 @@ func (h *Host) serveFile(w http.ResponseWriter, r *http.Request, rel string) {
 		return
 	}
 	if isHTML(name) {
-		body, err := io.ReadAll(f)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if !h.liveJS {
+			// The bytes are the file's, so Last-Modified, 304 and ranges
+			// are ServeContent's as for any other file.
+			http.ServeContent(w, r, name, st.ModTime(), f)
+			return
+		}
+		page, err := newInjected(f, st.Size(), liveReloadScript)
 		if err != nil {
 			http.Error(w, "read error", http.StatusInternalServerError)
 			return
 		}
-		if h.liveJS {
-			body = InjectScript(body)
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		// Zero modtime: the injected page must never be answered with 304.
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
+		// Zero modtime: no Last-Modified, so an injected page is never
+		// answered with 304 (the snippet is not part of the file's mtime).
+		// Ranges still work: page is an io.ReadSeeker over file + script.
+		http.ServeContent(w, r, name, time.Time{}, page)
 		return
 	}
 	http.ServeContent(w, r, name, st.ModTime(), f)
@@ -199,9 +204,10 @@ const liveReloadScript = `<script>
 `
 
 // InjectScript inserts the live-reload script before the last </body>
-// (any case), or appends it when the page has none.
+// (any case), or appends it when the page has none. The host itself streams
+// files (see newInjected); this is the same rule for a page in memory.
 func InjectScript(page []byte) []byte {
-	i := bytes.LastIndex(bytes.ToLower(page), []byte("</body>"))
+	i := lastBodyTag(page)
 	if i < 0 {
 		return append(append([]byte{}, page...), liveReloadScript...)
 	}
@@ -209,4 +215,157 @@ func InjectScript(page []byte) []byte {
 	out = append(out, page[:i]...)
 	out = append(out, liveReloadScript...)
 	return append(out, page[i:]...)
+}
+
+const bodyTag = "</body>"
+
+// lastBodyTag is the offset of the last "</body>" in b, in any ASCII case,
+// or -1. ASCII folding on purpose: bytes.ToLower can change the length of
+// non-ASCII text, which would shift the offset.
+func lastBodyTag(b []byte) int {
+	for end := len(b); ; {
+		i := bytes.LastIndexByte(b[:end], '<')
+		if i < 0 {
+			return -1
+		}
+		if len(b)-i >= len(bodyTag) && equalFoldASCII(b[i:i+len(bodyTag)], bodyTag) {
+			return i
+		}
+		end = i
+	}
+}
+
+func equalFoldASCII(b []byte, s string) bool {
+	for i := range len(s) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Bounds of the search for </body> in a served page.
+const (
+	// InjectScanWindow is how much of the end of an HTML file is searched
+	// for the last </body>. Pages end with </body></html> plus little
+	// else, so the tag is found in the first chunk; when it is not within
+	// the window (or missing), the script is appended to the file, where
+	// browsers run it just the same. The window keeps the work per request
+	// bounded for a large file: the page is streamed from disk and never
+	// held in memory, whatever its size.
+	InjectScanWindow = 1 << 20
+	// scanChunk is the read size of that search (one buffer per request).
+	scanChunk = 32 << 10
+)
+
+// findBodyTag searches the last InjectScanWindow bytes of a file of the
+// given size backwards, chunk by chunk, for the last </body>; -1 if none.
+func findBodyTag(f io.ReaderAt, size int64) (int64, error) {
+	buf := make([]byte, scanChunk+len(bodyTag)-1)
+	limit := max(0, size-InjectScanWindow)
+	for end := size; end > limit; {
+		start := max(limit, end-scanChunk)
+		// Chunks overlap by len(bodyTag)-1 bytes so a tag that starts in
+		// [start, end) is found whole.
+		hi := min(end+int64(len(bodyTag)-1), size)
+		n, err := f.ReadAt(buf[:hi-start], start)
+		if n < int(hi-start) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF // the file shrank under us
+			}
+			return -1, err
+		}
+		if i := lastBodyTag(buf[:n]); i >= 0 {
+			return start + int64(i), nil
+		}
+		end = start
+	}
+	return -1, nil
+}
+
+// injected is an HTML file with the live-reload script spliced in at at,
+// as an io.ReadSeeker for http.ServeContent: the bytes come from the file
+// (ReadAt, no copy of the page) and the script string, so memory stays at
+// ServeContent's copy buffer and Range requests still work.
+type injected struct {
+	f      io.ReaderAt
+	size   int64 // file size when opened
+	at     int64 // where the script goes, 0 ≤ at ≤ size
+	script string
+	off    int64
+}
+
+func newInjected(f io.ReaderAt, size int64, script string) (*injected, error) {
+	at, err := findBodyTag(f, size)
+	if err != nil {
+		return nil, err
+	}
+	if at < 0 {
+		at = size
+	}
+	return &injected{f: f, size: size, at: at, script: script}, nil
+}
+
+func (p *injected) total() int64 { return p.size + int64(len(p.script)) }
+
+// Read implements io.Reader. A file that got shorter since it was opened
+// is an error (io.ErrUnexpectedEOF), never a silently shifted page: the
+// response then ends early, as ServeContent does for a plain file.
+func (p *injected) Read(b []byte) (int, error) {
+	if p.off >= p.total() {
+		return 0, io.EOF
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	scriptEnd := p.at + int64(len(p.script))
+	var n int
+	var err error
+	switch {
+	case p.off < p.at: // the file before the script
+		n, err = p.readFile(b, p.off, p.at-p.off)
+	case p.off < scriptEnd:
+		n = copy(b, p.script[p.off-p.at:])
+	default: // the file after it
+		n, err = p.readFile(b, p.off-int64(len(p.script)), p.total()-p.off)
+	}
+	p.off += int64(n)
+	return n, err
+}
+
+// readFile reads up to limit bytes of the file at off into b.
+func (p *injected) readFile(b []byte, off, limit int64) (int, error) {
+	if int64(len(b)) > limit {
+		b = b[:limit]
+	}
+	n, err := p.f.ReadAt(b, off)
+	if n == len(b) {
+		return n, nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// Seek implements io.Seeker.
+func (p *injected) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += p.off
+	case io.SeekEnd:
+		offset += p.total()
+	default:
+		return 0, errors.New("canvas: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("canvas: negative position")
+	}
+	p.off = offset
+	return offset, nil
 }

@@ -32,6 +32,12 @@ import (
 // DefaultRetention is how long per-day files are kept.
 const DefaultRetention = 7 * 24 * time.Hour
 
+// reopenCheckInterval is how often a write checks that the open file is
+// still the one at its path (deleted, renamed by logrotate, replaced). The
+// check is two stat calls; once a second keeps it off the hot path of a
+// chatty gateway while a deleted file costs at most a second of lines.
+const reopenCheckInterval = time.Second
+
 // SubsystemKey and ModuleKey are the attribute keys that name the part of
 // the gateway a line comes from; they go into _meta.name rather than the
 // attrs object, as the original's subsystem loggers do.
@@ -69,7 +75,9 @@ type Options struct {
 }
 
 // Handler is a slog.Handler writing JSON lines to the log file. Handlers
-// derived with WithAttrs/WithGroup share the open file.
+// derived with WithAttrs/WithGroup share the open file. A file deleted,
+// renamed or replaced while the gateway runs is noticed within a second
+// and created again (0600) at its path.
 type Handler struct {
 	s     *sink
 	level slog.Leveler
@@ -91,7 +99,7 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &sink{o: o}
+	s := &sink{o: o, checkEvery: reopenCheckInterval, clock: time.Now}
 	if err := s.open(o.Now()); err != nil {
 		return nil, err
 	}
@@ -183,6 +191,12 @@ type sink struct {
 	o    Options
 	f    *os.File
 	path string
+
+	// checkEvery throttles the is-it-still-there check (0: every write);
+	// clock is the real clock for it (Options.Now may be a fixed test time).
+	checkEvery time.Duration
+	clock      func() time.Time
+	checked    time.Time
 }
 
 func (s *sink) pathFor(t time.Time) string {
@@ -195,13 +209,38 @@ func (s *sink) pathFor(t time.Time) string {
 func (s *sink) write(t time.Time, line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil || s.path != s.pathFor(t) {
+	var reopenErr error
+	switch {
+	case s.f == nil || s.path != s.pathFor(t):
 		if err := s.openLocked(t); err != nil {
 			return err
 		}
+	case s.gone():
+		// On failure keep writing to the open file: the line may still be
+		// read from it (a rotated file), and the error says why not here.
+		reopenErr = s.openLocked(t)
 	}
-	_, err := s.f.Write(line)
-	return err
+	if _, err := s.f.Write(line); err != nil {
+		return err
+	}
+	return reopenErr
+}
+
+// gone reports, at most once per checkEvery, whether the open file is no
+// longer the one at s.path: deleted, renamed away or replaced. Writes would
+// otherwise go on into a file no one can open.
+func (s *sink) gone() bool {
+	now := s.clock()
+	if s.checkEvery > 0 && now.Sub(s.checked) < s.checkEvery {
+		return false
+	}
+	s.checked = now
+	at, err := os.Stat(s.path)
+	if err != nil {
+		return true // missing, or unreadable: a reopen says which
+	}
+	open, err := s.f.Stat()
+	return err == nil && !os.SameFile(at, open)
 }
 
 func (s *sink) open(t time.Time) error {
@@ -234,6 +273,7 @@ func (s *sink) openLocked(t time.Time) error {
 		_ = s.f.Close()
 	}
 	s.f, s.path = f, p
+	s.checked = s.clock()
 	if s.o.File == "" {
 		s.prune(p)
 	}
