@@ -106,6 +106,9 @@ type lifecycle struct {
 	commandRestart bool
 	auths          []time.Time // internal restart authorizations, by expiry
 	restartQueued  bool
+	// refused is the message of the refusal last reported (lifecycle_refuse.go), "" when
+	// the current file was accepted.
+	refused string
 
 	// canvasCfg is the canvasHost config of the serving runtime's canvas
 	// host; a restart builds a new host only when it changed.
@@ -146,7 +149,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 		var err error
 		lock, err = ports.AcquireLock(s.opts.ConfigPath, lo.Getenv)
 		if err != nil {
-			_ = s.ln.Close()
+			closeAll(s.lns)
 			return err
 		}
 	}

@@ -80,10 +80,7 @@ func (rt *runtime) holds(m Mount) bool {
 }
 
 func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
-	a := rc.Auth
-	if a.Mode == "" {
-		a.Mode = profiles.InferAuthMode(a.Password, a.Token)
-	}
+	a := resolvedAuth(rc.Auth)
 	switch a.Mode {
 	case AuthToken:
 		if a.Token == "" {

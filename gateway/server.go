@@ -103,6 +103,11 @@ type Options struct {
 	Addr string
 	// Listener, when set, is used instead of listening on Addr.
 	Listener net.Listener
+	// Listeners, when set, are used instead of listening on Addr (after
+	// Listener, when both are set): every one is served by the same HTTP
+	// server; the first is the primary (Addr). A loopback Addr binds two
+	// (127.0.0.1 and ::1, listen.go).
+	Listeners []net.Listener
 	// StateDir is the profile's state directory (devices/, nodes/, logs/).
 	StateDir string
 	// ConfigPath is the profile's clawdbot.json.
@@ -144,7 +149,8 @@ type Server struct {
 	callLog *slog.Logger // subsystem "gateway/methods": method handlers
 	now     func() time.Time
 	started time.Time
-	ln      net.Listener
+	ln      net.Listener   // the primary listener: Addr
+	lns     []net.Listener // every listener served, ln first
 	http    *http.Server
 	host    string
 	// canvasPaths: the lifecycle routes /__clawdbot* to the runtime's
@@ -204,14 +210,21 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.rt.Store(rt)
-	ln := opts.Listener
-	if ln == nil {
-		ln, err = net.Listen("tcp", opts.Addr)
+	lns := opts.Listeners
+	if opts.Listener != nil {
+		lns = append([]net.Listener{opts.Listener}, lns...)
+	}
+	if len(lns) == 0 {
+		lns, err = listenAll(opts.Addr, s.log)
 		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", opts.Addr, err)
+			return nil, err
 		}
 	}
-	s.ln = ln
+	if err := s.checkServable(rt.auth, rt.cfg, lns); err != nil {
+		closeAll(lns)
+		return nil, err
+	}
+	s.ln, s.lns = lns[0], lns
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -226,6 +239,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve serves until Shutdown; it returns nil after a clean shutdown.
 func (s *Server) Serve() error {
 	go s.tickLoop()
+	s.serveSecondary()
 	err := s.http.Serve(s.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		<-s.done

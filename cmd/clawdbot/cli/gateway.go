@@ -154,6 +154,9 @@ Exit codes:
 		LogFile: func() string { return logs.file.PathFor(time.Now()) },
 	})
 	if err != nil {
+		if errors.Is(err, profiles.ErrNotStartable) {
+			return configError(env, err.Error())
+		}
 		var oe *net.OpError
 		if errors.As(err, &oe) && strings.Contains(err.Error(), "address already in use") {
 			return env.Errorf("%s", describePortHeld(prof.Ports.Gateway))
