@@ -85,8 +85,8 @@ type RuntimeConfig struct {
 	Auth Auth
 	// TickInterval is the tick cadence (default 30 s); tests shorten it.
 	TickInterval time.Duration
-	// TrustedProxies are exact peer IPs whose X-Forwarded-For / X-Real-IP
-	// are believed (spec §10.5).
+	// TrustedProxies are the peer IPs (or CIDR prefixes) whose
+	// X-Forwarded-For / X-Real-IP are believed (spec §10.5, clientaddr.go).
 	TrustedProxies []string
 	// Canvas, when set, is the canvas host mounted under /__clawdbot*
 	// for this runtime, and hello-ok carries canvasHostUrl. The runtime
