@@ -166,6 +166,7 @@ type Server struct {
 	conns map[*conn]struct{}
 
 	failures *failLimiter
+	authLog  *authLog // failed logins, rate-limited (authlog.go)
 	f        features
 
 	inflight  sync.WaitGroup
@@ -204,6 +205,7 @@ func New(opts Options) (*Server, error) {
 		tickStop: make(chan struct{}),
 		failures: newFailLimiter(opts.Now),
 	}
+	s.authLog = newAuthLog(s.wsLog, opts.Now)
 	s.f = newFeatures(s)
 	rt, err := s.newRuntime(opts.Runtime)
 	if err != nil {
