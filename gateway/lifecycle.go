@@ -180,6 +180,9 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	l.log.Info(fmt.Sprintf("gateway listening on ws://%s", s.Addr()))
+	for _, ln := range s.lns[1:] {
+		l.log.Info(fmt.Sprintf("gateway also listening on ws://%s", ln.Addr()))
+	}
 	l.consumeSentinel()
 	l.notifyReady()
 

@@ -82,20 +82,6 @@ func listenNetwork(host string) string {
 	}
 }
 
-// listenHosts are the IP hosts of lns (for the no-auth rule, which must
-// hold on every address that accepts connections).
-func listenHosts(lns []net.Listener) []string {
-	hosts := make([]string, 0, len(lns))
-	for _, ln := range lns {
-		h, _, err := net.SplitHostPort(ln.Addr().String())
-		if err != nil {
-			h = ln.Addr().String()
-		}
-		hosts = append(hosts, h)
-	}
-	return hosts
-}
-
 func closeAll(lns []net.Listener) {
 	for _, ln := range lns {
 		_ = ln.Close()

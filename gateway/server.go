@@ -39,8 +39,13 @@
 //     restart {ok:false, mode:"none"}.
 //   - RuntimeConfig.Canvas: the canvas host, a Mount of the runtime served
 //     under /__clawdbot*; while set, hello-ok carries canvasHostUrl.
-//   - Options.Listener lets --force takeover (gateway/ports) hand over an
-//     already bound listener.
+//   - Options.Listener (and Options.Listeners) hand over already bound
+//     listeners instead of Addr. An Addr is bound as the original binds it
+//     (listen.go): an IPv4 host on IPv4 only, a loopback host on 127.0.0.1
+//     and ::1. Every listener is served by the one HTTP server; Addr
+//     reports the first.
+//   - New and Restart refuse auth none on any listener that is not
+//     loopback (servable.go, profiles.CheckStartable on the real host).
 package gateway
 
 import (
