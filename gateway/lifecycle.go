@@ -168,6 +168,22 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	// (the listener failed, a forced exit).
 	defer func() { s.rt.Load().stopMounts(nil) }()
 
+	// The watcher starts before the gateway serves (and says so), so an
+	// edit made as soon as it listens is never missed.
+	if s.opts.ConfigPath != "" {
+		w, err := reload.Watch(s.opts.ConfigPath, reload.WatchOptions{
+			Debounce: time.Duration(l.cfg.Gateway.Reload.DebounceMs) * time.Millisecond,
+			OnChange: l.onConfigChange,
+			OnError:  func(err error) { l.reloadLog.Warn("config watcher", "err", err) },
+		})
+		if err != nil {
+			l.reloadLog.Warn("config reload disabled", "err", err)
+		} else {
+			l.watcher.Store(w)
+			defer w.Close()
+		}
+	}
+
 	sigs := lo.Signals
 	if sigs == nil {
 		ch := make(chan os.Signal, 4)
@@ -185,20 +201,6 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	}
 	l.consumeSentinel()
 	l.notifyReady()
-
-	if s.opts.ConfigPath != "" {
-		w, err := reload.Watch(s.opts.ConfigPath, reload.WatchOptions{
-			Debounce: time.Duration(l.cfg.Gateway.Reload.DebounceMs) * time.Millisecond,
-			OnChange: l.onConfigChange,
-			OnError:  func(err error) { l.reloadLog.Warn("config watcher", "err", err) },
-		})
-		if err != nil {
-			l.reloadLog.Warn("config reload disabled", "err", err)
-		} else {
-			l.watcher.Store(w)
-			defer w.Close()
-		}
-	}
 
 	for {
 		select {
