@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/ports"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/supervise"
+	"github.com/clawdbot/clawdbot/wire"
 	"github.com/clawdbot/clawdbot/wire/client"
 )
 
@@ -714,8 +716,16 @@ func checkHealth(ctx context.Context, c *Context) []Finding {
 			Message: "gateway.mode is remote: the local gateway is not checked"}}
 	}
 	t := ProbeTarget(c.Profile, cfg, c.Getenv, c.Profile.Ports.Gateway)
-	_, err := Probe(ctx, c, t, "health")
+	res, err := Probe(ctx, c, t, "health")
 	if err == nil {
+		// A gateway that refused its config file still answers: say why,
+		// as gateway status does.
+		var h wire.HealthSummary
+		if json.Unmarshal(res, &h) == nil && h.ConfigError != nil {
+			return []Finding{{Code: CodeGatewayConfigRejected, Severity: SevError,
+				Message: "The running gateway rejected its config file and still serves the previous config: " + h.ConfigError.Message,
+				Fix:     "fix " + h.ConfigError.Path + " (check with " + c.Hint("clawdbot config validate") + "); the gateway applies it when saved"}}
+		}
 		return nil
 	}
 	_, instErr := c.Installed()

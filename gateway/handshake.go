@@ -147,8 +147,9 @@ func (c *conn) stepVersion(h *hsState) *rejection {
 // original has none, spec §10.1): refuse before doing any work. Local
 // clients are exempt: they share one address, so a script looping with a
 // wrong token would otherwise lock the user's own CLI out.
-func (c *conn) stepLimit(*hsState) *rejection {
+func (c *conn) stepLimit(h *hsState) *rejection {
 	if !c.who.Local && c.s.failures.blocked(c.who.RemoteIP) {
+		c.logAuthFailure(h, "too many failed attempts")
 		return reject(rpc.Invalid("unauthorized: too many failed attempts; retry later"))
 	}
 	return nil
@@ -188,6 +189,7 @@ func (c *conn) stepAuth(h *hsState) *rejection {
 		if !c.who.Local {
 			c.s.failures.fail(c.who.RemoteIP)
 		}
+		c.logAuthFailure(h, authReason(msg))
 		return reject(rpc.Invalid(msg))
 	}
 	return nil

@@ -111,6 +111,9 @@ type lifecycle struct {
 	commandRestart bool
 	auths          []time.Time // internal restart authorizations, by expiry
 	restartQueued  bool
+	// refused is the message of the refusal last reported (lifecycle_refuse.go), "" when
+	// the current file was accepted.
+	refused string
 
 	// canvasCfg is the canvasHost config of the serving runtime's canvas
 	// host; a restart builds a new host only when it changed.
@@ -151,7 +154,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 		var err error
 		lock, err = ports.AcquireLock(s.opts.ConfigPath, lo.Getenv)
 		if err != nil {
-			_ = s.ln.Close()
+			closeAll(s.lns)
 			return err
 		}
 	}
@@ -170,24 +173,8 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	// (the listener failed, a forced exit).
 	defer func() { s.rt.Load().stopMounts(nil) }()
 
-	sigs := lo.Signals
-	if sigs == nil {
-		ch := make(chan os.Signal, 4)
-		signal.Notify(ch, handledSignals...)
-		defer signal.Stop(ch)
-		ignoreSignals()
-		sigs = ch
-	}
-
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve() }()
-	l.log.Info(fmt.Sprintf("gateway listening on ws://%s", s.Addr()))
-	if lo.Listening != nil {
-		lo.Listening(s.Addr())
-	}
-	l.consumeSentinel()
-	l.notifyReady()
-
+	// The watcher starts before the gateway serves (and says so), so an
+	// edit made as soon as it listens is never missed.
 	if s.opts.ConfigPath != "" {
 		w, err := reload.Watch(s.opts.ConfigPath, reload.WatchOptions{
 			Debounce: time.Duration(l.cfg.Gateway.Reload.DebounceMs) * time.Millisecond,
@@ -201,6 +188,27 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 			defer w.Close()
 		}
 	}
+
+	sigs := lo.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, handledSignals...)
+		defer signal.Stop(ch)
+		ignoreSignals()
+		sigs = ch
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve() }()
+	l.log.Info(fmt.Sprintf("gateway listening on ws://%s", s.Addr()))
+	for _, ln := range s.lns[1:] {
+		l.log.Info(fmt.Sprintf("gateway also listening on ws://%s", ln.Addr()))
+	}
+	if lo.Listening != nil {
+		lo.Listening(s.Addr())
+	}
+	l.consumeSentinel()
+	l.notifyReady()
 
 	for {
 		select {

@@ -21,27 +21,30 @@ type canvasMount struct {
 	addr   string // the standalone listen address, "" for none
 	root   string
 	log    *slog.Logger
-	ln     net.Listener
+	lns    []net.Listener
 	cancel context.CancelFunc
 	stop   sync.Once
 }
 
 func (m *canvasMount) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.h.ServeHTTP(w, r) }
 
-// Start binds the standalone port; a port in use is logged and the host
-// stays on the gateway port only.
+// Start binds the standalone port the way the gateway port is bound
+// (listen.go: IPv4 only for 0.0.0.0, 127.0.0.1 and ::1 for loopback); a
+// port in use is logged and the host stays on the gateway port only.
 func (m *canvasMount) Start() {
 	if m.addr == "" {
 		return
 	}
-	ln, err := net.Listen("tcp", m.addr)
+	lns, err := listenAll(m.addr, m.log)
 	if err != nil {
 		m.log.Warn(fmt.Sprintf("canvas host: standalone port %s unavailable (%v); serving on the gateway port only", m.addr, err))
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m.ln, m.cancel = ln, cancel
-	go m.h.Serve(ctx, ln)
+	m.lns, m.cancel = lns, cancel
+	for _, ln := range lns {
+		go m.h.Serve(ctx, ln)
+	}
 	m.log.Info(fmt.Sprintf("canvas host: http://%s%s (root %s)", m.addr, canvas.Prefix, m.root))
 }
 
@@ -51,7 +54,7 @@ func (m *canvasMount) Stop() {
 	m.stop.Do(func() {
 		if m.cancel != nil {
 			m.cancel()
-			_ = m.ln.Close()
+			closeAll(m.lns)
 		}
 		m.h.Close()
 	})

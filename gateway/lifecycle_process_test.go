@@ -147,6 +147,9 @@ type gwOpts struct {
 	args   []string
 	env    []string
 	noWait bool
+	// wrap prefixes the command (e.g. nsenter into a network namespace;
+	// it must exec the gateway, so the pid stays the gateway's).
+	wrap []string
 }
 
 func startGateway(tb testing.TB, o gwOpts) *gw {
@@ -161,6 +164,9 @@ func startGateway(tb testing.TB, o gwOpts) *gw {
 	g.port = freePort(tb)
 	args := append([]string{"gateway", "--port", strconv.Itoa(g.port)}, o.args...)
 	g.cmd = exec.Command(bin, args...)
+	if len(o.wrap) > 0 {
+		g.cmd = exec.Command(o.wrap[0], append(append(o.wrap[1:len(o.wrap):len(o.wrap)], bin), args...)...)
+	}
 	env := []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + filepath.Join(home, "run"), "PATH=" + os.Getenv("PATH")}
 	g.cmd.Env = append(env, o.env...)
 	g.cmd.Stdout, g.cmd.Stderr = g, g
@@ -230,7 +236,12 @@ type client struct {
 // connect dials and completes the handshake; it returns the dial error
 // as is so callers can tell a refused connection from others.
 func connect(ctx context.Context, port int, token string) (*client, error) {
-	ws, _, err := websocket.Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/", port), nil)
+	return connectHost(ctx, "127.0.0.1", port, token)
+}
+
+// connectHost is connect to host instead of 127.0.0.1.
+func connectHost(ctx context.Context, host string, port int, token string) (*client, error) {
+	ws, _, err := websocket.Dial(ctx, "ws://"+net.JoinHostPort(host, strconv.Itoa(port))+"/", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,17 @@ import (
 func (l *lifecycle) onConfigChange() {
 	snap, cfg, err := l.loadConfig()
 	if err != nil {
-		l.reloadLog.Warn("config reload skipped (invalid config); still serving the previous config", "err", err)
+		l.refuse(l.reloadLog, "config reload skipped (invalid config)", err, false)
 		return
 	}
-	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
+	// A file the gateway would refuse to start with is refused before
+	// anything is planned, and stays out of the diff baseline: the
+	// running config is what the next good file is compared with.
+	if _, _, err := l.vet(cfg); err != nil {
+		l.refuse(l.reloadLog, "config reload refused", err, false)
+		return
+	}
+	l.accepted()
 	l.mu.Lock()
 	paths := reload.Diff(l.parsed, snap.Parsed)
 	l.mu.Unlock()

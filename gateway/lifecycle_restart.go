@@ -79,16 +79,14 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 
 	snap, cfg, err := l.loadConfig()
 	if err != nil {
-		l.log.Warn("gateway restart skipped: config invalid; still serving the previous config", "err", err)
+		l.log.Error("gateway restart skipped: config invalid; still serving the previous config: " + err.Error())
 		return
 	}
-	rc, addr, err := l.lo.Runtime(cfg)
+	rc, addr, err := l.vet(cfg)
 	if err != nil {
-		l.log.Warn("gateway restart skipped; still serving the previous config", "err", err)
-		l.s.SetConfigError(l.s.opts.ConfigPath, err)
+		l.refuse(l.log, "gateway restart refused", err, true)
 		return
 	}
-	l.s.SetConfigError(l.s.opts.ConfigPath, nil)
 	if cur := l.s.Addr().String(); addr != "" && !sameAddr(addr, cur) {
 		l.log.Warn(fmt.Sprintf("gateway address changed to %s; the listener stays on %s until the process restarts (clawdbot gateway restart)", addr, cur))
 	}
@@ -102,9 +100,12 @@ func (l *lifecycle) restart(ctx context.Context, reason string) {
 		rc.Canvas = l.s.rt.Load().canvas
 	}
 	if err := l.s.Restart(ctx, rc); err != nil {
-		l.log.Warn("gateway restart failed", "err", err)
+		// vet checked what Restart checks, so this is a build failure.
+		l.log.Error(err.Error())
+		l.s.SetConfigError(l.s.opts.ConfigPath, err)
 		return
 	}
+	l.accepted()
 	l.canvasCfg = cfg.CanvasHost
 	l.mu.Lock()
 	l.cfg, l.parsed, l.commandRestart = cfg, snap.Parsed, cfg.Commands.Restart

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/nodes"
@@ -33,7 +32,7 @@ type runtime struct {
 	auth        Auth
 	cfg         *profiles.Config
 	tick        time.Duration
-	trusted     map[string]bool
+	trusted     proxySet
 	canvas      Mount // nil: no canvas host
 	insecureUI  bool
 	methods     *rpc.Registry
@@ -80,10 +79,7 @@ func (rt *runtime) holds(m Mount) bool {
 }
 
 func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
-	a := rc.Auth
-	if a.Mode == "" {
-		a.Mode = profiles.InferAuthMode(a.Password, a.Token)
-	}
+	a := resolvedAuth(rc.Auth)
 	switch a.Mode {
 	case AuthToken:
 		if a.Token == "" {
@@ -105,7 +101,7 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 		auth:       a,
 		cfg:        rc.Config,
 		tick:       tick,
-		trusted:    map[string]bool{},
+		trusted:    newProxySet(rc.TrustedProxies),
 		canvas:     rc.Canvas,
 		insecureUI: rc.AllowInsecureControlUI,
 		policy: wire.Policy{
@@ -113,9 +109,6 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 			MaxBufferedBytes: wire.MaxBufferedBytes,
 			TickIntervalMs:   int(tick / time.Millisecond),
 		},
-	}
-	for _, p := range rc.TrustedProxies {
-		rt.trusted[strings.TrimSpace(p)] = true
 	}
 	if rc.Config != nil {
 		rt.nodePolicy = nodes.Policy{Allow: rc.Config.Gateway.Nodes.AllowCommands, Deny: rc.Config.Gateway.Nodes.DenyCommands}

@@ -39,8 +39,13 @@
 //     restart {ok:false, mode:"none"}.
 //   - RuntimeConfig.Canvas: the canvas host, a Mount of the runtime served
 //     under /__clawdbot*; while set, hello-ok carries canvasHostUrl.
-//   - Options.Listener lets --force takeover (gateway/ports) hand over an
-//     already bound listener.
+//   - Options.Listener (and Options.Listeners) hand over already bound
+//     listeners instead of Addr. An Addr is bound as the original binds it
+//     (listen.go): an IPv4 host on IPv4 only, a loopback host on 127.0.0.1
+//     and ::1. Every listener is served by the one HTTP server; Addr
+//     reports the first.
+//   - New and Restart refuse auth none on any listener that is not
+//     loopback (servable.go, profiles.CheckStartable on the real host).
 package gateway
 
 import (
@@ -85,8 +90,8 @@ type RuntimeConfig struct {
 	Auth Auth
 	// TickInterval is the tick cadence (default 30 s); tests shorten it.
 	TickInterval time.Duration
-	// TrustedProxies are exact peer IPs whose X-Forwarded-For / X-Real-IP
-	// are believed (spec §10.5).
+	// TrustedProxies are the peer IPs (or CIDR prefixes) whose
+	// X-Forwarded-For / X-Real-IP are believed (spec §10.5, clientaddr.go).
 	TrustedProxies []string
 	// Canvas, when set, is the canvas host mounted under /__clawdbot*
 	// for this runtime, and hello-ok carries canvasHostUrl. The runtime
@@ -103,6 +108,11 @@ type Options struct {
 	Addr string
 	// Listener, when set, is used instead of listening on Addr.
 	Listener net.Listener
+	// Listeners, when set, are used instead of listening on Addr (after
+	// Listener, when both are set): every one is served by the same HTTP
+	// server; the first is the primary (Addr). A loopback Addr binds two
+	// (127.0.0.1 and ::1, listen.go).
+	Listeners []net.Listener
 	// StateDir is the profile's state directory (devices/, nodes/, logs/).
 	StateDir string
 	// ConfigPath is the profile's clawdbot.json.
@@ -144,7 +154,8 @@ type Server struct {
 	callLog *slog.Logger // subsystem "gateway/methods": method handlers
 	now     func() time.Time
 	started time.Time
-	ln      net.Listener
+	ln      net.Listener   // the primary listener: Addr
+	lns     []net.Listener // every listener served, ln first
 	http    *http.Server
 	host    string
 	// canvasPaths: the lifecycle routes /__clawdbot* to the runtime's
@@ -160,6 +171,7 @@ type Server struct {
 	conns map[*conn]struct{}
 
 	failures *failLimiter
+	authLog  *authLog // failed logins, rate-limited (authlog.go)
 	f        features
 
 	inflight  sync.WaitGroup
@@ -198,20 +210,28 @@ func New(opts Options) (*Server, error) {
 		tickStop: make(chan struct{}),
 		failures: newFailLimiter(opts.Now),
 	}
+	s.authLog = newAuthLog(s.wsLog, opts.Now)
 	s.f = newFeatures(s)
 	rt, err := s.newRuntime(opts.Runtime)
 	if err != nil {
 		return nil, err
 	}
 	s.rt.Store(rt)
-	ln := opts.Listener
-	if ln == nil {
-		ln, err = net.Listen("tcp", opts.Addr)
+	lns := opts.Listeners
+	if opts.Listener != nil {
+		lns = append([]net.Listener{opts.Listener}, lns...)
+	}
+	if len(lns) == 0 {
+		lns, err = listenAll(opts.Addr, s.log)
 		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", opts.Addr, err)
+			return nil, err
 		}
 	}
-	s.ln = ln
+	if err := s.checkServable(rt.auth, rt.cfg, lns); err != nil {
+		closeAll(lns)
+		return nil, err
+	}
+	s.ln, s.lns = lns[0], lns
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -226,6 +246,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve serves until Shutdown; it returns nil after a clean shutdown.
 func (s *Server) Serve() error {
 	go s.tickLoop()
+	s.serveSecondary()
 	err := s.http.Serve(s.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		<-s.done

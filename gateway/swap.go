@@ -20,6 +20,9 @@ import (
 // a caller's ctx usually ends as soon as Restart returns.
 func (s *Server) Restart(ctx context.Context, rc RuntimeConfig) error {
 	nrt, err := s.newRuntime(rc)
+	if err == nil {
+		err = s.checkServable(nrt.auth, nrt.cfg, s.lns)
+	}
 	if err != nil {
 		if rc.Canvas != nil && !s.rt.Load().holds(rc.Canvas) {
 			rc.Canvas.Stop()

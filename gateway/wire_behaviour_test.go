@@ -130,7 +130,7 @@ func TestReconnectRequestNonAdmin(t *testing.T) {
 }
 
 // Trusted proxies (spec §10.5): only a listed peer's X-Forwarded-For /
-// X-Real-IP decide the client address; a remote address is not local, so
+// X-Real-IP decide the client address; a forwarded client is not local, so
 // a device must carry a nonce.
 func TestTrustedProxyLocality(t *testing.T) {
 	s := startServer(t, func(o *Options) { o.Runtime.TrustedProxies = []string{"127.0.0.1"} })
@@ -159,7 +159,8 @@ func TestTrustedProxyLocality(t *testing.T) {
 	}{
 		{s, http.Header{"X-Forwarded-For": {"203.0.113.5, 127.0.0.1"}}, false},
 		{s, http.Header{"X-Real-Ip": {"203.0.113.6"}}, false},
-		{s, http.Header{"X-Forwarded-For": {"127.0.0.1"}}, true},
+		{s, http.Header{"X-Forwarded-For": {"127.0.0.1"}}, false}, // forwarded: never local
+		{s, http.Header{"X-Forwarded-For": {"127.0.0.1, 203.0.113.5"}}, false},
 		{s, nil, true},
 		{untrusted, http.Header{"X-Forwarded-For": {"127.0.0.1"}}, true}, // 2026.1.24: headers of an untrusted peer are ignored
 	}

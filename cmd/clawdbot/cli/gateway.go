@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -163,6 +164,9 @@ Signals:
 		LogFile: func() string { return logs.file.PathFor(time.Now()) },
 	})
 	if err != nil {
+		if errors.Is(err, profiles.ErrNotStartable) {
+			return configError(env, err.Error())
+		}
 		if ports.IsAddrInUse(err) {
 			return env.Errorf("%s", describePortHeld(prof.Ports.Gateway))
 		}
