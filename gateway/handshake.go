@@ -85,6 +85,10 @@ func (c *conn) stepParse(h *hsState, data []byte) *rejection {
 		// The original calls close() with no code: 1000, empty reason.
 		return &rejection{code: websocket.StatusNormalClosure}
 	}
+	if f.tooDeep {
+		h.id = f.id
+		return reject(f.err)
+	}
 	if f.err != nil {
 		return &rejection{code: wire.ClosePolicyViolation, reason: "invalid request frame"}
 	}

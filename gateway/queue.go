@@ -114,7 +114,10 @@ func (c *conn) closeWithin(ctx context.Context, code websocket.StatusCode, reaso
 	ctx, cancel := context.WithTimeout(ctx, connCloseTimeout)
 	defer cancel()
 	c.closeOnce.Do(func() {
-		if reason != "" || code != websocket.StatusNormalClosure {
+		// An empty reason is the original's handshake close ("invalid
+		// handshake"); 1000 and 1007 go without one, as its ws library
+		// sends them.
+		if reason != "" || (code != websocket.StatusNormalClosure && code != closeInvalidPayload) {
 			reason = wire.TruncateCloseReason(reason)
 		}
 		// On its own goroutine because ws.Close cannot be interrupted: a
