@@ -112,6 +112,9 @@ func (c *conn) stepParse(h *hsState, data []byte) *rejection {
 		}
 		return reject(rpc.Invalid(msg))
 	}
+	if e := connectLimitError(p); e != nil {
+		return reject(e)
+	}
 	h.p = p
 	if p.Auth != nil {
 		h.token, h.password = p.Auth.Token, p.Auth.Password
