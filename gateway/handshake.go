@@ -270,6 +270,7 @@ func (c *conn) stepHello(h *hsState) {
 		c.trackPresence(p, h.role, h.scopes)
 	}
 	hello := encodeResponse(h.id, s.helloOk(c, h.helloAuth), nil)
+	released(c.nc) // connected: no longer counts against the pre-handshake caps
 	// hello-ok and "ready for broadcasts" happen under the broadcast lock,
 	// as one step: an event broadcast around the handshake is either
 	// queued after hello-ok or not meant for this client, never lost in
