@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -110,5 +111,27 @@ func TestTopLevelID(t *testing.T) {
 		if got := string(topLevelID([]byte(tc.in))); got != tc.want {
 			t.Errorf("topLevelID(%s) = %s, want %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkFrameUTF8 is the cost read adds to every text frame: utf8.Valid
+// over a health request, a CLI connect and a 64 KiB frame.
+func BenchmarkFrameUTF8(b *testing.B) {
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{"health", []byte(`{"type":"req","id":"r1","method":"health"}`)},
+		{"connect", connectFrame(testToken)},
+		{"64KiB", []byte(`{"type":"req","id":"r1","method":"system-event","params":{"text":"` + strings.Repeat("é", 32*1024) + `"}}`)},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			b.SetBytes(int64(len(f.data)))
+			for b.Loop() {
+				if !utf8.Valid(f.data) {
+					b.Fatal("invalid")
+				}
+			}
+		})
 	}
 }

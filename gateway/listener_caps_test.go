@@ -273,3 +273,35 @@ func TestShutdownWithHTTPInFlight(t *testing.T) {
 		t.Fatalf("stuck HTTP request not closed: %v", err)
 	}
 }
+
+// errListener fails Accept with errs, then reports itself closed. A fake:
+// a real EMFILE would need the whole test process's descriptor limit
+// lowered under the other tests running in it.
+type errListener struct {
+	net.Listener
+	errs []error
+}
+
+func (l *errListener) Accept() (net.Conn, error) {
+	if len(l.errs) == 0 {
+		return nil, net.ErrClosed
+	}
+	err := l.errs[0]
+	l.errs = l.errs[1:]
+	return nil, err
+}
+
+// Accept errors are logged at warn, at most once per period; a closed
+// listener is not an error worth a line.
+func TestAcceptErrorsLoggedAtWarn(t *testing.T) {
+	var logs logBuf
+	p := newPreAuth(Limits{}.withDefaults(), logs.logger())
+	ln := p.wrap(&errListener{errs: []error{errors.New("accept4: too many open files"), errors.New("accept4: too many open files")}})
+	for range 3 {
+		ln.Accept()
+	}
+	out := logs.String()
+	if strings.Count(out, "accept failed") != 1 || !strings.Contains(out, "level=WARN") || !strings.Contains(out, "too many open files") {
+		t.Fatalf("accept error log:\n%s", out)
+	}
+}

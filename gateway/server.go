@@ -28,8 +28,15 @@
 //     parts built for the new one (roll back).
 //   - Server.Shutdown(ctx) closes the listener, broadcasts shutdown
 //     {reason:"gateway stopping", restartExpectedMs:null}, closes every
-//     connection with 1012 and waits for in-flight requests, all bounded
-//     by ctx (5 s by default).
+//     WebSocket with 1012, then lets plain HTTP requests finish with what
+//     is left of ctx (force-closing the rest) and waits for in-flight
+//     requests, all bounded by ctx (5 s by default). WebSockets go first
+//     so a stuck HTTP request cannot delay the shutdown event.
+//   - Options.Limits bound the connections (listener_caps.go): keep-alive
+//     idle 5 s, plain HTTP read 30 s, pre-handshake connections 64 per
+//     address and 1024 in total. Inbound frames are checked beyond the
+//     schema (framecheck.go: UTF-8, nesting depth) and connect fields are
+//     size-limited (limits.go).
 //   - Closing a connection is bounded (connCloseTimeout, or the caller's
 //     ctx when that ends first): a peer that does not complete the close
 //     handshake in time has its TCP socket closed.
