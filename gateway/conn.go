@@ -98,7 +98,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	})
 	defer timer.Stop()
 
-	_, data, err := ws.Read(context.Background())
+	data, err := c.read(context.Background())
 	if err != nil || !c.handshake(data) {
 		s.dropConn(c)
 		return
@@ -117,7 +117,7 @@ func (c *conn) readLoop() {
 	defer c.s.dropConn(c)
 	ctx := context.Background()
 	for {
-		_, data, err := c.ws.Read(ctx)
+		data, err := c.read(ctx)
 		if err != nil {
 			return
 		}

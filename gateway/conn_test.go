@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,9 +44,15 @@ func TestUpgradeWithFrameInSameWrite(t *testing.T) {
 }
 
 // TestFramesLargerThanBuffers: a 200 KB request in, a >200 KB response
-// out, and a hello-ok bigger than the write buffer.
+// out (a logs.tail; presence fields are bounded now), and a hello-ok
+// bigger than the write buffer.
 func TestFramesLargerThanBuffers(t *testing.T) {
-	s := startServer(t, nil)
+	logFile := filepath.Join(t.TempDir(), "gateway.log")
+	line := `{"msg":"` + strings.Repeat("y", 1000) + `"}` + "\n"
+	if err := os.WriteFile(logFile, []byte(strings.Repeat(line, 300)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, func(o *Options) { o.LogFile = func() string { return logFile } })
 	r, err := rawDial(s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -69,12 +77,12 @@ func TestFramesLargerThanBuffers(t *testing.T) {
 	if res := nextRes(t, r); !bytes.Contains(res, []byte(`"ok":true`)) {
 		t.Fatalf("system-event: %.300s", res)
 	}
-	if err := r.Send([]byte(`{"type":"req","id":"p","method":"system-presence"}`)); err != nil {
+	if err := r.Send([]byte(`{"type":"req","id":"p","method":"logs.tail","params":{"maxBytes":1000000}}`)); err != nil {
 		t.Fatal(err)
 	}
 	res := nextRes(t, r)
-	if len(res) < 200_000 || !bytes.Contains(res, []byte(text)) {
-		t.Fatalf("system-presence response (%d bytes) lacks the 200 KB text", len(res))
+	if len(res) < 250_000 || !bytes.Contains(res, []byte(strings.Repeat("y", 1000))) {
+		t.Fatalf("logs.tail response (%d bytes) lacks the 300 KB of lines: %.300s", len(res), res)
 	}
 }
 

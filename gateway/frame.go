@@ -15,16 +15,25 @@ type inFrame struct {
 	method string
 	params json.RawMessage
 	err    *wire.ErrorShape // validation failure ("invalid request frame: …")
+	// tooDeep: the frame nests past maxFrameDepth (err says so); it is
+	// answered even before the handshake, where other invalid frames are
+	// not.
+	tooDeep bool
 }
 
 // decodeFrame parses and validates one inbound request frame against the
 // RequestFrame schema (wire.ValidateRequestFrame: AJV-identical messages).
-// malformed is true when data is not JSON at all.
+// malformed is true when data is not JSON at all; a frame the decoders
+// refuse only for its depth is not malformed but invalid (tooDeep).
 func decodeFrame(data []byte) (f inFrame, malformed bool) {
 	rf, err := wire.ValidateRequestFrame(data)
 	if err != nil {
 		if errors.Is(err, wire.ErrMalformedJSON) {
-			return f, true
+			if !tooDeep(data) {
+				return f, true
+			}
+			f.id, f.err, f.tooDeep = topLevelID(data), tooDeepError(), true
+			return f, false
 		}
 		f.id = wire.FrameErrorID(data)
 		var es *wire.ErrorShape

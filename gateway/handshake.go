@@ -85,6 +85,10 @@ func (c *conn) stepParse(h *hsState, data []byte) *rejection {
 		// The original calls close() with no code: 1000, empty reason.
 		return &rejection{code: websocket.StatusNormalClosure}
 	}
+	if f.tooDeep {
+		h.id = f.id
+		return reject(f.err)
+	}
 	if f.err != nil {
 		return &rejection{code: wire.ClosePolicyViolation, reason: "invalid request frame"}
 	}
@@ -107,6 +111,9 @@ func (c *conn) stepParse(h *hsState, data []byte) *rejection {
 			msg = es.Message
 		}
 		return reject(rpc.Invalid(msg))
+	}
+	if e := connectLimitError(p); e != nil {
+		return reject(e)
 	}
 	h.p = p
 	if p.Auth != nil {
@@ -265,6 +272,7 @@ func (c *conn) stepHello(h *hsState) {
 		c.trackPresence(p, h.role, h.scopes)
 	}
 	hello := encodeResponse(h.id, s.helloOk(c, h.helloAuth), nil)
+	released(c.nc) // connected: no longer counts against the pre-handshake caps
 	// hello-ok and "ready for broadcasts" happen under the broadcast lock,
 	// as one step: an event broadcast around the handshake is either
 	// queued after hello-ok or not meant for this client, never lost in

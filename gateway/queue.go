@@ -11,16 +11,34 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// enqueue queues one frame. Over maxBufferedBytes of unsent backlog a
-// dropIfSlow frame is skipped; any other frame closes the client 1008
-// "slow consumer". It never blocks.
+// sendSlackBytes is the backlog below which any frame is admitted,
+// whatever its size (see admitFrame).
+const sendSlackBytes = 64 * 1024
+
+// admitFrame is the send buffer rule: a frame of n bytes joins a backlog
+// of queued unsent bytes when the backlog with it stays within
+// maxBufferedBytes, or when the backlog before it is under sendSlackBytes
+// (the client keeps up; a tick or two may be in flight). The second case
+// is what lets one legitimately large frame through to a reading client:
+// a logs.tail of 1 MB of lines (more once JSON-escaped), a large
+// config.get, a hello-ok. Outbound frames are built by the server from
+// bounded sources (presence, the tail's maxBytes, the config file), so a
+// connection holds at most maxBufferedBytes, or one such frame plus
+// sendSlackBytes.
+func admitFrame(queued, n int) bool {
+	return queued+n <= wire.MaxBufferedBytes || queued < sendSlackBytes
+}
+
+// enqueue queues one frame. A frame admitFrame refuses is skipped when
+// dropIfSlow; otherwise it closes the client 1008 "slow consumer". It
+// never blocks.
 func (c *conn) enqueue(b []byte, dropIfSlow bool) {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
 		return
 	}
-	if c.queued > wire.MaxBufferedBytes {
+	if !admitFrame(c.queued, len(b)) {
 		if dropIfSlow {
 			c.qmu.Unlock()
 			return
@@ -114,7 +132,10 @@ func (c *conn) closeWithin(ctx context.Context, code websocket.StatusCode, reaso
 	ctx, cancel := context.WithTimeout(ctx, connCloseTimeout)
 	defer cancel()
 	c.closeOnce.Do(func() {
-		if reason != "" || code != websocket.StatusNormalClosure {
+		// An empty reason is the original's handshake close ("invalid
+		// handshake"); 1000 and 1007 go without one, as its ws library
+		// sends them.
+		if reason != "" || (code != websocket.StatusNormalClosure && code != closeInvalidPayload) {
 			reason = wire.TruncateCloseReason(reason)
 		}
 		// On its own goroutine because ws.Close cannot be interrupted: a

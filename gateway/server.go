@@ -28,8 +28,15 @@
 //     parts built for the new one (roll back).
 //   - Server.Shutdown(ctx) closes the listener, broadcasts shutdown
 //     {reason:"gateway stopping", restartExpectedMs:null}, closes every
-//     connection with 1012 and waits for in-flight requests, all bounded
-//     by ctx (5 s by default).
+//     WebSocket with 1012, then lets plain HTTP requests finish with what
+//     is left of ctx (force-closing the rest) and waits for in-flight
+//     requests, all bounded by ctx (5 s by default). WebSockets go first
+//     so a stuck HTTP request cannot delay the shutdown event.
+//   - Options.Limits bound the connections (listener_caps.go): keep-alive
+//     idle 5 s, plain HTTP read 30 s, pre-handshake connections 64 per
+//     address and 1024 in total. Inbound frames are checked beyond the
+//     schema (framecheck.go: UTF-8, nesting depth) and connect fields are
+//     size-limited (limits.go).
 //   - Closing a connection is bounded (connCloseTimeout, or the caller's
 //     ctx when that ends first): a peer that does not complete the close
 //     handshake in time has its TCP socket closed.
@@ -56,6 +63,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,6 +148,9 @@ type Options struct {
 	// LogFile returns the log file logs.tail reads (nil: today's file under
 	// <state>/logs).
 	LogFile func() string
+	// Limits bound HTTP connections: keep-alive idle and read timeouts,
+	// the pre-handshake connection caps (listener_caps.go).
+	Limits Limits
 	// Runtime is the initial config-derived runtime.
 	Runtime RuntimeConfig
 }
@@ -172,6 +183,7 @@ type Server struct {
 
 	failures *failLimiter
 	authLog  *authLog // failed logins, rate-limited (authlog.go)
+	preAuth  *preAuth // pre-handshake connection caps (listener_caps.go)
 	f        features
 
 	inflight  sync.WaitGroup
@@ -217,7 +229,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.rt.Store(rt)
-	lns := opts.Listeners
+	lns := slices.Clone(opts.Listeners)
 	if opts.Listener != nil {
 		lns = append([]net.Listener{opts.Listener}, lns...)
 	}
@@ -231,10 +243,18 @@ func New(opts Options) (*Server, error) {
 		closeAll(lns)
 		return nil, err
 	}
+	lim := opts.Limits.withDefaults()
+	s.preAuth = newPreAuth(lim, filelog.Subsystem(opts.Logger, "gateway/http"))
+	// One counter for every listener (127.0.0.1 and ::1 share the caps).
+	for i := range lns {
+		lns[i] = s.preAuth.wrap(lns[i])
+	}
 	s.ln, s.lns = lns[0], lns
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, lim.ReadTimeout),
+		ReadTimeout:       lim.ReadTimeout,
+		IdleTimeout:       lim.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(filelog.Subsystem(opts.Logger, "gateway/http").Handler(), slog.LevelDebug),
 	}
 	return s, nil
@@ -248,7 +268,9 @@ func (s *Server) Serve() error {
 	go s.tickLoop()
 	s.serveSecondary()
 	err := s.http.Serve(s.ln)
-	if errors.Is(err, http.ErrServerClosed) {
+	// Shutdown closes the listener before it shuts the HTTP server down,
+	// so a stop may end Serve with the listener's error instead.
+	if errors.Is(err, http.ErrServerClosed) || s.closing.Load() {
 		<-s.done
 		return nil
 	}
@@ -256,8 +278,10 @@ func (s *Server) Serve() error {
 }
 
 // Shutdown stops the gateway: close the listener, shutdown event, close
-// 1012 to every client, wait for in-flight requests. It returns by the
-// time ctx ends even when a client never completes its close handshake.
+// 1012 to every client, then the plain HTTP connections with what is left
+// of ctx (forced closed when it ends), then wait for in-flight requests.
+// It returns by the time ctx ends even when a client never completes its
+// close handshake or an HTTP request never completes.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.closing.CompareAndSwap(false, true) {
 		<-s.done
@@ -265,9 +289,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	defer s.closeOnce.Do(func() { close(s.done) })
 	close(s.tickStop)
-	// Stop accepting first so no client slips in after the shutdown event.
-	herr := s.http.Shutdown(ctx)
+	// Stop accepting first so no client slips in after the shutdown event
+	// (the listener's Close is idempotent: http.Server closes it again).
+	_ = s.ln.Close()
+	// WebSockets first: a half-sent HTTP request or a slow download must
+	// not hold the shutdown event back or use up the budget of the closes.
 	s.closeConns(ctx, s.notifyConns(nil, wire.ShutdownEvent{Reason: "gateway stopping"}))
+	herr := s.shutdownHTTP(ctx)
 	s.rt.Load().stopMounts(nil)
 	waited := make(chan struct{})
 	go func() { s.inflight.Wait(); close(waited) }()
@@ -287,6 +315,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// shutdownHTTP lets plain HTTP requests finish until shortly before ctx
+// ends, keeping a little of the budget for the steps after it, then
+// closes what is left.
+func (s *Server) shutdownHTTP(ctx context.Context) error {
+	hctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithDeadline(ctx, dl.Add(-httpShutdownReserve))
+		defer cancel()
+	}
+	err := s.http.Shutdown(hctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return err
+}
+
+// httpShutdownReserve is the part of Shutdown's budget kept back from
+// waiting on plain HTTP: the mounts stop and in-flight requests are
+// waited for after it.
+const httpShutdownReserve = 250 * time.Millisecond
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// The canvas live-reload socket is the one upgrade path that is not the

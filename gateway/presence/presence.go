@@ -3,6 +3,14 @@
 // minutes after their last update, capped at 200, listed newest first, plus
 // a gateway self entry that never expires. The clock is injectable so expiry
 // is testable without sleeping.
+//
+// Every entry is bounded, since the whole list goes into every hello-ok and
+// presence event: each string field is cut to MaxFieldBytes (text to
+// MaxTextBytes), roles and scopes keep at most MaxListItems values, and the
+// list as a whole keeps at most MaxBytes of field data, dropping the oldest
+// entries past it. The original has none of these bounds; the gateway
+// rejects over-long connect fields before they get here, so the cuts only
+// ever apply to system-event beacons.
 package presence
 
 import (
@@ -21,6 +29,21 @@ const TTL = 5 * time.Minute
 // MaxEntries bounds the list; beyond it the oldest entries are dropped.
 const MaxEntries = 200
 
+// Size bounds of stored entries (see the package doc).
+const (
+	// MaxFieldBytes bounds each string field but text (host, ip,
+	// version, platform, ...), and each role and scope.
+	MaxFieldBytes = 256
+	// MaxTextBytes bounds text: a beacon's "Node: … · reason …" line is
+	// under 200 bytes.
+	MaxTextBytes = 1024
+	// MaxListItems bounds roles and scopes, unioned over reconnects.
+	MaxListItems = 32
+	// MaxBytes bounds the field data of the whole list (the self entry
+	// aside): 200 typical entries take about 100 KiB.
+	MaxBytes = 256 * 1024
+)
+
 // Store is a concurrency-safe presence list.
 type Store struct {
 	mu      sync.Mutex
@@ -28,6 +51,7 @@ type Store struct {
 	self    wire.PresenceEntry
 	selfKey string
 	entries map[string]wire.PresenceEntry
+	bytes   int // sum of entrySize over entries
 	version int64
 }
 
@@ -65,10 +89,11 @@ func (s *Store) Update(key string, patch wire.PresenceEntry) wire.PresenceEntry 
 		return s.self
 	}
 	old := s.entries[key]
-	e := merge(old, patch)
+	e := merge(old, clamp(patch))
 	e.Text = withDefaultText(e, old)
 	e.TS = s.now().UnixMilli()
-	s.entries[key] = e
+	e = clamp(e)
+	s.putLocked(key, e)
 	s.pruneLocked()
 	return e
 }
@@ -84,6 +109,7 @@ func (s *Store) Set(key string, e wire.PresenceEntry) wire.PresenceEntry {
 		return s.self
 	}
 	old := s.entries[key]
+	e = clamp(e)
 	e.Roles = union(old.Roles, e.Roles)
 	e.Scopes = union(old.Scopes, e.Scopes)
 	if e.Text == "" {
@@ -91,7 +117,8 @@ func (s *Store) Set(key string, e wire.PresenceEntry) wire.PresenceEntry {
 	}
 	e.Text = withDefaultText(e, old)
 	e.TS = s.now().UnixMilli()
-	s.entries[key] = e
+	e = clamp(e)
+	s.putLocked(key, e)
 	s.pruneLocked()
 	return e
 }
@@ -141,14 +168,31 @@ func (s *Store) List() []wire.PresenceEntry {
 	return out
 }
 
+func (s *Store) putLocked(key string, e wire.PresenceEntry) {
+	if old, ok := s.entries[key]; ok {
+		s.bytes -= entrySize(old)
+	}
+	s.entries[key] = e
+	s.bytes += entrySize(e)
+}
+
+func (s *Store) deleteLocked(key string) {
+	if old, ok := s.entries[key]; ok {
+		s.bytes -= entrySize(old)
+		delete(s.entries, key)
+	}
+}
+
+// pruneLocked drops expired entries, then the oldest ones while the list
+// is over MaxEntries or MaxBytes.
 func (s *Store) pruneLocked() {
 	cutoff := s.now().Add(-TTL).UnixMilli()
 	for k, e := range s.entries {
 		if e.TS < cutoff {
-			delete(s.entries, k)
+			s.deleteLocked(k)
 		}
 	}
-	if len(s.entries) <= MaxEntries {
+	if len(s.entries) <= MaxEntries && s.bytes <= MaxBytes {
 		return
 	}
 	type kv struct {
@@ -160,9 +204,70 @@ func (s *Store) pruneLocked() {
 		all = append(all, kv{k, e.TS})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ts < all[j].ts })
-	for _, x := range all[:len(all)-MaxEntries] {
-		delete(s.entries, x.k)
+	for _, x := range all {
+		if len(s.entries) <= MaxEntries && s.bytes <= MaxBytes {
+			return
+		}
+		s.deleteLocked(x.k)
 	}
+}
+
+// entrySize is the field data of e, what MaxBytes counts: the JSON
+// encoding is this plus keys and quotes, under 300 bytes more.
+func entrySize(e wire.PresenceEntry) int {
+	n := len(e.Host) + len(e.IP) + len(e.Version) + len(e.Platform) + len(e.DeviceFamily) +
+		len(e.ModelIdentifier) + len(e.Mode) + len(e.Reason) + len(e.Text) + len(e.DeviceID) + len(e.InstanceID)
+	for _, v := range e.Roles {
+		n += len(v)
+	}
+	for _, v := range e.Scopes {
+		n += len(v)
+	}
+	for _, v := range e.Tags {
+		n += len(v)
+	}
+	return n
+}
+
+// clamp cuts e's fields to the size bounds (see the package doc).
+func clamp(e wire.PresenceEntry) wire.PresenceEntry {
+	for _, f := range []*string{&e.Host, &e.IP, &e.Version, &e.Platform, &e.DeviceFamily,
+		&e.ModelIdentifier, &e.Mode, &e.Reason, &e.DeviceID, &e.InstanceID} {
+		*f = cut(*f, MaxFieldBytes)
+	}
+	e.Text = cut(e.Text, MaxTextBytes)
+	e.Roles = clampList(e.Roles)
+	e.Scopes = clampList(e.Scopes)
+	e.Tags = clampList(e.Tags)
+	return e
+}
+
+// clampList keeps at most MaxListItems values, each cut to MaxFieldBytes;
+// it copies only when something changes.
+func clampList(l []string) []string {
+	over := len(l) > MaxListItems
+	for _, v := range l {
+		over = over || len(v) > MaxFieldBytes
+	}
+	if !over {
+		return l
+	}
+	out := make([]string, 0, min(len(l), MaxListItems))
+	for _, v := range l[:min(len(l), MaxListItems)] {
+		out = append(out, cut(v, MaxFieldBytes))
+	}
+	return out
+}
+
+// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 func merge(old, p wire.PresenceEntry) wire.PresenceEntry {

@@ -1,10 +1,13 @@
 package presence
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -125,5 +128,47 @@ func TestListTTLCapAndSelf(t *testing.T) {
 	l = s.List()
 	if len(l) != 1 || l[0].Reason != "self" || l[0].TS != c.t.UnixMilli() {
 		t.Fatalf("after TTL: %+v", l)
+	}
+}
+
+// Stored fields are cut to their bounds (on a UTF-8 boundary), roles and
+// scopes keep MaxListItems values, and the list drops its oldest entries
+// once its field data passes MaxBytes.
+func TestEntriesBounded(t *testing.T) {
+	c := &clock{t: time.Now()}
+	s := newStore(c)
+	big := strings.Repeat("é", 300_000) // 600 KB, 2-byte runes
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = fmt.Sprintf("scope-%d-%s", i, big[:1000])
+	}
+	e := s.Update("k", wire.PresenceEntry{Host: big, Text: big, Version: big, Scopes: many})
+	if len(e.Host) > MaxFieldBytes || len(e.Version) > MaxFieldBytes || len(e.Text) > MaxTextBytes ||
+		!utf8.ValidString(e.Host) || !utf8.ValidString(e.Text) {
+		t.Fatalf("fields not cut: host %d, version %d, text %d bytes", len(e.Host), len(e.Version), len(e.Text))
+	}
+	if len(e.Scopes) != MaxListItems || len(e.Scopes[0]) > MaxFieldBytes {
+		t.Fatalf("scopes: %d items, first %d bytes", len(e.Scopes), len(e.Scopes[0]))
+	}
+	e = s.Set("k", wire.PresenceEntry{Host: "h", Scopes: []string{"another", "more"}})
+	if len(e.Scopes) != MaxListItems {
+		t.Fatalf("union grew scopes to %d", len(e.Scopes))
+	}
+	for i := range MaxEntries {
+		c.t = c.t.Add(time.Millisecond)
+		s.Update(fmt.Sprintf("n%03d", i), wire.PresenceEntry{Host: big, Text: big, Version: big, Platform: big, Scopes: many})
+	}
+	b, err := json.Marshal(s.List())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > MaxBytes+(MaxEntries+1)*400 {
+		t.Fatalf("presence list is %d bytes of JSON", len(b))
+	}
+	if _, ok := s.Get(fmt.Sprintf("n%03d", MaxEntries-1)); !ok {
+		t.Fatal("newest entry dropped")
+	}
+	if _, ok := s.Get("n000"); ok {
+		t.Fatal("oldest entry kept past MaxBytes")
 	}
 }
