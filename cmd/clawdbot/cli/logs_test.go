@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
 func TestFormatLogLine(t *testing.T) {
@@ -127,10 +128,27 @@ func TestLogsStopsOnClosedStdout(t *testing.T) {
 	}
 }
 
-// countingProxy forwards TCP connections to target and counts them.
+// countingProxy forwards TCP connections to target and counts them, and
+// the reads of client bytes it forwards: each holds at least one frame, so
+// reads is a lower bound on the frames the client sent.
 type countingProxy struct {
 	ln    net.Listener
 	conns atomic.Int32
+	reads atomic.Int32
+}
+
+// countingReader counts the reads that returned data.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int32
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.n.Add(1)
+	}
+	return n, err
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
@@ -155,7 +173,7 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 					return
 				}
 				defer up.Close()
-				go io.Copy(up, c)
+				go io.Copy(up, countingReader{c, &p.reads})
 				io.Copy(c, up)
 			}()
 		}
@@ -177,12 +195,13 @@ func TestLogsFollowKeepsOneConnection(t *testing.T) {
 	go func() {
 		done <- Main([]string{"logs", "--follow", "--interval", "20", "--url", "ws://" + proxy.ln.Addr().String()}, f.env)
 	}()
-	time.Sleep(500 * time.Millisecond)
+	// The connect plus at least ten polls have gone through the proxy.
+	gatewaytest.WaitFor(t, 20*time.Second, func() bool { return proxy.reads.Load() >= 11 })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d: %s", code, f.errb.String())
 	}
 	if n := proxy.conns.Load(); n != 1 {
-		t.Errorf("logs --follow opened %d connections in ~25 polls, want 1", n)
+		t.Errorf("logs --follow opened %d connections in 10 or more polls, want 1", n)
 	}
 }
