@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -222,7 +223,7 @@ func tokenRepair() *Repair {
 				if err != nil {
 					return nil, err
 				}
-				return []string{firstNonEmpty(line, path+" already has a gateway secret; left it unchanged")}, nil
+				return []string{cmp.Or(line, path+" already has a gateway secret; left it unchanged")}, nil
 			}
 			tok, err := profiles.NewGatewayToken()
 			if err != nil {
@@ -322,7 +323,7 @@ func checkService(ctx context.Context, c *Context) []Finding {
 			Fix: managerFix(c.Platform)})
 	case !st.Running && len(out) == 0:
 		// With drift, the rewrite restarts it anyway.
-		detail := "state " + firstNonEmpty(st.ActiveState, "unknown")
+		detail := "state " + cmp.Or(st.ActiveState, "unknown")
 		if st.LastExitStatus != nil {
 			detail += fmt.Sprintf(", last exit %d", *st.LastExitStatus)
 		}
@@ -760,13 +761,4 @@ func otherProfileGateway(ctx context.Context, c *Context, port int) (ports.Liste
 		}
 	}
 	return ports.Listener{}, false
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -273,7 +274,7 @@ func stopLegacy(ctx context.Context, c *Context, ls LegacyService) (string, erro
 		show := append(append([]string{}, scope...), "show", unit, "--no-pager", "--property=ActiveState")
 		st, err := c.Runner.Run(ctx, "systemctl", show...)
 		if err == nil && st.Code != 0 {
-			err = fmt.Errorf("systemctl %s: %s", strings.Join(show, " "), firstNonEmpty(st.Text(), out.Text()))
+			err = fmt.Errorf("systemctl %s: %s", strings.Join(show, " "), cmp.Or(st.Text(), out.Text()))
 		}
 		if err != nil {
 			return "could not confirm it stopped: systemctl " + strings.Join(args, " "), err

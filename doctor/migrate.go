@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,7 +64,7 @@ func (c *Context) scheduledTask(ctx context.Context) (*originalTask, error) {
 	if c.Platform != supervise.Windows || c.Runner == nil {
 		return nil, nil
 	}
-	name := firstNonEmpty(strings.TrimSpace(c.getenv("CLAWDBOT_WINDOWS_TASK_NAME")), supervise.OriginalTaskName(c.Profile.Name))
+	name := cmp.Or(strings.TrimSpace(c.getenv("CLAWDBOT_WINDOWS_TASK_NAME")), supervise.OriginalTaskName(c.Profile.Name))
 	task, err := supervise.QueryScheduledTask(ctx, c.Runner, name)
 	if errors.Is(err, supervise.ErrTaskNotFound) {
 		return nil, nil
@@ -75,7 +76,7 @@ func (c *Context) scheduledTask(ctx context.Context) (*originalTask, error) {
 	t := &originalTask{Name: name, Task: task}
 	// Where the original put the script (spec §1.5, §2.1): an explicit
 	// CLAWDBOT_TASK_SCRIPT, what the task runs, then <state>/gateway.cmd.
-	scriptName := firstNonEmpty(strings.TrimSpace(c.getenv("CLAWDBOT_TASK_SCRIPT_NAME")), supervise.OriginalTaskScript)
+	scriptName := cmp.Or(strings.TrimSpace(c.getenv("CLAWDBOT_TASK_SCRIPT_NAME")), supervise.OriginalTaskScript)
 	for _, p := range []string{strings.TrimSpace(c.getenv("CLAWDBOT_TASK_SCRIPT")), task.Command, filepath.Join(c.Profile.StateDir, scriptName)} {
 		if p == "" || !strings.EqualFold(filepath.Ext(p), ".cmd") {
 			continue

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,7 +229,7 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 		}
 		env := inst.Env
 		svcGetenv = func(k string) string { return env[k] }
-		home := firstNonEmpty(env["HOME"], c.Profile.Home)
+		home := cmp.Or(env["HOME"], c.Profile.Home)
 		if p, err := profiles.Resolve(profiles.Input{Getenv: svcGetenv, Home: home}); err == nil {
 			svcProfile = p
 		}
@@ -269,12 +270,12 @@ func GatherStatus(ctx context.Context, c *Context, o StatusOptions) *StatusRepor
 	// config (the service's config is the same file unless mismatched).
 	if cliSnap != nil && cliSnap.Config != nil {
 		auth := cliSnap.Config.ResolvedAuth(c.Getenv)
-		t.Token, t.Password = firstNonEmpty(auth.Token, t.Token), firstNonEmpty(auth.Password, t.Password)
+		t.Token, t.Password = cmp.Or(auth.Token, t.Token), cmp.Or(auth.Password, t.Password)
 	}
 	if v := strings.TrimSpace(c.getenv("CLAWDBOT_GATEWAY_TOKEN")); v != "" {
 		t.Token = v
 	}
-	t.Token, t.Password = firstNonEmpty(o.Token, t.Token), firstNonEmpty(o.Password, t.Password)
+	t.Token, t.Password = cmp.Or(o.Token, t.Token), cmp.Or(o.Password, t.Password)
 	t.ExplicitAuth = o.Token != "" || o.Password != ""
 	if u := strings.TrimSpace(o.URL); u != "" {
 		t.URL = u
@@ -512,7 +513,7 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 		l := r.heldBy
 		pid := strconv.Itoa(l.PID)
 		add(CodePortHeldNotByService, "The port is held by pid "+pid+" (not the service): a gateway of this profile started by hand ("+
-			firstNonEmpty(l.CommandLine, l.Command, "clawdbot gateway")+") holds port "+strconv.Itoa(r.Port.Port)+
+			cmp.Or(l.CommandLine, l.Command, "clawdbot gateway")+") holds port "+strconv.Itoa(r.Port.Port)+
 			", so the installed service cannot bind it and keeps failing; what answers the probe is that process",
 			"stop pid "+pid+" (Ctrl+C where it runs, or kill "+pid+"); the service binds the port on its next restart ("+
 				c.Hint("clawdbot gateway restart")+"). To keep the hand-started gateway instead: "+c.Hint("clawdbot gateway uninstall"))
@@ -560,7 +561,7 @@ func statusWarnings(c *Context, r *StatusReport) []StatusWarning {
 					stopGatewayHint(l.Profile, l.PID, l.supervised)+", or give this profile its own gateway.port (20+ apart), then "+c.Hint("clawdbot gateway install --force"))
 			}
 			if l.Kind != string(ports.KindGateway) {
-				add(CodePortForeign, "Port "+strconv.Itoa(r.Port.Port)+" is held by pid "+strconv.Itoa(l.PID)+" ("+firstNonEmpty(l.CommandLine, l.Command, "unknown")+"), not by a clawdbot gateway",
+				add(CodePortForeign, "Port "+strconv.Itoa(r.Port.Port)+" is held by pid "+strconv.Itoa(l.PID)+" ("+cmp.Or(l.CommandLine, l.Command, "unknown")+"), not by a clawdbot gateway",
 					"stop that process, or move the gateway to another port (gateway.port, then "+c.Hint("clawdbot gateway install --force")+")")
 			}
 		}

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strconv"
@@ -171,8 +172,8 @@ func portLine(p StatusPort) string {
 	}
 	var ls []string
 	for _, l := range p.Listeners {
-		cmd := firstNonEmpty(l.CommandLine, l.Command, "?")
-		s := fmt.Sprintf("pid %d %s: %s", l.PID, firstNonEmpty(l.User, "?"), cmd)
+		cmd := cmp.Or(l.CommandLine, l.Command, "?")
+		s := fmt.Sprintf("pid %d %s: %s", l.PID, cmp.Or(l.User, "?"), cmd)
 		if l.Address != "" {
 			s += " (" + l.Address + ")"
 		}

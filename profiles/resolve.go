@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -60,7 +61,7 @@ func Resolve(in Input) (Profile, error) {
 	}
 	home := in.Home
 	if home == "" {
-		home = firstNonEmpty(getenv("HOME"), getenv("USERPROFILE"))
+		home = cmp.Or(getenv("HOME"), getenv("USERPROFILE"))
 	}
 	if home == "" {
 		return Profile{}, errors.New("cannot find the home directory: set HOME")
@@ -180,13 +181,4 @@ func expandHome(p, home string) string {
 		return abs
 	}
 	return p
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -17,10 +17,8 @@
 package rpc
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -202,10 +200,4 @@ type Conn interface {
 
 // NewID is a random UUIDv4, the shape of every generated id on the wire
 // (connection, request, run ids).
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func NewID() string { return wire.NewID() }

@@ -13,8 +13,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -474,7 +472,7 @@ func (c *Conn) call(ctx context.Context, method string, params, result any, expe
 	if err != nil {
 		return fmt.Errorf("encode %s params: %w", method, err)
 	}
-	id := newID()
+	id := wire.NewID()
 	frame, err := json.Marshal(wire.RequestFrame{Type: wire.FrameReq, ID: id, Method: method, Params: raw})
 	if err != nil {
 		return err
@@ -667,15 +665,6 @@ func isAccepted(payload json.RawMessage) bool {
 	return json.Unmarshal(payload, &s) == nil && s.Status == "accepted"
 }
 
-// newID is a random UUID v4, the id shape the original uses.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
 
 // describeDialError turns a dial failure into a short cause.
 func describeDialError(err error) string {

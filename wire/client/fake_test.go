@@ -113,7 +113,7 @@ func (f *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := context.Background()
 	nonce := ""
 	if !f.NoChallenge {
-		nonce = "nonce-" + newID()
+		nonce = "nonce-" + wire.NewID()
 		c.send(map[string]any{"type": "event", "event": "connect.challenge", "payload": map[string]any{"nonce": nonce, "ts": 1}})
 	}
 	_, data, err := ws.Read(ctx)

@@ -34,7 +34,7 @@ func CallOnce(ctx context.Context, opts Options, timeout time.Duration, method s
 		opts.Mode = "cli"
 	}
 	if opts.InstanceID == "" {
-		opts.InstanceID = newID()
+		opts.InstanceID = wire.NewID()
 	}
 	if opts.Scopes == nil {
 		opts.Scopes = CLIScopes

@@ -8,6 +8,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -262,7 +263,7 @@ func runServiceInstall(env *Env, args []string) int {
 			return rep.fail(fmt.Errorf("installing a system service needs root; rerun it with sudo: %s", rerun))
 		}
 		if runAs == "" {
-			runAs = svcFirstNonEmpty(env.Getenv("SUDO_USER"), currentUser(env))
+			runAs = cmp.Or(env.Getenv("SUDO_USER"), currentUser(env))
 		}
 	}
 	spec, err := supervise.SpecFor(prof, env.Executable, supervise.Options{
@@ -422,7 +423,7 @@ func portHeldAgainstService(ctx context.Context, env *Env, spec supervise.Spec, 
 				port, pid, displayProfileName(l.Profile), pid, env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
 		default:
 			return fmt.Sprintf("port %d is held by pid %s (%s): the service could not bind it; stop that process or choose another port (%s)",
-				port, pid, svcFirstNonEmpty(l.CommandLine, l.Command, "unknown process"), env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
+				port, pid, cmp.Or(l.CommandLine, l.Command, "unknown process"), env.Hint("clawdbot gateway install --port "+strconv.Itoa(port+20)))
 		}
 	}
 	return ""
@@ -627,20 +628,11 @@ func storeGatewayToken(path string, getenv func(string) string, token string) er
 }
 
 func currentUser(env *Env) string {
-	if u := svcFirstNonEmpty(env.Getenv("USER"), env.Getenv("LOGNAME")); u != "" {
+	if u := cmp.Or(env.Getenv("USER"), env.Getenv("LOGNAME")); u != "" {
 		return u
 	}
 	if u, err := user.Current(); err == nil {
 		return u.Username
-	}
-	return ""
-}
-
-func svcFirstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
 	}
 	return ""
 }
