@@ -665,7 +665,6 @@ func isAccepted(payload json.RawMessage) bool {
 	return json.Unmarshal(payload, &s) == nil && s.Status == "accepted"
 }
 
-
 // describeDialError turns a dial failure into a short cause.
 func describeDialError(err error) string {
 	s := err.Error()
