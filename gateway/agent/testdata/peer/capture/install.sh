@@ -14,4 +14,7 @@ cp "$OUT"/cli-sessions-text.txt "$D/cli-sessions-text.txt"
 cp "$OUT"/clawdbot.json "$D/peer-config.json"
 cp "$OUT"/gateway.out.txt "$D/gateway-stdout.txt"
 cp "$OUT"/clawdbot.log.jsonl "$D/gateway-log.jsonl"
+cp "$OUT"/fs-watch.json "$D/fs-watch.json"
+cp "$OUT"/node-version.txt "$OUT"/clawdbot-version.txt "$D/capture/"
 cp /tmp/peercap/{go.mod,go.sum,main.go,upstream.go,scenarios.go,run_all.sh,install.sh} "$D/capture/"
+python3 /tmp/peercap/dedupe_upstream.py "$D"/upstream-requests-*.json

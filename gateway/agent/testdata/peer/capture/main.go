@@ -254,6 +254,9 @@ func main() {
 			want[s] = true
 		}
 	}
+	if stateDir != "" {
+		go watchFS(filepath.Join(stateDir, "agents", "main"))
+	}
 	for _, sc := range scenarios {
 		if len(want) > 0 && !want[sc.name] {
 			continue
@@ -262,5 +265,47 @@ func main() {
 		t0 := time.Now()
 		sc.run(sc.name)
 		log.Printf("scenario %s done in %v", sc.name, time.Since(t0).Round(time.Millisecond))
+	}
+}
+
+// watchFS polls the agent's sessions/ and agent/ dirs and records every file name seen, with
+// first/last seen times, so short-lived lock and temp files show up.
+type seen struct {
+	Name    string  `json:"name"`
+	FirstMs float64 `json:"first_ms"`
+	LastMs  float64 `json:"last_ms"`
+	Samples int     `json:"samples"`
+}
+
+func watchFS(root string) {
+	t0 := time.Now()
+	m := map[string]*seen{}
+	var order []string
+	lastWrite := time.Now()
+	for {
+		for _, sub := range []string{"sessions", "agent", "."} {
+			ents, _ := os.ReadDir(filepath.Join(root, sub))
+			for _, e := range ents {
+				k := filepath.Join(sub, e.Name())
+				now := ms(time.Since(t0))
+				if x, ok := m[k]; ok {
+					x.LastMs = now
+					x.Samples++
+				} else {
+					m[k] = &seen{Name: k, FirstMs: now, LastMs: now, Samples: 1}
+					order = append(order, k)
+				}
+			}
+		}
+		if time.Since(lastWrite) > 500*time.Millisecond {
+			var out []*seen
+			for _, k := range order {
+				out = append(out, m[k])
+			}
+			b, _ := json.MarshalIndent(out, "", "  ")
+			os.WriteFile(filepath.Join(*outDir, "fs-watch.json"), b, 0o644)
+			lastWrite = time.Now()
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -64,6 +64,12 @@ var scenarios = []scenario{
 		c.waitChat("run-chat-1", []string{"final", "error", "aborted"}, 90*time.Second)
 		c.finish(1500 * time.Millisecond)
 	}},
+	{"b2-chat-throttle", func(n string) {
+		c := dial(n)
+		c.req("chat.send", map[string]any{"sessionKey": mainKey, "message": "FAST please", "idempotencyKey": "run-fast-1"})
+		c.waitChat("run-fast-1", []string{"final", "error", "aborted"}, 90*time.Second)
+		c.finish(1000 * time.Millisecond)
+	}},
 	{"c-chat-history", func(n string) {
 		c := dial(n)
 		c.call("chat.history", map[string]any{"sessionKey": mainKey})
@@ -133,6 +139,7 @@ var scenarios = []scenario{
 		// Abort after a few chat deltas have arrived.
 		c.waitChat("run-slow-1", []string{"delta"}, 60*time.Second)
 		time.Sleep(1200 * time.Millisecond)
+		c.call("chat.abort", map[string]any{"sessionKey": "agent:main:other", "runId": "run-slow-1"})
 		c.call("chat.abort", map[string]any{"sessionKey": mainKey, "runId": "run-slow-1"})
 		time.Sleep(4 * time.Second) // trailing agent events after the abort
 		c.call("chat.abort", map[string]any{"sessionKey": mainKey, "runId": "run-slow-1"})
@@ -153,6 +160,10 @@ var scenarios = []scenario{
 	}},
 	{"e3-chat-inject", func(n string) {
 		c := dial(n)
+		// Right after sessions.reset plus an aborted first turn the new session has no transcript file yet.
+		c.call("chat.inject", map[string]any{"sessionKey": mainKey, "message": "before any transcript"})
+		id := c.req("agent", map[string]any{"message": "make a transcript", "idempotencyKey": "run-inject-prep", "sessionKey": mainKey})
+		c.waitFinalRes(id, 90*time.Second)
 		c.call("chat.inject", map[string]any{"sessionKey": mainKey, "message": "injected note", "label": "note"})
 		c.call("chat.inject", map[string]any{"sessionKey": mainKey, "message": "unlabelled note"})
 		c.call("chat.inject", map[string]any{"sessionKey": "agent:main:nope", "message": "x"})

@@ -126,6 +126,8 @@ func runUpstream(addr, outDir string) {
 			script = "slow"
 		case strings.Contains(lastUser, "TOOLCALL"):
 			script = "toolcall"
+		case strings.Contains(lastUser, "FAST"):
+			script = "fast"
 		}
 		rec.Script = script
 		if script == "fail500" {
@@ -172,6 +174,11 @@ func runUpstream(addr, outDir string) {
 				deltas = append(deltas, fmt.Sprintf("w%d ", i))
 			}
 			gap = 500 * time.Millisecond
+		case "fast":
+			for i := 1; i <= 40; i++ {
+				deltas = append(deltas, fmt.Sprintf("f%d ", i))
+			}
+			gap = 30 * time.Millisecond
 		}
 		if !send(chunk(map[string]any{"role": "assistant", "content": ""}, nil)) {
 			rec.Outcome = "client-gone"
