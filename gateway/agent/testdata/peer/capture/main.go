@@ -55,6 +55,7 @@ var (
 	mode   = flag.String("mode", "drive", "drive|upstream")
 	upAddr = flag.String("upaddr", "127.0.0.1:28902", "")
 	only   = flag.String("only", "", "comma list of scenarios")
+	extra  = flag.Bool("extra", false, "run the second set (j-n)")
 )
 
 func (c *Cap) add(dir string, b []byte) int {
@@ -257,7 +258,11 @@ func main() {
 	if stateDir != "" {
 		go watchFS(filepath.Join(stateDir, "agents", "main"))
 	}
-	for _, sc := range scenarios {
+	all := scenarios
+	if *extra {
+		all = extraScenarios
+	}
+	for _, sc := range all {
 		if len(want) > 0 && !want[sc.name] {
 			continue
 		}

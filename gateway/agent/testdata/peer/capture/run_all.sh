@@ -43,7 +43,7 @@ GPID=$!
 for i in $(seq 300); do grep -q "listening on ws://" "$P/logs/gateway.out" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 echo "gateway up after ~$((i/10))s"
-PEER_STATE="$P/state" timeout -k 5 480 /tmp/peercap/peercap -url ws://127.0.0.1:$PORT -upctl http://127.0.0.1:$UPPORT/_scenario -out "$OUT" -only "${1:-}"
+PEER_STATE="$P/state" timeout -k 5 480 /tmp/peercap/peercap -url ws://127.0.0.1:$PORT -upctl http://127.0.0.1:$UPPORT/_scenario -out "$OUT" -only "${1:-}" ${EXTRA:+-extra}
 echo "driver rc=$?"
 # the original CLI, bounded
 export CLAWDBOT_GATEWAY_PORT=$PORT

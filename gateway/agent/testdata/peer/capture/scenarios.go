@@ -239,3 +239,67 @@ var scenarios = []scenario{
 		snapshot("final")
 	}},
 }
+
+var extraScenarios = []scenario{
+	{"j-abort-then-wait", func(n string) {
+		c := dial(n)
+		c.req("chat.send", map[string]any{"sessionKey": mainKey, "message": "SLOW abort me", "idempotencyKey": "run-slow-3"})
+		c.waitChat("run-slow-3", []string{"delta"}, 60*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		c.call("chat.abort", map[string]any{"sessionKey": mainKey, "runId": "run-slow-3"})
+		c.call("agent.wait", map[string]any{"runId": "run-slow-3", "timeoutMs": 3000})
+		c.call("sessions.list", map[string]any{})
+		c.call("chat.history", map[string]any{"sessionKey": mainKey})
+		c.finish(300 * time.Millisecond)
+	}},
+	{"k-agent-timeout", func(n string) {
+		c := dial(n)
+		id := c.req("agent", map[string]any{"message": "SLOW with timeout", "idempotencyKey": "run-timeout-1", "sessionKey": mainKey, "timeout": 2})
+		c.waitFinalRes(id, 60*time.Second)
+		c.call("agent.wait", map[string]any{"runId": "run-timeout-1", "timeoutMs": 0})
+		c.call("chat.history", map[string]any{"sessionKey": mainKey, "limit": 3})
+		c.finish(1000 * time.Millisecond)
+	}},
+	{"l-agent-no-session-key", func(n string) {
+		c := dial(n)
+		id := c.req("agent", map[string]any{"message": "no key given", "idempotencyKey": "run-nokey-1"})
+		c.waitFinalRes(id, 60*time.Second)
+		id = c.req("agent", map[string]any{"message": "agent id only", "idempotencyKey": "run-nokey-2", "agentId": "main"})
+		c.waitFinalRes(id, 60*time.Second)
+		c.call("sessions.list", map[string]any{})
+		c.finish(500 * time.Millisecond)
+	}},
+	{"m-same-session-concurrency", func(n string) {
+		c := dial(n)
+		id1 := c.req("agent", map[string]any{"message": "first of two", "idempotencyKey": "run-lane-1", "sessionKey": mainKey})
+		id2 := c.req("agent", map[string]any{"message": "second of two", "idempotencyKey": "run-lane-2", "sessionKey": mainKey})
+		c.waitFinalRes(id1, 60*time.Second)
+		c.waitFinalRes(id2, 60*time.Second)
+		// chat.send while an agent run holds the session
+		id3 := c.req("agent", map[string]any{"message": "third holds the lane", "idempotencyKey": "run-lane-3", "sessionKey": mainKey})
+		time.Sleep(300 * time.Millisecond)
+		c.req("chat.send", map[string]any{"sessionKey": mainKey, "message": "chat while busy", "idempotencyKey": "run-lane-chat"})
+		c.waitFinalRes(id3, 60*time.Second)
+		c.waitChat("run-lane-chat", []string{"final", "error"}, 60*time.Second)
+		time.Sleep(1500 * time.Millisecond)
+		// two different sessions at once: parallel?
+		id4 := c.req("agent", map[string]any{"message": "par A", "idempotencyKey": "run-par-a", "sessionKey": "agent:main:par-a"})
+		id5 := c.req("agent", map[string]any{"message": "par B", "idempotencyKey": "run-par-b", "sessionKey": "agent:main:par-b"})
+		c.waitFinalRes(id4, 60*time.Second)
+		c.waitFinalRes(id5, 60*time.Second)
+		c.finish(500 * time.Millisecond)
+	}},
+	{"n-chat-slash-commands", func(n string) {
+		c := dial(n)
+		c.req("chat.send", map[string]any{"sessionKey": mainKey, "message": "/status", "idempotencyKey": "run-slash-status"})
+		c.waitChat("run-slash-status", []string{"final", "error"}, 30*time.Second)
+		time.Sleep(500 * time.Millisecond)
+		c.req("chat.send", map[string]any{"sessionKey": mainKey, "message": "/new", "idempotencyKey": "run-slash-new"})
+		c.waitChat("run-slash-new", []string{"final", "error"}, 60*time.Second)
+		time.Sleep(1000 * time.Millisecond)
+		c.call("chat.history", map[string]any{"sessionKey": mainKey})
+		c.call("sessions.list", map[string]any{})
+		c.finish(500 * time.Millisecond)
+		snapshot("run2-final")
+	}},
+}
