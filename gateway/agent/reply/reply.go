@@ -156,3 +156,11 @@ func validMedia(c string, allowSpaces bool) bool {
 		strings.HasPrefix(c, "/") || strings.HasPrefix(c, "./") || strings.HasPrefix(c, "../") ||
 		strings.HasPrefix(c, "~")
 }
+
+// StripTags removes the reply and audio directive tags from streamed text
+// and trims it: the "text" of an assistant event (messaging spec §2.1).
+func StripTags(s string) string {
+	s = audioTag.ReplaceAllString(s, " ")
+	s = replyTag.ReplaceAllString(s, " ")
+	return strings.TrimSpace(s)
+}
