@@ -672,7 +672,7 @@ type SentinelInfo struct {
 	Payload RestartSentinelPayload `json:"payload"`
 }
 
-// Restart sentinel kinds and statuses (spec §9.3).
+// Restart sentinel kinds and statuses (protocol spec §9.3).
 const (
 	SentinelConfigApply = "config-apply"
 	SentinelUpdate      = "update"

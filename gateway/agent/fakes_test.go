@@ -301,7 +301,7 @@ func (fakeTools) Call(_ context.Context, _ agent.Session, call llm.Content) (age
 
 // harness is the feature registered with fakes.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	reg      *rpc.Registry
 	log      *wireLog
 	sessions *fakeSessions
@@ -312,7 +312,7 @@ type harness struct {
 	mu       sync.Mutex
 }
 
-func newHarness(t *testing.T, mod func(*agent.Deps)) *harness {
+func newHarness(t testing.TB, mod func(*agent.Deps)) *harness {
 	h := &harness{t: t, reg: rpc.NewRegistry(), log: &wireLog{}, sessions: newSessions(), model: &fakeModel{}, cfg: agent.DefaultConfig()}
 	d := agent.Deps{Broadcast: h.log, Sessions: h.sessions, Models: h.model, Workspace: t.TempDir(), StateDir: t.TempDir(),
 		Config: func() agent.Config { h.mu.Lock(); defer h.mu.Unlock(); return h.cfg }, ChatDeltaInterval: -1}
