@@ -182,6 +182,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	l.log.Info(fmt.Sprintf("gateway listening on ws://%s", s.Addr()))
+	s.f.system.Prime()
 	if lo.Listening != nil {
 		lo.Listening(s.Addr())
 	}

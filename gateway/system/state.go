@@ -89,14 +89,32 @@ func (s *State) StateVersion() wire.StateVersion {
 	return wire.StateVersion{Presence: s.o.Presence.Version(), Health: h}
 }
 
-// HealthSnapshot is the cached summary for hello-ok ({} when there is none).
+// HealthSnapshot is the summary hello-ok carries: the cached one, or, for
+// a connection that beats Prime (the first one after start), one computed
+// now, so hello-ok never carries the empty {} the original sends for its
+// first seconds. A refresh is cheap (it reads the session store).
 func (s *State) HealthSnapshot() any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cached == nil {
-		return struct{}{}
+	cached := s.cached
+	s.mu.Unlock()
+	if cached == nil {
+		return s.Refresh()
 	}
-	return s.cached
+	return cached
+}
+
+// Prime computes the first health summary in the background, so the start
+// does not wait for it and the first client's hello-ok already has it.
+// The gateway calls it once, right after it starts listening.
+func (s *State) Prime() {
+	go func() {
+		s.mu.Lock()
+		done := s.cached != nil
+		s.mu.Unlock()
+		if !done && !s.o.Stopping() {
+			s.Refresh()
+		}
+	}()
 }
 
 // BroadcastPresence sends the presence event with the current list.
