@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,9 @@ type State struct {
 	// configErr is the config the lifecycle last refused to apply (nil
 	// while the file is valid).
 	configErr atomic.Pointer[wire.ConfigError]
-	events    systemEvents
+	// configWarn are the ignored (unknown) keys of the serving config.
+	configWarn atomic.Pointer[[]wire.ConfigWarning]
+	events     systemEvents
 }
 
 // New returns the State; stateVersion.health starts at 1.
@@ -139,6 +142,33 @@ func (s *State) SetConfigError(path string, err error) {
 	}
 }
 
+// SetConfigWarnings records the unknown keys of the config the gateway
+// serves (at start and after every good reload), so health and status show
+// them; a change refreshes and broadcasts health at once. nil or empty
+// clears them.
+func (s *State) SetConfigWarnings(ws []wire.ConfigWarning) {
+	var next *[]wire.ConfigWarning
+	if len(ws) > 0 {
+		c := slices.Clone(ws)
+		next = &c
+	}
+	prev := s.configWarn.Swap(next)
+	if prev == nil && next == nil || prev != nil && next != nil && slices.Equal(*prev, *next) {
+		return
+	}
+	if !s.o.Stopping() {
+		s.Refresh()
+	}
+}
+
+// configWarnings is what health and status carry (nil: none).
+func (s *State) configWarnings() []wire.ConfigWarning {
+	if p := s.configWarn.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // sessionsPath is the default agent's session store.
 func (s *State) sessionsPath() string {
 	return filepath.Join(s.o.StateDir, "agents", "main", "sessions", "sessions.json")
@@ -198,8 +228,9 @@ func (s *State) Refresh() *wire.HealthSummary {
 			Heartbeat: wire.HeartbeatConfig{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
 			Sessions:  sess,
 		}},
-		Sessions:    sess,
-		ConfigError: s.configErr.Load(),
+		Sessions:       sess,
+		ConfigError:    s.configErr.Load(),
+		ConfigWarnings: s.configWarnings(),
 	}
 	h.DurationMs = now().Sub(start).Milliseconds()
 	s.mu.Lock()
