@@ -200,4 +200,3 @@ func TestConfigPatchKeepsJSON5(t *testing.T) {
 		t.Errorf("mode after patch: %v %v", st, err)
 	}
 }
-
