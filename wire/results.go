@@ -28,6 +28,20 @@ type HealthSummary struct {
 	// (a reload or restart) is invalid, so it still serves the previous
 	// config. Absent while the file is valid.
 	ConfigError *ConfigError `json:"configError,omitempty"`
+	// ConfigWarnings is ours: the keys of the serving config the gateway
+	// ignores (unknown keys), with the did-you-mean of 'clawdbot config
+	// validate'. Absent when there are none.
+	ConfigWarnings []ConfigWarning `json:"configWarnings,omitempty"`
+}
+
+// ConfigWarning is one config key the gateway ignores: its dotted path,
+// the message ("unknown key (ignored; did you mean gateway.port?)") and
+// where it is in the file.
+type ConfigWarning struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"`   // 1-based, 0 if unknown
+	Column  int    `json:"column,omitempty"` // 1-based
 }
 
 // ConfigError reports a config file the gateway refused to apply.
@@ -79,8 +93,9 @@ type StatusSummary struct {
 	ChannelSummary     []string        `json:"channelSummary"`
 	QueuedSystemEvents []string        `json:"queuedSystemEvents"`
 	Sessions           StatusSessions  `json:"sessions"`
-	// ConfigError is ours, as in HealthSummary.
-	ConfigError *ConfigError `json:"configError,omitempty"`
+	// ConfigError and ConfigWarnings are ours, as in HealthSummary.
+	ConfigError    *ConfigError    `json:"configError,omitempty"`
+	ConfigWarnings []ConfigWarning `json:"configWarnings,omitempty"`
 }
 
 // LinkChannel is the linked messaging channel in StatusSummary.
