@@ -168,7 +168,7 @@ func compileAt(v any, at string) (*snode, error) {
 					return nil, bad("an object")
 				}
 				for _, pk := range po.keys {
-					re, err := regexp.Compile(pk)
+					re, err := ecmaToGo(pk)
 					if err != nil {
 						return nil, err
 					}
@@ -211,7 +211,7 @@ func compileAt(v any, at string) (*snode, error) {
 					return nil, bad("a regular expression string")
 				}
 				n.patternS = str
-				n.pattern, err = regexp.Compile(str)
+				n.pattern, err = ecmaToGo(str)
 			default:
 				if !annotationKeywords[k] {
 					return nil, fmt.Errorf("schema keyword %q at %s is not implemented by the AJV message compiler (wire/ajv.go): implement it there or stop generating it", k, at0(at))
@@ -460,7 +460,7 @@ func (n *snode) walk(v any, path string, out *[]ajvErr) {
 				*out = append(*out, ajvErr{path, "minLength", fmt.Sprintf("must NOT have fewer than %d characters", *n.minLength)})
 			}
 			if n.pattern != nil && !n.pattern.MatchString(v.(string)) {
-				*out = append(*out, ajvErr{path, "pattern", fmt.Sprintf("must match pattern %q", n.patternS)})
+				*out = append(*out, ajvErr{path, "pattern", "must match pattern \"" + n.patternS + "\""})
 			}
 		case "array":
 			arr := v.([]any)
