@@ -245,10 +245,14 @@ func lastEntryID(path string) string {
 	return id
 }
 
+// lineCap is MaxLineBytes, a variable so tests can use a small one.
+var lineCap = MaxLineBytes
+
 // ScanBack calls fn with the non-empty lines of the file at path from the
 // last to the first, until fn returns false. It reads backwards in chunks,
 // so the cost is what is scanned, not the file size; lines over
-// MaxLineBytes are skipped, and at most maxScanBytes are read.
+// MaxLineBytes are skipped (without being held in memory), and at most
+// maxScanBytes are read.
 func ScanBack(path string, fn func(line []byte) bool) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -261,20 +265,27 @@ func ScanBack(path string, fn func(line []byte) bool) error {
 	}
 	pos := st.Size()
 	stop := max(0, pos-maxScanBytes)
-	buf := make([]byte, scanChunk)
-	var tail []byte   // the start of a line whose beginning is not read yet
+	var tail [][]byte // the line being assembled, its later parts last
+	tailLen := 0
 	skipping := false // inside an over-long line
-	emit := func(line []byte) bool {
+	emit := func(first []byte) bool {
+		if len(first)+tailLen > lineCap {
+			return true
+		}
+		line := first
+		if len(tail) > 0 {
+			line = bytes.Join(append([][]byte{first}, tail...), nil)
+		}
 		line = bytes.TrimSpace(line)
 		return len(line) == 0 || fn(line)
 	}
 	for pos > stop {
 		n := min(int64(scanChunk), pos-stop)
 		pos -= n
-		if _, err := f.ReadAt(buf[:n], pos); err != nil && err != io.EOF {
+		data := make([]byte, n)
+		if _, err := f.ReadAt(data, pos); err != nil && err != io.EOF {
 			return err
 		}
-		data := append(slices.Clone(buf[:n]), tail...)
 		for {
 			i := bytes.LastIndexByte(data, '\n')
 			if i < 0 {
@@ -285,15 +296,20 @@ func ScanBack(path string, fn func(line []byte) bool) error {
 			} else if !emit(data[i+1:]) {
 				return nil
 			}
+			tail, tailLen = nil, 0
 			data = data[:i]
 		}
-		tail = data
-		if len(tail) > MaxLineBytes {
-			tail, skipping = nil, true
+		if skipping {
+			continue
+		}
+		tail = append([][]byte{data}, tail...)
+		tailLen += len(data)
+		if tailLen > lineCap {
+			tail, tailLen, skipping = nil, 0, true
 		}
 	}
-	if pos == 0 && !skipping && len(tail) > 0 {
-		emit(tail)
+	if pos == 0 && !skipping && tailLen > 0 {
+		emit(nil)
 	}
 	return nil
 }
