@@ -2,9 +2,12 @@ package sessionstore
 
 import (
 	"encoding/json"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/clawdbot/clawdbot/profiles"
 )
@@ -243,4 +246,31 @@ func (c *Config) StorePathFor(stateDir, home, agentID string) string {
 // agents.
 func (c *Config) FixedStore() bool {
 	return c.StorePath != "" && !strings.Contains(c.StorePath, "{agentId}")
+}
+
+// ConfigFile returns a Config source for Options.Config that reads the
+// config file at path and re-reads it only when its size or mtime
+// changes (a stat per call), so config reloads apply without a hook.
+func ConfigFile(path string) func() Config {
+	var mu sync.Mutex
+	var last fs.FileInfo
+	cur := ParseConfig(nil)
+	return func() Config {
+		mu.Lock()
+		defer mu.Unlock()
+		st, err := os.Stat(path)
+		if err != nil {
+			last, cur = nil, ParseConfig(nil)
+			return cur
+		}
+		if last != nil && st.Size() == last.Size() && st.ModTime().Equal(last.ModTime()) {
+			return cur
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cur
+		}
+		last, cur = st, ParseConfig(raw)
+		return cur
+	}
 }

@@ -647,3 +647,19 @@ func NewSessionID() string {
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+// ReadStoreFile reads one sessions.json as it is on disk (keys not
+// canonicalised, file order), for tools that show the file itself (the
+// `clawdbot sessions` command). A missing file is an empty store.
+func ReadStoreFile(path string) ([]Keyed, error) {
+	f := &storeFile{path: path}
+	f.load()
+	if f.bad != nil {
+		return nil, f.bad
+	}
+	out := make([]Keyed, 0, len(f.keys))
+	for _, k := range f.keys {
+		out = append(out, Keyed{Key: k, Entry: *f.entries[k]})
+	}
+	return out, nil
+}
