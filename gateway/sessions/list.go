@@ -2,9 +2,11 @@ package sessions
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -19,9 +21,11 @@ type listOpts struct {
 	activeMinutes, limit                                      int64
 }
 
+// row is a listed session and what derivedTitle needs of its entry.
 type row struct {
 	wire.SessionRow
-	keyed sessionstore.Keyed
+	sessionID, displayName, subject string
+	updatedAt                       int64
 }
 
 func (h *handlers) list(c *rpc.Call) (any, *wire.ErrorShape) {
@@ -47,7 +51,11 @@ func (h *handlers) listResult(o listOpts) wire.SessionsListResult {
 	rows, path := h.rowsPath(o)
 	out := make([]wire.SessionRow, len(rows))
 	for i, r := range rows {
-		if e := r.keyed.Entry; e.SessionID != "" && (o.derivedTitles || o.lastMessage) {
+		if r.sessionID != "" && (o.derivedTitles || o.lastMessage) {
+			e := sessionstore.Entry{SessionID: r.sessionID, DisplayName: r.displayName, Subject: r.subject, UpdatedAt: r.updatedAt}
+			if full, ok := h.d.Store.Get(r.Key); ok {
+				e = full
+			}
 			t := h.d.Store.Target(r.Key)
 			file := h.d.Store.FindTranscript(t, e)
 			if o.derivedTitles {
@@ -68,47 +76,65 @@ func (h *handlers) listResult(o listOpts) wire.SessionsListResult {
 		Defaults: wire.SessionsDefaults{ModelProvider: &provider, Model: &model, ContextTokens: &ctx}, Sessions: out}
 }
 
-func (h *handlers) rows(o listOpts) []row { r, _ := h.rowsPath(o); return r }
+func (h *handlers) rows(o listOpts) []*row { r, _ := h.rowsPath(o); return r }
 
-func (h *handlers) rowsPath(o listOpts) ([]row, string) {
-	all, path := h.d.Store.List(nil)
+func (h *handlers) rowsPath(o listOpts) ([]*row, string) {
 	agent := ""
 	if o.agentID != "" {
 		agent = sessionstore.NormalizeAgentID(o.agentID)
 	}
-	rows := make([]row, 0, len(all))
-	for _, k := range all {
-		key, e := k.Key, &k.Entry
+	var rows []*row
+	path := h.d.Store.Range(func(key, _ string, e *sessionstore.Entry) {
 		switch {
 		case !o.includeGlobal && key == sessionstore.KeyGlobal, !o.includeUnknown && key == sessionstore.KeyUnknown:
-			continue
+			return
 		}
 		if agent != "" {
 			a, _, ok := sessionstore.ParseAgentKey(key)
 			if !ok || sessionstore.NormalizeAgentID(a) != agent {
-				continue
+				return
 			}
 		}
 		if o.spawnedBy != "" && (key == sessionstore.KeyGlobal || key == sessionstore.KeyUnknown || e.SpawnedBy != o.spawnedBy) {
-			continue
+			return
 		}
 		if o.label != "" && e.Label != o.label {
-			continue
+			return
 		}
-		rows = append(rows, row{SessionRow: toRow(key, e), keyed: k})
+		rows = append(rows, &row{SessionRow: toRow(key, e), sessionID: e.SessionID, displayName: e.DisplayName, subject: e.Subject, updatedAt: e.UpdatedAt})
+	})
+	// A key in two stores keeps the later one, as the original's merge.
+	if len(rows) > 1 {
+		last := make(map[string]int, len(rows))
+		for i, r := range rows {
+			last[r.Key] = i
+		}
+		if len(last) != len(rows) {
+			kept := rows[:0]
+			for i, r := range rows {
+				if last[r.Key] == i {
+					kept = append(kept, r)
+				}
+			}
+			rows = kept
+		}
 	}
-	wr := make([]wire.SessionRow, len(rows))
-	for i := range rows {
-		wr[i] = rows[i].SessionRow
+	// Newest first, file order among equals (a stable sort, as the
+	// original's Array.prototype.sort), on indexes: rows are large.
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
 	}
-	idx := map[string]int{}
-	for i, r := range rows {
-		idx[r.Key] = i
+	at := func(i int) int64 {
+		if u := rows[i].UpdatedAt; u != nil {
+			return *u
+		}
+		return 0
 	}
-	sortByUpdated(wr)
-	sorted := make([]row, len(rows))
-	for i, r := range wr {
-		sorted[i] = rows[idx[r.Key]]
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(at(b), at(a)) })
+	sorted := make([]*row, len(rows))
+	for i, j := range idx {
+		sorted[i] = rows[j]
 	}
 	rows = sorted[:0]
 	now := h.now().UnixMilli()

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -456,25 +455,4 @@ func applyPatch(p *wire.SessionsPatchParams, next, existing *sessionstore.Entry,
 		}
 	}
 	return nil
-}
-
-// sortByUpdated sorts rows by updatedAt, newest first (absent last), keeping
-// file order among equals as Array.prototype.sort (stable) does.
-func sortByUpdated(rows []wire.SessionRow) {
-	at := func(r wire.SessionRow) int64 {
-		if r.UpdatedAt == nil {
-			return 0
-		}
-		return *r.UpdatedAt
-	}
-	slices.SortStableFunc(rows, func(a, b wire.SessionRow) int {
-		x, y := at(a), at(b)
-		switch {
-		case x > y:
-			return -1
-		case x < y:
-			return 1
-		}
-		return 0
-	})
 }

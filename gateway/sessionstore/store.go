@@ -182,6 +182,42 @@ func (s *Store) List(agentIDs []string) (rows []Keyed, path string) {
 	return out, p
 }
 
+// Range calls fn for every session List would return, without copying
+// entries: e is the store's own and must only be read, and not kept past
+// fn (the store replaces, never mutates, an entry on write, so values
+// taken from it stay valid). It is List for hot paths (sessions.list).
+func (s *Store) Range(fn func(key, agentID string, e *Entry)) (path string) {
+	c := s.Config()
+	agents, path := s.AgentIDs(), "(multiple)"
+	if c.FixedStore() {
+		agents = []string{c.defaultAgent()}
+		path = c.StorePathFor(s.o.StateDir, s.o.Home, c.defaultAgent())
+	} else if c.StorePath != "" {
+		path = c.StorePath
+	}
+	seen := map[string]bool{}
+	for _, a := range agents {
+		p := c.StorePathFor(s.o.StateDir, s.o.Home, a)
+		if seen[p] {
+			continue // a shared template path is listed once
+		}
+		seen[p] = true
+		f := s.file(p)
+		f.mu.Lock()
+		f.refresh()
+		keys, entries := f.keys, f.entries
+		f.mu.Unlock()
+		for _, k := range keys {
+			key := k
+			if k != KeyGlobal && k != KeyUnknown && !hasAgentPrefix(k) {
+				key = "agent:" + NormalizeAgentID(a) + ":" + k
+			}
+			fn(key, a, entries[k])
+		}
+	}
+	return path
+}
+
 func (s *Store) listFile(path, agentID string, rows []Keyed) []Keyed {
 	f := s.file(path)
 	f.mu.Lock()
@@ -321,7 +357,7 @@ func (s *Store) UpdateAll(key string, fn func(t Target, entries map[string]*Entr
 		return err
 	}
 	defer release()
-	f.forceRefresh()
+	f.refresh() // under the lock: any other writer changed the file identity (rename)
 	if f.bad != nil {
 		return f.bad
 	}
@@ -380,7 +416,7 @@ func (s *Store) mutate(t Target, fn func(cur *Entry) (*Entry, error)) error {
 		return err
 	}
 	defer release()
-	f.forceRefresh()
+	f.refresh() // under the lock: any other writer changed the file identity (rename)
 	if f.bad != nil {
 		return f.bad
 	}
