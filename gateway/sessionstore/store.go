@@ -493,7 +493,6 @@ func (f *storeFile) refresh() {
 	f.load()
 }
 
-
 // maxStoreBytes bounds what is read of a sessions.json: far above any real
 // store (a thousand sessions are a few hundred KiB).
 const maxStoreBytes = 256 << 20
