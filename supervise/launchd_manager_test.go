@@ -375,8 +375,8 @@ func TestLaunchdInstallRestoresWhenALaterStepFails(t *testing.T) {
 		// The previous job cannot be loaded again either: the error says so
 		// and names the command that would.
 		{name: "updated plist, every kickstart fails", previous: "loaded", failOn: "launchctl kickstart", fail: Output{Code: 113, Stderr: "Could not find service"},
-			wantErr: []string{"launchd did not load it again", "clawdbot --dev gateway start"},
-			wantTail: []string{"launchctl bootstrap gui/501 PLIST", "launchctl kickstart " + tgt},
+			wantErr:    []string{"launchd did not load it again", "clawdbot --dev gateway start"},
+			wantTail:   []string{"launchctl bootstrap gui/501 PLIST", "launchctl kickstart " + tgt},
 			wantLoaded: true},
 		// Stopped by `gateway stop` (disabled, booted out): it stays stopped.
 		{name: "stopped plist, bootstrap fails", previous: "stopped", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error"},
