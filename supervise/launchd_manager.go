@@ -135,20 +135,28 @@ func (m *LaunchdManager) bootout(ctx context.Context, s Spec) error {
 // (openbase-community/openbase#15).
 func (m *LaunchdManager) bootstrap(ctx context.Context, s Spec) error {
 	if err := m.load(ctx, s); err != nil {
-		return err
+		return bootstrapHint(err, s.DefinitionPath())
 	}
 	_, err := m.ctl(ctx, "kickstart", m.target(s))
 	return err
 }
 
-// load is bootstrap without the kickstart.
+// load is bootstrap without the kickstart and without the hint.
 func (m *LaunchdManager) load(ctx context.Context, s Spec) error {
-	if _, err := m.ctl(ctx, "bootstrap", m.domain(s), s.DefinitionPath()); err != nil {
-		if !m.loaded(ctx, s) {
-			return fmt.Errorf("%w; check the plist with 'plutil -lint %s' and launchd's reason with \"log show --last 5m --predicate 'process == \\\"launchd\\\"'\"", err, s.DefinitionPath())
-		}
+	if _, err := m.ctl(ctx, "bootstrap", m.domain(s), s.DefinitionPath()); err != nil && !m.loaded(ctx, s) {
+		return err
 	}
 	return nil
+}
+
+// bootstrapHint adds where to look when launchd refuses a plist: its lint
+// when the plist stays on disk (plist is its path), and launchd's own log.
+func bootstrapHint(err error, plist string) error {
+	logShow := "\"log show --last 5m --predicate 'process == \\\"launchd\\\"'\""
+	if plist == "" {
+		return fmt.Errorf("%w; see launchd's reason with %s", err, logShow)
+	}
+	return fmt.Errorf("%w; check the plist with 'plutil -lint %s' and launchd's reason with %s", err, plist, logShow)
 }
 
 // Install implements Manager, all or nothing. Before anything is written it
@@ -229,7 +237,7 @@ func (m *LaunchdManager) Install(ctx context.Context, want Spec, opts InstallOpt
 			if !newGone {
 				notes = append(notes, fmt.Sprintf("the previous plist is back but its job is not loaded; once the new job has exited, run '%s'", start))
 			} else if berr := m.bootstrap(ctx, want); berr != nil {
-				notes = append(notes, fmt.Sprintf("the previous plist is back but launchd did not load it again (%v); run '%s'", berr, start))
+				notes = append(notes, fmt.Sprintf("the previous plist is back but launchd did not load it again (%s); run '%s'", launchctlReason(berr), start))
 			}
 		}
 		if enabled && wasDisabled {
@@ -252,7 +260,13 @@ func (m *LaunchdManager) Install(ctx context.Context, want Spec, opts InstallOpt
 	enabled = true
 	if !wasLoaded || bootedOut {
 		if err := m.load(ctx, want); err != nil {
-			return restore(err)
+			// A plist this install wrote is about to be taken back:
+			// pointing plutil at it would point at the previous one.
+			hintPath := path
+			if written {
+				hintPath = ""
+			}
+			return restore(bootstrapHint(err, hintPath))
 		}
 		loadedNew = true
 	}
@@ -260,6 +274,21 @@ func (m *LaunchdManager) Install(ctx context.Context, want Spec, opts InstallOpt
 		return restore(err)
 	}
 	return res, nil
+}
+
+// launchctlReason is the first line launchctl printed for a failed
+// command (the rest, such as "Try re-running the command as root", and our
+// own hints are for the main error, not for a note about the restore).
+func launchctlReason(err error) string {
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		return err.Error()
+	}
+	what, _, _ := strings.Cut(ce.Out.Text(), "\n")
+	if what == "" {
+		what = fmt.Sprintf("%s exited %d", strings.Join(ce.Argv, " "), ce.Out.Code)
+	}
+	return what
 }
 
 // probe is printJob for Install: whether launchd has the job loaded, and

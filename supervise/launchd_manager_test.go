@@ -242,9 +242,19 @@ func TestLaunchdBootstrapFailureNamesTheFix(t *testing.T) {
 		return f.launchctl(argv)
 	}
 	s := homeSpec(t, Launchd, ScopeUser)
-	_, err := (&LaunchdManager{Runner: f, UID: 501}).Install(context.Background(), s, InstallOptions{})
+	m := &LaunchdManager{Runner: f, UID: 501}
+	// Install takes its plist back, so only launchd's log is named.
+	_, err := m.Install(context.Background(), s, InstallOptions{})
+	if err == nil || !strings.Contains(err.Error(), "5: Input/output error") || !strings.Contains(err.Error(), "log show --last 5m") || strings.Contains(err.Error(), "plutil") {
+		t.Fatalf("install: err = %v", err)
+	}
+	// Start leaves the plist where it is: lint it.
+	if err := WriteFileAtomic(s.DefinitionPath(), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = m.Start(context.Background(), s)
 	if err == nil || !strings.Contains(err.Error(), "5: Input/output error") || !strings.Contains(err.Error(), "plutil -lint "+s.DefinitionPath()) {
-		t.Fatalf("err = %v", err)
+		t.Fatalf("start: err = %v", err)
 	}
 }
 
@@ -354,7 +364,7 @@ func TestLaunchdInstallRestoresWhenALaterStepFails(t *testing.T) {
 		wantLoaded, wantDisabled bool
 	}{
 		{name: "new plist, bootstrap fails", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error"},
-			wantErr:  []string{"5: Input/output error", "plutil -lint"},
+			wantErr:  []string{"5: Input/output error", "log show"},
 			wantTail: []string{"launchctl bootstrap gui/501 PLIST", "launchctl print " + tgt}},
 		{name: "new plist, enable fails", failOn: "launchctl enable", fail: Output{Code: 1, Stderr: "Operation not permitted"},
 			wantErr:  []string{"Operation not permitted"},
@@ -378,6 +388,9 @@ func TestLaunchdInstallRestoresWhenALaterStepFails(t *testing.T) {
 			wantErr:    []string{"launchd did not load it again", "clawdbot --dev gateway start"},
 			wantTail:   []string{"launchctl bootstrap gui/501 PLIST", "launchctl kickstart " + tgt},
 			wantLoaded: true},
+		{name: "updated plist, every bootstrap fails", previous: "loaded", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error\nTry re-running the command as root for richer errors."},
+			wantErr:  []string{"; the previous plist is back but launchd did not load it again (Bootstrap failed: 5: Input/output error); run 'clawdbot --dev gateway start'"},
+			wantTail: []string{"launchctl bootstrap gui/501 PLIST", "launchctl print " + tgt}},
 		// Stopped by `gateway stop` (disabled, booted out): it stays stopped.
 		{name: "stopped plist, bootstrap fails", previous: "stopped", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error"},
 			wantErr:      []string{"5: Input/output error"},
