@@ -238,8 +238,12 @@ func (m *WindowsManager) Install(ctx context.Context, want Spec, opts InstallOpt
 				scmBack = scmBack && created
 				notes = append(notes, rerr.Error())
 			}
+		case existed && !exists && errors.Is(err, errMarkedForDeletion):
+			// The previous service is going away once its handles close;
+			// the error already says which to close. Nothing to restore.
+			scmBack = false
 		case existed && wasRunning && !exists:
-			// The delete of the previous service failed after it was
+			// The delete of the previous service was refused after it was
 			// stopped: start it again if the SCM still lets us.
 			if serr := start(svc, want); serr != nil {
 				scmBack = false
@@ -325,6 +329,10 @@ func (m *WindowsManager) canManage() error {
 	return scmManageAccess()
 }
 
+// errMarkedForDeletion is in the error of a delete the SCM accepted but
+// has not carried out within Wait.
+var errMarkedForDeletion = errors.New("marked for deletion")
+
 // uninstallAndWait deletes the service and polls, with backoff and a
 // deadline, until the SCM no longer knows it (never an unbounded loop,
 // kardianos/service#337). DeleteService only marks a service for deletion;
@@ -345,7 +353,7 @@ func (m *WindowsManager) uninstallAndWait(ctx context.Context, s Spec, svc Windo
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("service %q is marked for deletion but still registered after %s (the SCM deletes a service once it has stopped and every handle to it is closed); close services.msc and Event Viewer, then retry", s.Name, m.wait())
+			return fmt.Errorf("service %q is %w but still registered after %s (the SCM deletes a service once it has stopped and every handle to it is closed); close services.msc and Event Viewer, then retry", s.Name, errMarkedForDeletion, m.wait())
 		case <-time.After(delay):
 		}
 	}

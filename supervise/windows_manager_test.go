@@ -39,9 +39,9 @@ type fakeSCM struct {
 	// Scripted failures: the next installFails Installs fail with
 	// installErr (after creating the service when partial), the next
 	// startFails Starts with startErr.
-	installFails, startFails int
-	installErr, startErr     error
-	partial                  bool
+	installFails, startFails, uninstallFails int
+	installErr, startErr, uninstallErr       error
+	partial                                  bool
 	// opened is the configuration of the handle in use (see cfgHandle);
 	// installedCfg the one the registered service was created with.
 	opened, installedCfg *service.Config
@@ -74,6 +74,10 @@ func (f *fakeSCM) Uninstall() error {
 	f.rec("uninstall")
 	if f.marked {
 		return syscall.Errno(errnoServiceMarkedForDelete)
+	}
+	if f.uninstallFails > 0 {
+		f.uninstallFails--
+		return f.uninstallErr
 	}
 	f.marked, f.pendingDeletes = true, f.deleteAfter
 	return f.eventLogErr // kardianos removes the event log source after the delete
@@ -343,6 +347,7 @@ func TestWindowsInstallRestoresWhenALaterStepFails(t *testing.T) {
 		name     string
 		previous string // "": none; "ours": a running service from our older copy; "foreign": a running one without a copy; "missing": our copy, no service
 		fsc      fakeSCM
+		wait     time.Duration // 0: winManager's
 		// wantRestored, wantRunning: Restored, and whether the previous
 		// service is registered (and running) afterwards.
 		wantRestored, wantRegistered, wantRunning bool
@@ -362,6 +367,14 @@ func TestWindowsInstallRestoresWhenALaterStepFails(t *testing.T) {
 		{name: "updated service, create fails", previous: "ours", fsc: fakeSCM{installFails: 1, installErr: errors.New("The specified service already exists")},
 			wantRestored: true, wantRegistered: true, wantRunning: true,
 			wantCalls: []string{"stop", "uninstall", "install", "install", "start"}, wantErr: []string{"already exists"}},
+		// The delete is refused: the stopped previous service runs again.
+		{name: "updated service, delete refused", previous: "ours", fsc: fakeSCM{uninstallFails: 1, uninstallErr: errors.New("The operation was refused by a group policy")},
+			wantRestored: true, wantRegistered: true, wantRunning: true,
+			wantCalls: []string{"stop", "uninstall", "start"}, wantErr: []string{"group policy"}},
+		// The delete stays pending (services.msc holds a handle): the
+		// previous service is going away, so nothing is claimed restored.
+		{name: "updated service, delete stays pending", previous: "ours", fsc: fakeSCM{deleteAfter: 1 << 30}, wait: 100 * time.Millisecond,
+			wantRegistered: true, wantCalls: []string{"stop", "uninstall"}, wantErr: []string{"marked for deletion", "services.msc"}},
 		// --force over a service clawdbot has no copy of: it cannot be
 		// re-created, and the error says so instead of claiming a restore.
 		{name: "forced over a foreign service, start fails", previous: "foreign", fsc: fakeSCM{startFails: 1, startErr: timeout},
@@ -392,6 +405,9 @@ func TestWindowsInstallRestoresWhenALaterStepFails(t *testing.T) {
 				cfg := f.installedCfg
 				*f = saved
 				f.installed, f.running, f.installedCfg = true, true, cfg
+				if tc.wait > 0 {
+					m.Wait = tc.wait
+				}
 				if tc.previous == "missing" {
 					f.installed, f.running = false, false
 				}
