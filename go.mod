@@ -1,6 +1,6 @@
 module github.com/clawdbot/clawdbot
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/coder/websocket v1.8.15
@@ -11,7 +11,7 @@ require (
 	github.com/kardianos/service v1.3.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/spf13/pflag v1.1.0
-	golang.org/x/sys v0.34.0
+	golang.org/x/sys v0.47.0
 	golang.org/x/term v0.33.0
 	howett.net/plist v1.0.1
 )
