@@ -63,5 +63,8 @@ func (c *conn) run(m *rpc.Method, cl *rpc.Call) {
 		}
 	}()
 	payload, e := m.Handler(cl)
+	if e == nil && payload == rpc.NoReply {
+		return
+	}
 	c.respond(cl.ID(), payload, e)
 }

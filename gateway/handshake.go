@@ -281,6 +281,6 @@ func (c *conn) stepHello(h *hsState) {
 	c.enqueue(hello, false)
 	c.ready.Store(true)
 	s.bmu.Unlock()
-	s.wsLog.Info("client connected", "conn", c.who.ConnID, "client", p.Client.ID, "mode", p.Client.Mode, "role", h.role, "remote", c.who.RemoteIP)
+	s.logConnected(c, p, h.role)
 	s.f.system.HealthSoon()
 }

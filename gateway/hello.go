@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -102,4 +104,18 @@ func canvasHostURL(c *conn) string {
 		return scheme + "://" + host
 	}
 	return scheme + "://" + host + ":" + port
+}
+
+// logConnected logs "client connected": at debug for the one-shot
+// connections of the CLI (client.mode "cli": gateway call, health, status,
+// and logs --follow, which opens one per poll) and of probes (mode
+// "probe"), which would otherwise fill the very log they read; at info for
+// the long-lived clients (UI, TUI, nodes, backends), whose arrival is worth
+// seeing.
+func (s *Server) logConnected(c *conn, p *wire.ConnectParams, role string) {
+	level := slog.LevelInfo
+	if p.Client.Mode == "cli" || p.Client.Mode == "probe" {
+		level = slog.LevelDebug
+	}
+	s.wsLog.Log(context.Background(), level, "client connected", "conn", c.who.ConnID, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.who.RemoteIP)
 }

@@ -81,6 +81,11 @@ type LifecycleOptions struct {
 	// is logged and the rest of the reload goes on. nil: nothing is
 	// applied dynamically.
 	Dynamic func(cfg *profiles.Config) error
+	// Env keeps the process environment in step with the config's env
+	// section: the caller applies it to the initial config before New,
+	// Run applies it to every config it loads later (reload, restart).
+	// nil: env.vars is not applied after start.
+	Env *profiles.ConfigEnv
 	// Signals replaces the process signal source (tests). nil: the real
 	// signals via signal.Notify.
 	Signals <-chan os.Signal
@@ -143,6 +148,8 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	if lo.Initial != nil {
 		l.parsed = lo.Initial.Parsed
 		l.cfg = lo.Initial.Config
+		// The caller logged them at start; health and status show them.
+		s.f.system.SetConfigWarnings(configWarnings(lo.Initial))
 	}
 	if l.cfg == nil {
 		l.cfg = &profiles.Config{}
@@ -204,6 +211,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	for _, ln := range s.lns[1:] {
 		l.log.Info(fmt.Sprintf("gateway also listening on ws://%s", ln.Addr()))
 	}
+	s.f.system.Prime()
 	if lo.Listening != nil {
 		lo.Listening(s.Addr())
 	}

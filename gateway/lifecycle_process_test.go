@@ -251,9 +251,11 @@ func connectHost(ctx context.Context, host string, port int, token string) (*cli
 		ws.CloseNow()
 		return nil, err
 	}
+	// A long-lived backend client, not a one-shot CLI: its connect is
+	// logged at info, which the logging tests count.
 	req := map[string]any{"type": "req", "id": "c1", "method": "connect", "params": map[string]any{
 		"minProtocol": 3, "maxProtocol": 3,
-		"client": map[string]any{"id": "cli", "mode": "cli", "platform": "linux", "version": "lifecycle-test"},
+		"client": map[string]any{"id": "gateway-client", "mode": "backend", "platform": "linux", "version": "lifecycle-test"},
 		"role":   "operator", "scopes": []string{"operator.admin"}, "auth": map[string]any{"token": token},
 	}}
 	b, _ := json.Marshal(req)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/reload"
 	"github.com/clawdbot/clawdbot/profiles"
+	"github.com/clawdbot/clawdbot/wire"
 )
 
 // Config hot reload: the watcher's callback diffs the new file against the
@@ -103,10 +104,47 @@ func (l *lifecycle) loadConfig() (snap *profiles.Snapshot, cfg *profiles.Config,
 	if cfg == nil {
 		cfg = &profiles.Config{}
 	}
+	l.applyEnv(cfg)
+	// Unknown keys are ignored, not fatal: said once per key on every
+	// load, with the did-you-mean of 'clawdbot config validate', and
+	// shown in health/status until the file no longer has them.
+	for _, is := range snap.UnknownKeys() {
+		l.reloadLog.Warn("config: " + is.String())
+	}
+	l.s.f.system.SetConfigWarnings(configWarnings(snap))
 	if l.lo.Dynamic != nil {
 		if err := l.lo.Dynamic(cfg); err != nil {
 			l.reloadLog.Warn("config setting not applied; keeping the previous value", "err", err)
 		}
 	}
 	return snap, cfg, nil
+}
+
+// applyEnv exports the config's env section (LifecycleOptions.Env): new
+// and changed variables are set, removed ones unset, and what the process
+// had before start is left alone.
+func (l *lifecycle) applyEnv(cfg *profiles.Config) {
+	if l.lo.Env == nil {
+		return
+	}
+	set, unset, err := l.lo.Env.Apply(cfg)
+	if len(set) > 0 {
+		l.reloadLog.Info("config env set: " + strings.Join(set, ", "))
+	}
+	if len(unset) > 0 {
+		l.reloadLog.Info("config env unset (removed from the config): " + strings.Join(unset, ", "))
+	}
+	if err != nil {
+		l.reloadLog.Warn("config env not fully applied", "err", err)
+	}
+}
+
+// configWarnings are the unknown keys of snap as health and status carry
+// them.
+func configWarnings(snap *profiles.Snapshot) []wire.ConfigWarning {
+	var out []wire.ConfigWarning
+	for _, is := range snap.UnknownKeys() {
+		out = append(out, wire.ConfigWarning{Path: is.Path, Message: is.Message, Line: is.Line, Column: is.Column})
+	}
+	return out
 }

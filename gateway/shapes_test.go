@@ -87,7 +87,7 @@ func TestResultKeysMatchCaptures(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
 	c.Connect(connectParams(testToken))
-	for _, method := range []string{"health", "status", "node.list"} {
+	for _, method := range []string{"health", "status", "node.list", "system-presence"} {
 		t.Run(method, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join("testdata", "captures", "cli-gateway-call-"+method+".json"))
 			if err != nil {

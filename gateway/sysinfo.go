@@ -50,7 +50,17 @@ func primaryIPv4() string {
 
 // selfPresence is the gateway's own presence entry (spec §6).
 func selfPresence(host, version string) wire.PresenceEntry {
-	ip := primaryIPv4()
+	return selfPresenceWith(host, version, primaryIPv4())
+}
+
+// selfPresenceWith builds the self entry for the primary IPv4 ip. Without
+// one (no non-internal IPv4: a host on loopback only, an IPv6-only host)
+// the ip is the host name, as the original's resolvePrimaryIPv4 falls back
+// to os.hostname(): clients always get an ip, and the text its "(ip)".
+func selfPresenceWith(host, version, ip string) wire.PresenceEntry {
+	if ip == "" {
+		ip = host
+	}
 	platform, family := platformInfo()
 	text := "Gateway: " + host
 	if ip != "" {

@@ -40,7 +40,8 @@ type Snapshot struct {
 	// Warnings do not make the config invalid: unknown keys, duplicate keys.
 	Warnings []Issue
 
-	root *node
+	root     *node
+	resolved *node // root after ${ENV} substitution (nil when it does not parse)
 }
 
 // Issue is one problem found in a config file, with its key path and, when
@@ -217,6 +218,7 @@ func ParseConfig(path string, raw []byte, getenv func(string) string) *Snapshot 
 	v := &validator{src: raw, file: path, pos: map[string]int{"": root.off}}
 	v.walk(root, reflect.TypeOf(Config{}), "")
 	resolved := v.substitute(root, "", configEnvFallback(root, getenv))
+	s.resolved = resolved
 	if len(v.issues) == 0 {
 		var buf bytes.Buffer
 		encodeJSON(&buf, resolved, "", "")

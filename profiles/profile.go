@@ -17,7 +17,8 @@
 //     reload's Snapshot), keep the old runtime when it refuses, and report
 //     the *StartError (Reason, one-line message, Fix; exit ExitMisconfigured).
 //   - Snapshot.UnknownKeys are the did-you-mean warnings to log and show.
-//   - ApplyEnv exports env.vars / env string entries (set variables win).
+//   - ConfigEnv exports env.vars / env string entries at start and on every
+//     reload (set variables win; it changes or unsets only what it set).
 //   - PatchFile/PatchText edit the user's file keeping its formatting;
 //     WriteFileAtomic names its temps so SweepTemp can clear crash leftovers.
 package profiles

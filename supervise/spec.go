@@ -18,6 +18,7 @@ package supervise
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -169,9 +170,15 @@ type Options struct {
 	// User is the account for a system-scope service (required there on
 	// launchd and systemd; ignored for user scope).
 	User string
-	// Env holds extra variables (the config's env section). Keys that look
-	// like secrets are refused: they would land in a world-readable file.
+	// Env holds extra variables. Keys that look like secrets are refused:
+	// they would land in a world-readable file.
 	Env map[string]string
+	// ConfigEnv is the config's env section (profiles.Config.EnvVars).
+	// What ServiceEnv keeps is written into the definition, and
+	// profiles.EnvServiceConfigVars names it, so the gateway treats those
+	// copies as the config's; the secret-looking rest stays in the 0600
+	// config, which the gateway applies itself at start.
+	ConfigEnv map[string]string
 }
 
 // ErrGoRunBinary is returned for a binary that `go run` or `go test` built in
@@ -233,6 +240,12 @@ func SpecFor(p profiles.Profile, binary string, opts Options) (Spec, error) {
 		if v != "" {
 			s.Env[k] = v
 		}
+	}
+	if kept, _ := ServiceEnv(opts.ConfigEnv); len(kept) > 0 {
+		for k, v := range kept {
+			s.Env[k] = v
+		}
+		s.Env[profiles.EnvServiceConfigVars] = strings.Join(slices.Sorted(maps.Keys(kept)), ",")
 	}
 	// Ours win over config-derived values (spec §2.2).
 	s.Env["HOME"] = p.Home
@@ -350,8 +363,36 @@ func IsGoRunBinary(path string) bool {
 }
 
 // secretWords mark environment keys whose values must never land in a
-// world-readable definition (spec §3.5, gap §10.4).
-var secretWords = []string{"TOKEN", "PASSWORD", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"}
+// world-readable definition (spec §3.5, gap §10.4): a name containing any
+// of them, case-insensitively, is a secret. The list errs on the side of
+// caution (AUTH also matches AUTHOR, KEY matches KEYBOARD): a variable
+// wrongly taken for a secret loses nothing, since the gateway applies the
+// config's env itself at start, while one wrongly written out leaks.
+var secretWords = []string{"TOKEN", "KEY", "SECRET", "PASS", "AUTH", "CREDENTIAL", "PRIVATE", "COOKIE", "SESSION", "DSN", "CERT"}
+
+// ServiceEnv splits the config's env section (profiles.Config.EnvVars) into
+// what a service definition may carry and what it must not: secret-looking
+// names (see secretWords), our own variables (HOME, PATH, CLAWDBOT_*: the
+// definition sets those itself), and values no definition format can hold
+// (newlines, NUL) are withheld, sorted. Withheld variables are not lost:
+// they stay in the 0600 config and the gateway exports them at start.
+func ServiceEnv(vars map[string]string) (kept map[string]string, withheld []string) {
+	kept = map[string]string{}
+	for k, v := range vars {
+		up := strings.ToUpper(k)
+		switch {
+		case v == "":
+			continue
+		case looksSecret(k), up == "HOME", up == "PATH", strings.HasPrefix(up, "CLAWDBOT_"),
+			strings.ContainsAny(v, "\n\r\x00"), k == "" || strings.ContainsAny(k, "= \t\"'\\$%,"):
+			withheld = append(withheld, k)
+		default:
+			kept[k] = v
+		}
+	}
+	slices.Sort(withheld)
+	return kept, withheld
+}
 
 func looksSecret(key string) bool {
 	k := strings.ToUpper(key)

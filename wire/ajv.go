@@ -3,7 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,13 +11,27 @@ import (
 	"unicode/utf8"
 )
 
-// This file reproduces the error messages of the original's validator (AJV
-// with allErrors, formatted by its formatValidationErrors): the same
-// wording, the same order, the same de-duplication. santhosh-tekuri/jsonschema
-// decides whether a value is valid; once it says no, ajvErrors walks the
-// same schema in AJV's keyword order to produce the text clients expect
-// (for instance "at /client/id: must be equal to constant; at /client/id:
-// must match a schema in anyOf").
+// This file reproduces the original's validator: AJV 8 with allErrors and
+// strict:false, its errors formatted by formatValidationErrors. The walker
+// both decides validity (a value is valid exactly when it finds no error)
+// and words the errors: the same text, the same order, the same
+// de-duplication (for instance "at /client/id: must be equal to constant;
+// at /client/id: must match a schema in anyOf").
+//
+// Semantics follow AJV on the value JSON.parse yields, not JSON Schema on
+// the literal text:
+//   - numbers are IEEE doubles: 1.0000000000000001 is the integer 1, 1e400
+//     is Infinity, which with strict:false (no strictNumbers) is a number
+//     and an integer, above every maximum;
+//   - string lengths count code points (AJV's ucs2length: a surrogate pair
+//     once, a lone surrogate once; encoding/json turns a lone surrogate
+//     escape into one U+FFFD, so the count is the same);
+//   - object keys enumerate in JavaScript's order (ordered.go);
+//   - const and enum compare as fast-deep-equal does (numbers by ===).
+//
+// The tests hold it to santhosh-tekuri/jsonschema (a second, independent
+// implementation, fuzzed on every embedded schema) and to verdicts and
+// messages recorded from the real AJV (testdata/ajv).
 
 // snode is a compiled view of the subset of JSON Schema our generator emits.
 type snode struct {
@@ -36,8 +50,8 @@ type snode struct {
 	items     *snode
 	minLength *int
 	maxLength *int
-	minimum   *big.Rat
-	maximum   *big.Rat
+	minimum   *float64
+	maximum   *float64
 	minItems  *int
 	maxItems  *int
 	pattern   *regexp.Regexp
@@ -154,7 +168,7 @@ func compileAt(v any, at string) (*snode, error) {
 					return nil, bad("an object")
 				}
 				for _, pk := range po.keys {
-					re, err := regexp.Compile(pk)
+					re, err := ecmaToGo(pk)
 					if err != nil {
 						return nil, err
 					}
@@ -182,8 +196,8 @@ func compileAt(v any, at string) (*snode, error) {
 					n.maxItems = i
 				}
 			case "minimum", "maximum":
-				r := asRat(val)
-				if r == nil {
+				r, ok := asFloat(val)
+				if !ok {
 					return nil, bad("a number")
 				}
 				if k == "minimum" {
@@ -197,7 +211,7 @@ func compileAt(v any, at string) (*snode, error) {
 					return nil, bad("a regular expression string")
 				}
 				n.patternS = str
-				n.pattern, err = regexp.Compile(str)
+				n.pattern, err = ecmaToGo(str)
 			default:
 				if !annotationKeywords[k] {
 					return nil, fmt.Errorf("schema keyword %q at %s is not implemented by the AJV message compiler (wire/ajv.go): implement it there or stop generating it", k, at0(at))
@@ -235,16 +249,75 @@ func asInt(v any) *int {
 	return &i
 }
 
-func asRat(v any) *big.Rat {
+// asFloat is a JSON number as JSON.parse reads it: the nearest double,
+// ±Inf beyond the double range.
+func asFloat(v any) (*float64, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
-		return nil
+		return nil, false
 	}
-	r, ok := new(big.Rat).SetString(n.String())
-	if !ok {
-		return nil
+	f := jsNumber(n)
+	return &f, true
+}
+
+// jsNumber converts a JSON number literal the way JSON.parse does.
+// strconv.ParseFloat rounds to nearest like ECMAScript's StringToNumber and
+// returns ±Inf (with ErrRange, ignored here) where JavaScript yields
+// ±Infinity; a decoded literal is always syntactically valid.
+func jsNumber(n json.Number) float64 {
+	f, _ := strconv.ParseFloat(string(n), 64)
+	return f
+}
+
+// jsString renders a number as JavaScript's Number.prototype.toString does
+// (ECMA-262 Number::toString), which AJV uses in "must be <= 5000": the
+// shortest round-trip digits, plain notation for exponents in [-6, 21),
+// else d.ddde±n.
+func jsString(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.IsNaN(f):
+		return "NaN"
+	case f == 0:
+		return "0" // also -0
 	}
-	return r
+	sign := ""
+	if f < 0 {
+		sign, f = "-", -f
+	}
+	// 'e' with -1 precision gives the shortest digits: d.ddddde±XX.
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	mant, exp, _ := strings.Cut(e, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	x, _ := strconv.Atoi(exp)
+	k, n := len(digits), x+1 // f = 0.digits × 10^n
+	switch {
+	case k <= n && n <= 21:
+		return sign + digits + strings.Repeat("0", n-k)
+	case 0 < n && n <= 21:
+		return sign + digits[:n] + "." + digits[n:]
+	case -6 < n && n <= 0:
+		return sign + "0." + strings.Repeat("0", -n) + digits
+	}
+	es := "+"
+	if n-1 < 0 {
+		es = "-"
+	}
+	m := digits[:1]
+	if k > 1 {
+		m += "." + digits[1:]
+	}
+	return sign + m + "e" + es + strconv.Itoa(abs(n-1))
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
 }
 
 // ajvType is AJV's data type name of a decoded value.
@@ -266,14 +339,17 @@ func ajvType(v any) string {
 	return "unknown"
 }
 
+// typeMatches is AJV's checkDataType without strictNumbers: "integer" is
+// typeof x == "number" && !(x % 1) && !isNaN(x), so ±Infinity (a literal
+// beyond the double range) is an integer, as 1.0000000000000001 is.
 func typeMatches(want string, v any) bool {
 	got := ajvType(v)
 	if want == got {
 		return true
 	}
 	if want == "integer" && got == "number" {
-		r, ok := new(big.Rat).SetString(v.(json.Number).String())
-		return ok && r.IsInt()
+		f := jsNumber(v.(json.Number))
+		return math.IsInf(f, 0) || f == math.Trunc(f)
 	}
 	return false
 }
@@ -365,12 +441,14 @@ func (n *snode) walk(v any, path string, out *[]ajvErr) {
 		}
 		switch group {
 		case "number":
-			r, _ := new(big.Rat).SetString(v.(json.Number).String())
-			if n.maximum != nil && r != nil && r.Cmp(n.maximum) > 0 {
-				*out = append(*out, ajvErr{path, "maximum", "must be <= " + n.maximum.RatString()})
+			// AJV's test is "data > max" on doubles; it fails on NaN
+			// only, which JSON cannot express.
+			f := jsNumber(v.(json.Number))
+			if n.maximum != nil && f > *n.maximum {
+				*out = append(*out, ajvErr{path, "maximum", "must be <= " + jsString(*n.maximum)})
 			}
-			if n.minimum != nil && r != nil && r.Cmp(n.minimum) < 0 {
-				*out = append(*out, ajvErr{path, "minimum", "must be >= " + n.minimum.RatString()})
+			if n.minimum != nil && f < *n.minimum {
+				*out = append(*out, ajvErr{path, "minimum", "must be >= " + jsString(*n.minimum)})
 			}
 		case "string":
 			// AJV counts code points (ucs2length counts surrogate pairs once).
@@ -382,7 +460,7 @@ func (n *snode) walk(v any, path string, out *[]ajvErr) {
 				*out = append(*out, ajvErr{path, "minLength", fmt.Sprintf("must NOT have fewer than %d characters", *n.minLength)})
 			}
 			if n.pattern != nil && !n.pattern.MatchString(v.(string)) {
-				*out = append(*out, ajvErr{path, "pattern", fmt.Sprintf("must match pattern %q", n.patternS)})
+				*out = append(*out, ajvErr{path, "pattern", "must match pattern \"" + n.patternS + "\""})
 			}
 		case "array":
 			arr := v.([]any)
@@ -454,17 +532,14 @@ func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// jsonEqual compares decoded JSON values structurally (numbers by value).
+// jsonEqual compares decoded JSON values as AJV's fast-deep-equal compares
+// the parsed values: numbers as doubles with ===, so 1 equals 1.0 and
+// 1.0000000000000001, and -0 equals 0.
 func jsonEqual(a, b any) bool {
 	switch x := a.(type) {
 	case json.Number:
 		y, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		rx, ok1 := new(big.Rat).SetString(x.String())
-		ry, ok2 := new(big.Rat).SetString(y.String())
-		return ok1 && ok2 && rx.Cmp(ry) == 0
+		return ok && jsNumber(x) == jsNumber(y)
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
@@ -505,12 +580,19 @@ func formatAJV(errs []ajvErr) string {
 	parts := make([]string, 0, len(errs))
 	for _, e := range errs {
 		var s string
-		if e.keyword == "additionalProperties" {
+		if e.keyword == "additionalProperties" && strings.TrimFunc(e.msg, isJSSpace) != "" {
 			where := "at root"
 			if e.path != "" {
 				where = "at " + e.path
 			}
 			s = where + ": unexpected property '" + e.msg + "'"
+		} else if e.keyword == "additionalProperties" {
+			// formatValidationErrors skips a property name that is empty
+			// after String.prototype.trim and uses AJV's message instead.
+			s = "must NOT have additional properties"
+			if e.path != "" {
+				s = "at " + e.path + ": " + s
+			}
 		} else if e.path != "" {
 			s = "at " + e.path + ": " + e.msg
 		} else {
@@ -522,4 +604,15 @@ func formatAJV(errs []ajvErr) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// isJSSpace is JavaScript's WhiteSpace and LineTerminator set, what
+// String.prototype.trim strips: Unicode Zs, tab, VT, FF, BOM, LF, CR,
+// LS and PS.
+func isJSSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200a
 }

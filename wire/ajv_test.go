@@ -32,6 +32,13 @@ func TestCompileNodeRejectsUnimplementedKeywords(t *testing.T) {
 		{"unknown type name", `{"type":"int"}`, `schema keyword "type" at /: unknown type "int"`},
 		{"properties not an object", `{"properties":[]}`, `schema keyword "properties" at /: want an object, got array`},
 		{"schema not an object", `{"items":3}`, `schema at /items: want an object or a boolean, got number`},
+		{"Go-only regexp flags", `{"type":"string","pattern":"(?i)^a$"}`, `pattern "(?i)^a$": a (? group other than (?: means something else`},
+		{"lookahead", `{"type":"string","pattern":"^(?=a)"}`, `pattern "^(?=a)": a (? group`},
+		{"Go property class", `{"type":"string","pattern":"\\pL"}`, `pattern "\\pL": the escape \p`},
+		{"POSIX class", `{"type":"object","patternProperties":{"[[:alpha:]]":true}}`, `pattern "[[:alpha:]]": a POSIX class`},
+		{"empty class", `{"type":"string","pattern":"a[]"}`, `pattern "a[]": an empty class`},
+		{"\\S in a class", `{"type":"string","pattern":"[\\S]"}`, `pattern "[\\S]": the escape \S`},
+		{"backreference", `{"type":"string","pattern":"(a)\\1"}`, `pattern "(a)\\1": the escape \1`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -21,21 +21,23 @@
 //
 // # How validation works
 //
-// santhosh-tekuri/jsonschema/v6 decides validity against the embedded
-// schemas (compiled once). When it rejects, an AJV emulation (ajv.go) walks
-// the same schema in AJV's keyword order to build the message the original
-// sends, e.g. "invalid connect params: at /client/id: must be equal to
-// constant; at /client/id: must match a schema in anyOf". If the two ever
-// disagreed, santhosh's verdict stands and its own text is used; a
-// differential fuzz target holds the walker's verdict equal to santhosh's on
-// every schema, and the walker's compiler refuses any keyword it does not
-// implement. Well-formed request frames and connect params skip the generic
-// machinery through exact hand-written checks (validate_fast.go:
-// fastRequestFrame, fastConnectParams) that fuzz targets hold equal to the
-// schema path (same verdict, same message, same decode); anything they do
-// not take goes the schema way. santhosh stays in the binary because
-// ValidateParams checks every validated method's params with it: there is
-// no fast path per method.
+// An AJV emulation (ajv.go) compiles the embedded schemas once and walks a
+// value in AJV's keyword order: a value is valid exactly when the walk
+// finds no error, and the errors found are the message the original sends,
+// e.g. "invalid connect params: at /client/id: must be equal to constant;
+// at /client/id: must match a schema in anyOf". It judges what JSON.parse
+// would give the original (numbers as doubles, keys in JavaScript order,
+// patterns with ECMAScript meaning: ecmare.go), and its compiler refuses
+// any keyword it does not implement. Well-formed request frames and
+// connect params skip the generic machinery through exact hand-written
+// checks (validate_fast.go: fastRequestFrame, fastConnectParams); anything
+// they do not take goes the schema way.
+//
+// Tests hold every layer to an oracle: the fast paths to the walker (same
+// verdict, same message, same decode), the walker's verdict to
+// santhosh-tekuri/jsonschema on every schema (fuzzed; the library is
+// linked into the tests only), and its verdicts and messages to ones
+// recorded from the original's AJV (testdata/ajv).
 //
 // # Intentional differences from the original's schemas
 //

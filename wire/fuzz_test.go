@@ -18,6 +18,9 @@ func FuzzValidateRequestFrame(f *testing.F) {
 	f.Add(benchConnect)
 	f.Add([]byte(`{"type":"req","id":"c","method":"connect","params":{"minProtocol":3,"maxProtocol":3,"client":{"id":"x"}}}`))
 	f.Add([]byte(`{"type":"req","id":"n","method":"node.invoke.result","params":{"id":"1","nodeId":"n","ok":true,"payloadJSON":null}}`))
+	for _, fr := range capturedSeeds(f).frames {
+		f.Add(fr)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		fr, err := ValidateRequestFrame(raw)
 		fast, fastOK := fastRequestFrame(raw)

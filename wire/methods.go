@@ -124,7 +124,7 @@ var methodTable = []Method{
 	// Hidden: handlers exist, not advertised, admin scope (spec §3.2).
 	{Name: "connect", Scope: AdminScope, Hidden: true},
 	{Name: "poll", Scope: AdminScope, Hidden: true},
-	{Name: "chat.inject", Scope: AdminScope, Hidden: true},
+	{Name: "chat.inject", Scope: AdminScope, Hidden: true, Params: typeOf[ChatInjectParams]()},
 	{Name: "sessions.resolve", Scope: AdminScope, Hidden: true},
 }
 

@@ -134,6 +134,13 @@ type ChatAbortParams struct {
 	RunID      string `json:"runId,omitempty" jsonschema:"minLength=1"`
 }
 
+// ChatInjectParams are the params of chat.inject.
+type ChatInjectParams struct {
+	SessionKey string `json:"sessionKey" jsonschema:"minLength=1"`
+	Message    string `json:"message" jsonschema:"minLength=1"`
+	Label      string `json:"label,omitempty" jsonschema:"maxLength=100"`
+}
+
 // NodeDescribeParams are the params of node.describe.
 type NodeDescribeParams struct {
 	NodeID string `json:"nodeId" jsonschema:"minLength=1"`

@@ -28,6 +28,20 @@ type HealthSummary struct {
 	// (a reload or restart) is invalid, so it still serves the previous
 	// config. Absent while the file is valid.
 	ConfigError *ConfigError `json:"configError,omitempty"`
+	// ConfigWarnings is ours: the keys of the serving config the gateway
+	// ignores (unknown keys), with the did-you-mean of 'clawdbot config
+	// validate'. Absent when there are none.
+	ConfigWarnings []ConfigWarning `json:"configWarnings,omitempty"`
+}
+
+// ConfigWarning is one config key the gateway ignores: its dotted path,
+// the message ("unknown key (ignored; did you mean gateway.port?)") and
+// where it is in the file.
+type ConfigWarning struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"`   // 1-based, 0 if unknown
+	Column  int    `json:"column,omitempty"` // 1-based
 }
 
 // ConfigError reports a config file the gateway refused to apply.
@@ -79,8 +93,9 @@ type StatusSummary struct {
 	ChannelSummary     []string        `json:"channelSummary"`
 	QueuedSystemEvents []string        `json:"queuedSystemEvents"`
 	Sessions           StatusSessions  `json:"sessions"`
-	// ConfigError is ours, as in HealthSummary.
-	ConfigError *ConfigError `json:"configError,omitempty"`
+	// ConfigError and ConfigWarnings are ours, as in HealthSummary.
+	ConfigError    *ConfigError    `json:"configError,omitempty"`
+	ConfigWarnings []ConfigWarning `json:"configWarnings,omitempty"`
 }
 
 // LinkChannel is the linked messaging channel in StatusSummary.
@@ -189,29 +204,40 @@ type AgentResult struct {
 	Meta     AgentRunMeta   `json:"meta"`
 }
 
-// AgentPayload is one reply payload of an agent run.
+// AgentPayload is one reply payload of an agent run, as the original
+// normalises it for JSON: text always present ("" allowed), mediaUrl the
+// first media URL or null, mediaUrls only when there are any. replyToId
+// and isError are not sent (messaging spec §8).
 type AgentPayload struct {
-	Text      string   `json:"text,omitempty"`
-	MediaURL  string   `json:"mediaUrl,omitempty"`
+	Text      string   `json:"text"`
+	MediaURL  *string  `json:"mediaUrl"`
 	MediaURLs []string `json:"mediaUrls,omitzero"`
-	ReplyToID string   `json:"replyToId,omitempty"`
-	IsError   *bool    `json:"isError,omitempty"`
 }
 
 // AgentRunMeta is AgentResult.meta.
 type AgentRunMeta struct {
 	DurationMs int64      `json:"durationMs"`
 	AgentMeta  *AgentMeta `json:"agentMeta,omitempty"`
-	Aborted    *bool      `json:"aborted,omitempty"`
+	Aborted    bool       `json:"aborted"`
 	StopReason string     `json:"stopReason,omitempty"`
 }
 
 // AgentMeta names the session and model that served a run.
 type AgentMeta struct {
-	SessionID string          `json:"sessionId"`
-	Provider  string          `json:"provider"`
-	Model     string          `json:"model"`
-	Usage     json.RawMessage `json:"usage,omitempty"`
+	SessionID string      `json:"sessionId"`
+	Provider  string      `json:"provider"`
+	Model     string      `json:"model"`
+	Usage     *AgentUsage `json:"usage,omitempty"`
+}
+
+// AgentUsage is a run's token use in the result's shape ({input, output,
+// cacheRead, cacheWrite, total}; not the transcript's totalTokens).
+type AgentUsage struct {
+	Input      int64 `json:"input"`
+	Output     int64 `json:"output"`
+	CacheRead  int64 `json:"cacheRead"`
+	CacheWrite int64 `json:"cacheWrite"`
+	Total      int64 `json:"total"`
 }
 
 // AgentWaitResult is the result of agent.wait.
@@ -249,26 +275,118 @@ type ChatAbortResult struct {
 	RunIDs  []string `json:"runIds"`
 }
 
-// AgentEvent is the payload of the agent event (spec §4.3). Seq is per run.
+// AgentEvent is the payload of the agent event (spec §4.3), with the
+// original's key order: runId, stream, data, sessionKey, seq, ts. Seq is
+// per run; Data is the stream's own object (kept as a typed value so its
+// key order is the original's too).
 type AgentEvent struct {
-	RunID      string         `json:"runId" jsonschema:"minLength=1"`
-	Seq        *int64         `json:"seq,omitempty" jsonschema:"minimum=0"` // absent on synthetic gap errors
-	Stream     string         `json:"stream" jsonschema:"minLength=1"`
-	TS         int64          `json:"ts" jsonschema:"minimum=0"`
-	Data       map[string]any `json:"data"`
-	SessionKey string         `json:"sessionKey,omitempty"`
+	RunID      string `json:"runId" jsonschema:"minLength=1"`
+	Stream     string `json:"stream" jsonschema:"minLength=1"`
+	Data       any    `json:"data"`
+	SessionKey string `json:"sessionKey,omitempty"`
+	Seq        int64  `json:"seq" jsonschema:"minimum=0"`
+	TS         int64  `json:"ts" jsonschema:"minimum=0"`
 }
 
-// ChatEvent is the payload of the chat event.
+// ChatEvent is the payload of the chat event (messaging spec §2.2).
 type ChatEvent struct {
-	RunID        string          `json:"runId" jsonschema:"minLength=1"`
-	SessionKey   string          `json:"sessionKey" jsonschema:"minLength=1"`
-	Seq          int64           `json:"seq" jsonschema:"minimum=0"`
-	State        string          `json:"state" jsonschema:"enum=delta,enum=final,enum=aborted,enum=error"`
-	Message      json.RawMessage `json:"message,omitempty"`
-	ErrorMessage string          `json:"errorMessage,omitempty"`
-	Usage        json.RawMessage `json:"usage,omitempty"`
-	StopReason   string          `json:"stopReason,omitempty"`
+	RunID        string       `json:"runId" jsonschema:"minLength=1"`
+	SessionKey   string       `json:"sessionKey" jsonschema:"minLength=1"`
+	Seq          int64        `json:"seq" jsonschema:"minimum=0"`
+	State        string       `json:"state" jsonschema:"enum=delta,enum=final,enum=aborted,enum=error"`
+	Message      *ChatMessage `json:"message,omitempty"`
+	ErrorMessage string       `json:"errorMessage,omitempty"`
+	StopReason   string       `json:"stopReason,omitempty"`
+}
+
+// ChatMessage is the assistant message a chat delta or final carries.
+type ChatMessage struct {
+	Role      string        `json:"role"`
+	Content   []ChatContent `json:"content"`
+	Timestamp int64         `json:"timestamp"`
+}
+
+// ChatContent is one text block of a ChatMessage.
+type ChatContent struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// Chat event states.
+const (
+	ChatDelta   = "delta"
+	ChatFinal   = "final"
+	ChatAborted = "aborted"
+	ChatError   = "error"
+)
+
+// ChatInjectResult is the result of chat.inject.
+type ChatInjectResult struct {
+	OK        bool   `json:"ok"`
+	MessageID string `json:"messageId"`
+}
+
+// AgentIdentityResult is the result of agent.identity.get.
+type AgentIdentityResult struct {
+	AgentID string `json:"agentId"`
+	Name    string `json:"name,omitempty"`
+	Avatar  string `json:"avatar,omitempty"`
+}
+
+// AgentsListResult is the result of agents.list.
+type AgentsListResult struct {
+	DefaultID string           `json:"defaultId"`
+	MainKey   string           `json:"mainKey"`
+	Scope     string           `json:"scope"`
+	Agents    []AgentsListItem `json:"agents"`
+}
+
+// AgentsListItem is one agent of agents.list.
+type AgentsListItem struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name,omitempty"`
+	Identity *AgentIdentity `json:"identity,omitempty"`
+}
+
+// AgentIdentity is agents.list[].identity.
+type AgentIdentity struct {
+	Name      string `json:"name,omitempty"`
+	Theme     string `json:"theme,omitempty"`
+	Emoji     string `json:"emoji,omitempty"`
+	Avatar    string `json:"avatar,omitempty"`
+	AvatarURL string `json:"avatarUrl,omitempty"`
+}
+
+// UsageStatusResult is the result of usage.status: provider quota
+// summaries (none without provider OAuth credentials).
+type UsageStatusResult struct {
+	UpdatedAt int64             `json:"updatedAt"`
+	Providers []json.RawMessage `json:"providers"`
+}
+
+// UsageTotals are the token and cost sums of usage.cost.
+type UsageTotals struct {
+	Input              int64   `json:"input"`
+	Output             int64   `json:"output"`
+	CacheRead          int64   `json:"cacheRead"`
+	CacheWrite         int64   `json:"cacheWrite"`
+	TotalTokens        int64   `json:"totalTokens"`
+	TotalCost          float64 `json:"totalCost"`
+	MissingCostEntries int64   `json:"missingCostEntries"`
+}
+
+// UsageDay is one day of usage.cost.
+type UsageDay struct {
+	Date string `json:"date"`
+	UsageTotals
+}
+
+// UsageCostResult is the result of usage.cost.
+type UsageCostResult struct {
+	UpdatedAt int64       `json:"updatedAt"`
+	Days      int         `json:"days"`
+	Daily     []UsageDay  `json:"daily"`
+	Totals    UsageTotals `json:"totals"`
 }
 
 // NodeInfo is one node in node.list (and, with ts, node.describe).
@@ -569,7 +687,7 @@ type SentinelInfo struct {
 	Payload RestartSentinelPayload `json:"payload"`
 }
 
-// Restart sentinel kinds and statuses (spec §9.3).
+// Restart sentinel kinds and statuses (protocol spec §9.3).
 const (
 	SentinelConfigApply = "config-apply"
 	SentinelUpdate      = "update"

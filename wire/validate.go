@@ -9,8 +9,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // schemaFS holds the generated schema files (go generate ./wire).
@@ -26,28 +24,22 @@ func SchemaFS() embed.FS { return schemaFS }
 // is ignored (spec §2.2), so callers test for it with errors.Is.
 var ErrMalformedJSON = errors.New("malformed JSON")
 
-type compiled struct {
-	sch  *jsonschema.Schema
-	node *snode
-}
-
 var (
 	schemasOnce sync.Once
-	schemas     map[string]*compiled // by type name
+	schemas     map[string]*snode // by type name
 	schemasErr  error
 )
 
-// loadSchemas compiles every embedded schema once: with santhosh-tekuri for
-// the verdict and into an snode tree for AJV-compatible messages.
-func loadSchemas() (map[string]*compiled, error) {
+// loadSchemas compiles every embedded schema once into the AJV walker's
+// snode tree, which decides validity and words the errors (ajv.go).
+func loadSchemas() (map[string]*snode, error) {
 	schemasOnce.Do(func() {
 		entries, err := schemaFS.ReadDir("schema")
 		if err != nil {
 			schemasErr = err
 			return
 		}
-		c := jsonschema.NewCompiler()
-		raw := map[string][]byte{}
+		out := make(map[string]*snode, len(entries))
 		for _, e := range entries {
 			name := strings.TrimSuffix(e.Name(), ".json")
 			data, err := schemaFS.ReadFile(path.Join("schema", e.Name()))
@@ -55,27 +47,9 @@ func loadSchemas() (map[string]*compiled, error) {
 				schemasErr = err
 				return
 			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-			if err != nil {
-				schemasErr = fmt.Errorf("schema %s: %w", e.Name(), err)
-				return
-			}
-			if err := c.AddResource(schemaURL(name), doc); err != nil {
-				schemasErr = fmt.Errorf("schema %s: %w", e.Name(), err)
-				return
-			}
-			raw[name] = data
-		}
-		out := make(map[string]*compiled, len(raw))
-		for name, data := range raw {
-			sch, err := c.Compile(schemaURL(name))
-			if err != nil {
-				schemasErr = fmt.Errorf("compile schema %s: %w", name, err)
-				return
-			}
 			doc, err := decodeOrdered(data)
 			if err != nil {
-				schemasErr = err
+				schemasErr = fmt.Errorf("schema %s: %w", e.Name(), err)
 				return
 			}
 			node, err := compileNode(doc)
@@ -83,49 +57,38 @@ func loadSchemas() (map[string]*compiled, error) {
 				schemasErr = fmt.Errorf("schema %s: %w", name, err)
 				return
 			}
-			out[name] = &compiled{sch: sch, node: node}
+			out[name] = node
 		}
 		schemas = out
 	})
 	return schemas, schemasErr
 }
 
-func schemaURL(name string) string { return "urn:clawdbot:wire:" + name }
-
 // check validates raw against the named schema. It returns "" when valid,
-// else the AJV-style detail text.
-func check(name string, raw []byte, prepare func(map[string]any)) (string, error) {
+// else the AJV-style detail text. prepare, when set, normalises the decoded
+// value first, as the original does before it validates.
+func check(name string, raw []byte, prepare func(*object)) (string, error) {
 	all, err := loadSchemas()
 	if err != nil {
 		return "", err
 	}
-	c, ok := all[name]
+	node, ok := all[name]
 	if !ok {
 		return "", fmt.Errorf("no schema %q; run make schema", name)
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	v, err := decodeOrdered(raw)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrMalformedJSON, err)
+		return "", fmt.Errorf("%w: %v", ErrMalformedJSON, syntaxError(raw))
 	}
 	if prepare != nil {
-		if m, ok := v.(map[string]any); ok {
-			prepare(m)
-			raw, _ = json.Marshal(m) // the message walk below sees the same value
+		if o, ok := v.(*object); ok {
+			prepare(o)
 		}
 	}
-	verr := c.sch.Validate(v)
-	if verr == nil {
-		return "", nil
-	}
-	ordered, err := decodeOrdered(raw)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-	}
 	var errs []ajvErr
-	c.node.walk(ordered, "", &errs)
+	node.walk(v, "", &errs)
 	if len(errs) == 0 {
-		// The two validators disagree; never accept what santhosh rejects.
-		return verr.Error(), nil
+		return "", nil
 	}
 	return formatAJV(errs), nil
 }
@@ -207,21 +170,23 @@ func schemaConnectParams(raw json.RawMessage) (*ConnectParams, error) {
 }
 
 // paramsPrepare normalises params the way the original does before it
-// validates them.
-var paramsPrepare = map[string]func(map[string]any){
+// validates them. It edits the decoded object in place, keeping the key
+// order the original's object would have (a deleted key drops out, an
+// added one goes last).
+var paramsPrepare = map[string]func(*object){
 	// node.invoke.result: payloadJSON:null and error:null are stripped; a
 	// non-string payloadJSON is moved into payload.
-	"node.invoke.result": func(m map[string]any) {
-		if v, ok := m["payloadJSON"]; ok {
+	"node.invoke.result": func(o *object) {
+		if v, ok := o.vals["payloadJSON"]; ok {
 			if _, isStr := v.(string); !isStr {
-				delete(m, "payloadJSON")
-				if _, has := m["payload"]; !has && v != nil {
-					m["payload"] = v
+				o.del("payloadJSON")
+				if _, has := o.vals["payload"]; !has && v != nil {
+					o.set("payload", v)
 				}
 			}
 		}
-		if v, ok := m["error"]; ok && v == nil {
-			delete(m, "error")
+		if v, ok := o.vals["error"]; ok && v == nil {
+			o.del("error")
 		}
 	},
 }
@@ -265,10 +230,11 @@ func DecodeParams(method string, params json.RawMessage, dst any) error {
 	}
 	params = normalizedParams(method, params)
 	if prep := paramsPrepare[method]; prep != nil {
-		var m map[string]any
-		if json.Unmarshal(params, &m) == nil {
-			prep(m)
-			params, _ = json.Marshal(m)
+		if v, err := decodeOrdered(params); err == nil {
+			if o, ok := v.(*object); ok {
+				prep(o)
+				params, _ = json.Marshal(o)
+			}
 		}
 	}
 	if err := json.Unmarshal(params, dst); err != nil {

@@ -271,3 +271,29 @@ func BenchmarkValidateInvalidFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateParams measures ValidateParams alone on typical params
+// of two methods the gateway validates on every call: node.invoke (nested
+// free-form params) and config.set (a config file as one string), plus one
+// rejection (which builds the AJV-style message).
+func BenchmarkValidateParams(b *testing.B) {
+	for _, c := range []struct {
+		name, method, params string
+		valid                bool
+	}{
+		{"node.invoke", "node.invoke", `{"nodeId":"mac-studio","command":"canvas.snapshot","params":{"format":"png","maxWidth":1024,"quality":0.9,"tags":["a","b"]},"timeoutMs":30000,"idempotencyKey":"0f3c2a5e-3c1d-4a59-9a55-9d1f1d2c7b11"}`, true},
+		{"config.set", "config.set", `{"raw":"{\n  \"gateway\": {\"port\": 18789, \"auth\": {\"token\": \"t\"}},\n  \"agents\": {\"defaults\": {\"model\": \"anthropic/claude-sonnet-4\"}}\n}\n","baseHash":"5d41402abc4b2a76b9719d911017c592"}`, true},
+		{"invalid", "node.invoke", `{"nodeId":"","command":"x","timeoutMs":-1,"extra":true}`, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			raw := json.RawMessage(c.params)
+			if err := ValidateParams(c.method, raw); (err == nil) != c.valid {
+				b.Fatalf("ValidateParams = %v, want valid=%v", err, c.valid)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = ValidateParams(c.method, raw)
+			}
+		})
+	}
+}

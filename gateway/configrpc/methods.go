@@ -39,9 +39,11 @@ func Register(reg *rpc.Registry, d Deps) {
 
 type handlers struct{ d Deps }
 
-// toSnapshot is the config.get result (spec §3.5). A missing or
-// unparsable file reports parsed/config as {}; issues carry only
-// {path, message}, as the original's do.
+// toSnapshot is the config.get result (spec §3.5): config is the whole
+// resolved document with the original's load-time defaults
+// (profiles.Snapshot.ConfigJSON). A missing or unparsable file reports
+// parsed/config as {}; issues carry only {path, message}, as the
+// original's do.
 func toSnapshot(snap *profiles.Snapshot) wire.ConfigSnapshot {
 	out := wire.ConfigSnapshot{
 		Path: snap.Path, Exists: snap.Exists, Valid: snap.Valid, Hash: snap.Hash,
@@ -52,27 +54,15 @@ func toSnapshot(snap *profiles.Snapshot) wire.ConfigSnapshot {
 		r := string(snap.Raw)
 		out.Raw = &r
 	}
-	if snap.Parsed != nil {
-		out.Parsed = mustJSON(snap.Parsed)
-	}
-	if snap.Config != nil {
-		out.Config = mustJSON(snap.Config)
-	}
+	// parsed and config in the file's key order with every section, ours
+	// or not: a client that edits config and writes it back (config.set)
+	// must not lose or reshuffle what it did not touch.
+	out.Parsed = snap.ParsedJSON()
+	out.Config = snap.ConfigJSON()
 	return out
 }
 
 var emptyObject = json.RawMessage("{}")
-
-// mustJSON encodes a value decoded from JSON (or a config struct), which
-// always encodes; a failure would be a bug, reported as null rather than a
-// dropped response.
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return wire.NullPayload
-	}
-	return b
-}
 
 // configIssues are issues as the wire carries them ({path, message}).
 func configIssues(is []profiles.Issue) []wire.ConfigIssue {
@@ -103,7 +93,7 @@ func (h *handlers) set(c *rpc.Call) (any, *wire.ErrorShape) {
 	if e != nil {
 		return nil, e
 	}
-	return wire.ConfigSetResult{OK: true, Path: st.path, Config: mustJSON(next.Config)}, nil
+	return wire.ConfigSetResult{OK: true, Path: st.path, Config: next.ConfigJSON()}, nil
 }
 
 func (h *handlers) apply(c *rpc.Call, patch bool) (any, *wire.ErrorShape) {
@@ -131,7 +121,7 @@ func (h *handlers) apply(c *rpc.Call, patch bool) (any, *wire.ErrorShape) {
 		DoctorHint: "Run: clawdbot doctor --non-interactive",
 		Stats:      map[string]any{"mode": mode, "root": st.path},
 	}
-	res := wire.ConfigApplyResult{OK: true, Path: st.path, Config: mustJSON(next.Config),
+	res := wire.ConfigApplyResult{OK: true, Path: st.path, Config: next.ConfigJSON(),
 		Sentinel: wire.SentinelInfo{Payload: sent}}
 	if path, err := h.d.WriteSentinel(sent); err == nil {
 		res.Sentinel.Path = &path

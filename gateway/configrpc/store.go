@@ -95,7 +95,11 @@ func (s *Store) writeLocked(baseHash, raw string, patch bool) (*profiles.Snapsho
 }
 
 // mergeIntoFile applies raw, a JSON merge patch, to the current (valid)
-// config file: config.patch's new file.
+// config file: config.patch's new file. The patch is spliced into the
+// file's text (profiles.PatchText), so the user's JSON5 (comments, key
+// order, quoting, trailing commas, ${ENV} references) survives everywhere
+// the patch does not change it; the original re-serialises the resolved
+// config instead, which inlines secrets and drops comments.
 func mergeIntoFile(snap *profiles.Snapshot, raw string) ([]byte, *wire.ErrorShape) {
 	if !strings.HasPrefix(strings.TrimSpace(raw), "{") {
 		return nil, rpc.Invalid("config.patch raw must be an object")
@@ -107,7 +111,7 @@ func mergeIntoFile(snap *profiles.Snapshot, raw string) ([]byte, *wire.ErrorShap
 	if !snap.Exists {
 		base = []byte("{}")
 	}
-	merged, err := profiles.MergePatch(base, []byte(raw))
+	merged, err := profiles.PatchText(base, []byte(raw))
 	if err != nil {
 		return nil, rpc.Invalid(err.Error())
 	}

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -84,9 +85,9 @@ func (h *handlers) liveInfo(n *Node) wire.NodeInfo {
 		Caps: sortedUnique(p.Caps), Commands: sortedUnique(n.Commands), PathEnv: p.PathEnv,
 		Permissions: p.Permissions, ConnectedAtMs: &connectedAt, Connected: true,
 	}
-	if !who.Local {
-		info.RemoteIP = who.RemoteIP
-	}
+	// The original reports the client address for every node, loopback
+	// included (unlike presence, which leaves it out for local clients).
+	info.RemoteIP = who.RemoteIP
 	info.Paired = who.DeviceID != "" && h.d.Devices.HasRole(who.DeviceID, wire.RoleNode)
 	return info
 }
@@ -100,7 +101,15 @@ func (h *handlers) listNodes() []wire.NodeInfo {
 			RemoteIP: d.RemoteIP, Caps: []string{}, Commands: []string{}, Paired: true}
 	}
 	for _, n := range h.d.Nodes.connected() {
-		byID[n.ID()] = h.liveInfo(n)
+		live := h.liveInfo(n)
+		// The live session wins; what it does not say comes from the
+		// pairing record, as in the original (live ?? paired).
+		if paired, ok := byID[live.NodeID]; ok {
+			live.DisplayName = cmp.Or(live.DisplayName, paired.DisplayName)
+			live.Platform = cmp.Or(live.Platform, paired.Platform)
+			live.RemoteIP = cmp.Or(live.RemoteIP, paired.RemoteIP)
+		}
+		byID[live.NodeID] = live
 	}
 	out := make([]wire.NodeInfo, 0, len(byID))
 	for _, n := range byID {
@@ -116,7 +125,10 @@ func (h *handlers) listNodes() []wire.NodeInfo {
 		if out[i].Connected != out[j].Connected {
 			return out[i].Connected
 		}
-		return name(out[i]) < name(out[j])
+		if a, b := name(out[i]), name(out[j]); a != b {
+			return a < b
+		}
+		return out[i].NodeID < out[j].NodeID
 	})
 	return out
 }

@@ -54,7 +54,8 @@ func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 			Recent:   recent,
 			ByAgent:  []wire.StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: recent}},
 		},
-		ConfigError: h.s.configErr.Load(),
+		ConfigError:    h.s.configErr.Load(),
+		ConfigWarnings: h.s.configWarnings(),
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,9 @@ type State struct {
 	// configErr is the config the lifecycle last refused to apply (nil
 	// while the file is valid).
 	configErr atomic.Pointer[wire.ConfigError]
-	events    systemEvents
+	// configWarn are the ignored (unknown) keys of the serving config.
+	configWarn atomic.Pointer[[]wire.ConfigWarning]
+	events     systemEvents
 }
 
 // New returns the State; stateVersion.health starts at 1.
@@ -89,14 +92,32 @@ func (s *State) StateVersion() wire.StateVersion {
 	return wire.StateVersion{Presence: s.o.Presence.Version(), Health: h}
 }
 
-// HealthSnapshot is the cached summary for hello-ok ({} when there is none).
+// HealthSnapshot is the summary hello-ok carries: the cached one, or, for
+// a connection that beats Prime (the first one after start), one computed
+// now, so hello-ok never carries the empty {} the original sends for its
+// first seconds. A refresh is cheap (it reads the session store).
 func (s *State) HealthSnapshot() any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cached == nil {
-		return struct{}{}
+	cached := s.cached
+	s.mu.Unlock()
+	if cached == nil {
+		return s.Refresh()
 	}
-	return s.cached
+	return cached
+}
+
+// Prime computes the first health summary in the background, so the start
+// does not wait for it and the first client's hello-ok already has it.
+// The gateway calls it once, right after it starts listening.
+func (s *State) Prime() {
+	go func() {
+		s.mu.Lock()
+		done := s.cached != nil
+		s.mu.Unlock()
+		if !done && !s.o.Stopping() {
+			s.Refresh()
+		}
+	}()
 }
 
 // BroadcastPresence sends the presence event with the current list.
@@ -119,6 +140,33 @@ func (s *State) SetConfigError(path string, err error) {
 	if !s.o.Stopping() {
 		s.Refresh()
 	}
+}
+
+// SetConfigWarnings records the unknown keys of the config the gateway
+// serves (at start and after every good reload), so health and status show
+// them; a change refreshes and broadcasts health at once. nil or empty
+// clears them.
+func (s *State) SetConfigWarnings(ws []wire.ConfigWarning) {
+	var next *[]wire.ConfigWarning
+	if len(ws) > 0 {
+		c := slices.Clone(ws)
+		next = &c
+	}
+	prev := s.configWarn.Swap(next)
+	if prev == nil && next == nil || prev != nil && next != nil && slices.Equal(*prev, *next) {
+		return
+	}
+	if !s.o.Stopping() {
+		s.Refresh()
+	}
+}
+
+// configWarnings is what health and status carry (nil: none).
+func (s *State) configWarnings() []wire.ConfigWarning {
+	if p := s.configWarn.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // sessionsPath is the default agent's session store.
@@ -180,8 +228,9 @@ func (s *State) Refresh() *wire.HealthSummary {
 			Heartbeat: wire.HeartbeatConfig{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
 			Sessions:  sess,
 		}},
-		Sessions:    sess,
-		ConfigError: s.configErr.Load(),
+		Sessions:       sess,
+		ConfigError:    s.configErr.Load(),
+		ConfigWarnings: s.configWarnings(),
 	}
 	h.DurationMs = now().Sub(start).Milliseconds()
 	s.mu.Lock()

@@ -161,6 +161,10 @@ type Env struct {
 	// process; nil in tests, where nothing is exported). The gateway uses
 	// it for the config's env.vars.
 	Setenv func(key, value string) error
+	// Unsetenv removes a variable (os.Unsetenv in the real process): a
+	// reload unsets the env.vars entries the gateway set and the config
+	// dropped. nil: they are set to "" instead.
+	Unsetenv func(key string) error
 	// Home is the user's home directory ("" if unknown).
 	Home string
 	// ProfileFlag is the --profile value ("" if not given); Dev is --dev.
@@ -200,7 +204,7 @@ func ProcessEnv() *Env {
 	exe, _ := os.Executable()
 	return &Env{
 		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin,
-		Getenv: os.Getenv, Environ: os.Environ, Setenv: os.Setenv, Home: home, Executable: exe,
+		Getenv: os.Getenv, Environ: os.Environ, Setenv: os.Setenv, Unsetenv: os.Unsetenv, Home: home, Executable: exe,
 		Context: context.Background(),
 	}
 }

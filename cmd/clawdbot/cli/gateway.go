@@ -32,6 +32,8 @@ type GatewayRun struct {
 	logs *gatewayLog
 	// banner is the first screen, printed once the gateway listens.
 	banner *gatewayBanner
+	// env keeps env.vars applied across reloads (nil without Setenv).
+	env *profiles.ConfigEnv
 }
 
 // GatewayFlags are the command-line overrides of `clawdbot gateway`.
@@ -112,9 +114,12 @@ Signals:
 		cfg = &profiles.Config{}
 	}
 	// env.vars and env string entries, for this process and what it runs;
-	// variables already set win (profiles.ApplyEnv).
+	// variables already set win, and reloads keep them in step
+	// (profiles.ConfigEnv).
+	var cfgEnv *profiles.ConfigEnv
 	if env.Setenv != nil {
-		if _, err := profiles.ApplyEnv(cfg, env.Getenv, env.Setenv); err != nil {
+		cfgEnv = profiles.NewConfigEnv(env.Getenv, env.Setenv, env.Unsetenv)
+		if _, _, err := cfgEnv.Apply(cfg); err != nil {
 			fmt.Fprintf(env.Stderr, "clawdbot gateway: warning: config env not fully applied: %v\n", err)
 		}
 	}
@@ -173,7 +178,7 @@ Signals:
 		return env.Errorf("%v", err)
 	}
 	banner := newGatewayBanner(env, prof, cfg, f, rc.Auth, bindHost)
-	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs, banner: &banner}
+	run := GatewayRun{Profile: prof, BindHost: bindHost, Flags: f, Logger: logs.logger, Lock: lock, logs: logs, banner: &banner, env: cfgEnv}
 	return serveGateway(env, srv, run)
 }
 

@@ -36,7 +36,7 @@ func serveGatewayLifecycle(env *Env, srv *gateway.Server, run GatewayRun) int {
 	}
 	err = srv.Run(ctx, gateway.LifecycleOptions{
 		Getenv: env.Getenv, Home: run.Profile.Home, Workspace: run.Profile.Workspace,
-		Initial: initial, Lock: run.Lock,
+		Initial: initial, Lock: run.Lock, Env: run.env,
 		Dynamic: dynamic, Listening: listening,
 		Runtime: func(cfg *profiles.Config) (gateway.RuntimeConfig, string, error) {
 			prof, err := env.ResolveProfile(run.Flags.Port)

@@ -266,11 +266,21 @@ func runServiceInstall(env *Env, args []string) int {
 			runAs = cmp.Or(env.Getenv("SUDO_USER"), currentUser(env))
 		}
 	}
+	// env.vars: the plain variables go into the definition, the
+	// secret-looking ones stay in the 0600 config (the gateway exports
+	// them itself at start).
+	var cfgEnv map[string]string
+	if snap, err := profiles.LoadEnv(prof.ConfigPath, env.Getenv); err == nil && snap.Config != nil {
+		cfgEnv = snap.Config.EnvVars()
+	}
 	spec, err := supervise.SpecFor(prof, env.Executable, supervise.Options{
-		Platform: env.Platform, Scope: scope, Version: Version, Port: port, User: runAs,
+		Platform: env.Platform, Scope: scope, Version: Version, Port: port, User: runAs, ConfigEnv: cfgEnv,
 	})
 	if err != nil {
 		return rep.fail(err)
+	}
+	if _, withheld := supervise.ServiceEnv(cfgEnv); len(withheld) > 0 {
+		rep.line("Not written into the service definition (left in the 0600 config; the gateway applies them at start): %s", strings.Join(withheld, ", "))
 	}
 	m, err := env.ServiceManager(spec.Platform)
 	if err != nil {
