@@ -761,12 +761,6 @@ func formatTokenCount(n int64) string {
 
 func (m *tuiModel) View() tea.View {
 	w := max(20, m.width)
-	var rows []string
-	add := func(s string) {
-		for _, l := range strings.Split(ansi.Wrap(s, w, ""), "\n") {
-			rows = append(rows, l)
-		}
-	}
 	bodyHeight := max(1, m.height-4)
 	var body []string
 	if m.picker != nil {
@@ -793,16 +787,13 @@ func (m *tuiModel) View() tea.View {
 			case lineSystem:
 				prefix = "· "
 			}
-			for _, wl := range strings.Split(ansi.Wrap(prefix+l.text, w, ""), "\n") {
-				body = append(body, wl)
-			}
+			body = append(body, strings.Split(ansi.Wrap(prefix+l.text, w, ""), "\n")...)
 		}
 	}
 	if len(body) > bodyHeight {
 		body = body[len(body)-bodyHeight:]
 	}
-	add(ansi.Truncate(m.header(), w, "…"))
-	rows = append(rows, body...)
+	rows := append([]string{ansi.Truncate(m.header(), w, "…")}, body...)
 	for len(rows) < bodyHeight+1 {
 		rows = append(rows, "")
 	}
