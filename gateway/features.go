@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"os"
 	"path/filepath"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
+	"github.com/clawdbot/clawdbot/gateway/sessions"
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/system"
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -25,6 +28,7 @@ type features struct {
 	devices  *devices.Store
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
+	sessions *sessionstore.Store
 }
 
 func newFeatures(s *Server) features {
@@ -38,6 +42,8 @@ func newFeatures(s *Server) features {
 		devices: devices.NewStore(o.StateDir, o.Now),
 		nodes:   nodes.NewRegistry(),
 		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
+		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
+			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
 	}
 }
 
@@ -52,7 +58,11 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
+	sessions.Register(reg, sessions.Deps{Store: f.sessions})
 }
+
+// userHome is the home directory for "~" in session.store ("" if unknown).
+func userHome() string { h, _ := os.UserHomeDir(); return h }
 
 // nodeDevices gives node.list the device store's node pairings.
 type nodeDevices struct{ d *devices.Store }

@@ -28,12 +28,15 @@ type inFrame struct {
 func decodeFrame(data []byte) (f inFrame, malformed bool) {
 	rf, err := wire.ValidateRequestFrame(data)
 	if err != nil {
-		if errors.Is(err, wire.ErrMalformedJSON) {
-			if !tooDeep(data) {
-				return f, true
-			}
+		// Depth first: past maxFrameDepth a decoder may call the frame
+		// malformed or fail in its own words; either way the answer is
+		// the depth error (tooDeep runs only on this failure path).
+		if tooDeep(data) {
 			f.id, f.err, f.tooDeep = topLevelID(data), tooDeepError(), true
 			return f, false
+		}
+		if errors.Is(err, wire.ErrMalformedJSON) {
+			return f, true
 		}
 		f.id = wire.FrameErrorID(data)
 		var es *wire.ErrorShape

@@ -80,12 +80,12 @@ var methodTable = []Method{
 	{Name: "update.run", Scope: AdminScope},
 	{Name: "voicewake.get", Scope: ReadScope},
 	{Name: "voicewake.set", Scope: WriteScope},
-	{Name: "sessions.list", Scope: ReadScope},
-	{Name: "sessions.preview", Scope: ReadScope},
-	{Name: "sessions.patch", Scope: AdminScope},
-	{Name: "sessions.reset", Scope: AdminScope},
-	{Name: "sessions.delete", Scope: AdminScope},
-	{Name: "sessions.compact", Scope: AdminScope},
+	{Name: "sessions.list", Scope: ReadScope, Params: typeOf[SessionsListParams]()},
+	{Name: "sessions.preview", Scope: ReadScope, Params: typeOf[SessionsPreviewParams]()},
+	{Name: "sessions.patch", Scope: AdminScope, Params: typeOf[SessionsPatchParams]()},
+	{Name: "sessions.reset", Scope: AdminScope, Params: typeOf[SessionKeyParams]()},
+	{Name: "sessions.delete", Scope: AdminScope, Params: typeOf[SessionsDeleteParams]()},
+	{Name: "sessions.compact", Scope: AdminScope, Params: typeOf[SessionsCompactParams]()},
 	{Name: "last-heartbeat", Scope: ReadScope},
 	{Name: "set-heartbeats", Scope: AdminScope},
 	{Name: "wake", Scope: WriteScope, Params: typeOf[WakeParams]()},
@@ -125,7 +125,7 @@ var methodTable = []Method{
 	{Name: "connect", Scope: AdminScope, Hidden: true},
 	{Name: "poll", Scope: AdminScope, Hidden: true},
 	{Name: "chat.inject", Scope: AdminScope, Hidden: true, Params: typeOf[ChatInjectParams]()},
-	{Name: "sessions.resolve", Scope: AdminScope, Hidden: true},
+	{Name: "sessions.resolve", Scope: AdminScope, Hidden: true, Params: typeOf[SessionsResolveParams]()},
 }
 
 var methodIndex = func() map[string]*Method {

@@ -266,3 +266,109 @@ type ChannelsStatusParams struct {
 type CronListParams struct {
 	IncludeDisabled *bool `json:"includeDisabled,omitempty"`
 }
+
+// Nullable is a params value that may be absent, null or a string: the
+// original's Type.Union([X, Type.Null()]) fields of sessions.patch, where
+// null clears a setting and absence leaves it alone. Its schema is
+// anyOf [{type:string,minLength:1}, {type:null}] (see schemagen).
+type Nullable struct {
+	// Set reports the property was present; Null that it was null.
+	Set, Null bool
+	Value     string
+}
+
+// NullableLabel is Nullable with the session label bounds (1..64).
+type NullableLabel struct{ Nullable }
+
+// UnmarshalJSON records presence, null or the string.
+func (n *Nullable) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.Value)
+}
+
+// MarshalJSON writes null or the string (an absent value is omitted by
+// omitzero on the field).
+func (n Nullable) MarshalJSON() ([]byte, error) {
+	if n.Null || !n.Set {
+		return []byte("null"), nil
+	}
+	return json.Marshal(n.Value)
+}
+
+// IsZero is true for an absent value (omitzero).
+func (n Nullable) IsZero() bool { return !n.Set }
+
+// SessionsListParams are the params of sessions.list.
+type SessionsListParams struct {
+	Limit                *int64 `json:"limit,omitempty" jsonschema:"minimum=1"`
+	ActiveMinutes        *int64 `json:"activeMinutes,omitempty" jsonschema:"minimum=1"`
+	IncludeGlobal        *bool  `json:"includeGlobal,omitempty"`
+	IncludeUnknown       *bool  `json:"includeUnknown,omitempty"`
+	IncludeDerivedTitles *bool  `json:"includeDerivedTitles,omitempty"`
+	IncludeLastMessage   *bool  `json:"includeLastMessage,omitempty"`
+	Label                string `json:"label,omitempty" jsonschema:"minLength=1,maxLength=64"`
+	SpawnedBy            string `json:"spawnedBy,omitempty" jsonschema:"minLength=1"`
+	AgentID              string `json:"agentId,omitempty" jsonschema:"minLength=1"`
+	Search               string `json:"search,omitempty"`
+}
+
+// SessionsPreviewParams are the params of sessions.preview.
+type SessionsPreviewParams struct {
+	Keys     []string `json:"keys" jsonschema:"minItems=1,minLength=1"`
+	Limit    *int64   `json:"limit,omitempty" jsonschema:"minimum=1"`
+	MaxChars *int64   `json:"maxChars,omitempty" jsonschema:"minimum=20"`
+}
+
+// SessionsResolveParams are the params of sessions.resolve.
+type SessionsResolveParams struct {
+	Key            string `json:"key,omitempty" jsonschema:"minLength=1"`
+	SessionID      string `json:"sessionId,omitempty" jsonschema:"minLength=1"`
+	Label          string `json:"label,omitempty" jsonschema:"minLength=1,maxLength=64"`
+	AgentID        string `json:"agentId,omitempty" jsonschema:"minLength=1"`
+	SpawnedBy      string `json:"spawnedBy,omitempty" jsonschema:"minLength=1"`
+	IncludeGlobal  *bool  `json:"includeGlobal,omitempty"`
+	IncludeUnknown *bool  `json:"includeUnknown,omitempty"`
+}
+
+// SessionsPatchParams are the params of sessions.patch. Every setting is
+// Nullable: null clears it. The schema takes any string for the enum-like
+// settings; the handler checks them with the original's messages
+// ("invalid sendPolicy (use \"allow\"|\"deny\")").
+type SessionsPatchParams struct {
+	Key             string        `json:"key" jsonschema:"minLength=1"`
+	Label           NullableLabel `json:"label,omitzero"`
+	ThinkingLevel   Nullable      `json:"thinkingLevel,omitzero"`
+	VerboseLevel    Nullable      `json:"verboseLevel,omitzero"`
+	ReasoningLevel  Nullable      `json:"reasoningLevel,omitzero"`
+	ResponseUsage   Nullable      `json:"responseUsage,omitzero"`
+	ElevatedLevel   Nullable      `json:"elevatedLevel,omitzero"`
+	ExecHost        Nullable      `json:"execHost,omitzero"`
+	ExecSecurity    Nullable      `json:"execSecurity,omitzero"`
+	ExecAsk         Nullable      `json:"execAsk,omitzero"`
+	ExecNode        Nullable      `json:"execNode,omitzero"`
+	Model           Nullable      `json:"model,omitzero"`
+	SpawnedBy       Nullable      `json:"spawnedBy,omitzero"`
+	SendPolicy      Nullable      `json:"sendPolicy,omitzero"`
+	GroupActivation Nullable      `json:"groupActivation,omitzero"`
+}
+
+// SessionKeyParams are the params of sessions.reset.
+type SessionKeyParams struct {
+	Key string `json:"key" jsonschema:"minLength=1"`
+}
+
+// SessionsDeleteParams are the params of sessions.delete.
+type SessionsDeleteParams struct {
+	Key              string `json:"key" jsonschema:"minLength=1"`
+	DeleteTranscript *bool  `json:"deleteTranscript,omitempty"`
+}
+
+// SessionsCompactParams are the params of sessions.compact.
+type SessionsCompactParams struct {
+	Key      string `json:"key" jsonschema:"minLength=1"`
+	MaxLines *int64 `json:"maxLines,omitempty" jsonschema:"minimum=1"`
+}

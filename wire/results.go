@@ -719,3 +719,117 @@ type ConfigApplyResult struct {
 	Restart  RestartInfo     `json:"restart"`
 	Sentinel SentinelInfo    `json:"sentinel"`
 }
+
+// SessionsListResult is the result of sessions.list.
+type SessionsListResult struct {
+	TS       int64            `json:"ts"`
+	Path     string           `json:"path"`
+	Count    int64            `json:"count"`
+	Defaults SessionsDefaults `json:"defaults"`
+	Sessions []SessionRow     `json:"sessions"`
+}
+
+// SessionsDefaults is the default model of sessions.list (null when
+// unknown).
+type SessionsDefaults struct {
+	ModelProvider *string `json:"modelProvider"`
+	Model         *string `json:"model"`
+	ContextTokens *int64  `json:"contextTokens"`
+}
+
+// SessionRow is one session of sessions.list, fields in the original's
+// order; absent values are left out as JSON.stringify drops undefined.
+type SessionRow struct {
+	Key                string          `json:"key"`
+	Kind               string          `json:"kind"`
+	Label              string          `json:"label,omitempty"`
+	DisplayName        string          `json:"displayName,omitempty"`
+	Channel            string          `json:"channel,omitempty"`
+	Subject            string          `json:"subject,omitempty"`
+	GroupChannel       string          `json:"groupChannel,omitempty"`
+	Space              string          `json:"space,omitempty"`
+	ChatType           string          `json:"chatType,omitempty"`
+	Origin             json.RawMessage `json:"origin,omitempty"`
+	UpdatedAt          *int64          `json:"updatedAt"`
+	SessionID          string          `json:"sessionId,omitempty"`
+	SystemSent         *bool           `json:"systemSent,omitempty"`
+	AbortedLastRun     *bool           `json:"abortedLastRun,omitempty"`
+	ThinkingLevel      string          `json:"thinkingLevel,omitempty"`
+	VerboseLevel       string          `json:"verboseLevel,omitempty"`
+	ReasoningLevel     string          `json:"reasoningLevel,omitempty"`
+	ElevatedLevel      string          `json:"elevatedLevel,omitempty"`
+	SendPolicy         string          `json:"sendPolicy,omitempty"`
+	InputTokens        *int64          `json:"inputTokens,omitempty"`
+	OutputTokens       *int64          `json:"outputTokens,omitempty"`
+	TotalTokens        int64           `json:"totalTokens"`
+	ResponseUsage      string          `json:"responseUsage,omitempty"`
+	ModelProvider      string          `json:"modelProvider,omitempty"`
+	Model              string          `json:"model,omitempty"`
+	ContextTokens      *int64          `json:"contextTokens,omitempty"`
+	DeliveryContext    json.RawMessage `json:"deliveryContext,omitempty"`
+	LastChannel        string          `json:"lastChannel,omitempty"`
+	LastTo             string          `json:"lastTo,omitempty"`
+	LastAccountID      string          `json:"lastAccountId,omitempty"`
+	DerivedTitle       string          `json:"derivedTitle,omitempty"`
+	LastMessagePreview string          `json:"lastMessagePreview,omitempty"`
+}
+
+// SessionsPreviewResult is the result of sessions.preview.
+type SessionsPreviewResult struct {
+	TS       int64            `json:"ts"`
+	Previews []SessionPreview `json:"previews"`
+}
+
+// SessionPreview is one key's preview: status ok|empty|missing|error.
+type SessionPreview struct {
+	Key    string        `json:"key"`
+	Status string        `json:"status"`
+	Items  []PreviewItem `json:"items"`
+}
+
+// PreviewItem is one message of a preview: role user|assistant|tool|system|other.
+type PreviewItem struct {
+	Role string `json:"role"`
+	Text string `json:"text"`
+}
+
+// SessionsKeyResult is the result of sessions.resolve ({ok, key}).
+type SessionsKeyResult struct {
+	OK  bool   `json:"ok"`
+	Key string `json:"key"`
+}
+
+// SessionsPatchResult is the result of sessions.patch; Entry is the stored
+// sessions.json entry.
+type SessionsPatchResult struct {
+	OK    bool            `json:"ok"`
+	Path  string          `json:"path"`
+	Key   string          `json:"key"`
+	Entry json.RawMessage `json:"entry"`
+}
+
+// SessionsResetResult is the result of sessions.reset.
+type SessionsResetResult struct {
+	OK    bool            `json:"ok"`
+	Key   string          `json:"key"`
+	Entry json.RawMessage `json:"entry"`
+}
+
+// SessionsDeleteResult is the result of sessions.delete: archived are the
+// transcripts renamed to <file>.deleted.<ts>.
+type SessionsDeleteResult struct {
+	OK       bool     `json:"ok"`
+	Key      string   `json:"key"`
+	Deleted  bool     `json:"deleted"`
+	Archived []string `json:"archived"`
+}
+
+// SessionsCompactResult is the result of sessions.compact.
+type SessionsCompactResult struct {
+	OK        bool   `json:"ok"`
+	Key       string `json:"key"`
+	Compacted bool   `json:"compacted"`
+	Reason    string `json:"reason,omitempty"`
+	Archived  string `json:"archived,omitempty"`
+	Kept      *int64 `json:"kept,omitempty"`
+}

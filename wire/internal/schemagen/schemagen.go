@@ -79,8 +79,21 @@ func generateOne(name string, t reflect.Type) ([]byte, error) {
 // mapper pins the shapes reflection cannot see: the client id and mode
 // enums come from the Go lists so the schema cannot drift from them.
 func mapper(t reflect.Type) *jsonschema.Schema {
+	switch t {
+	case reflect.TypeFor[wire.Nullable]():
+		return nullable(&jsonschema.Schema{Type: "string", MinLength: ptr(uint64(1))})
+	case reflect.TypeFor[wire.NullableLabel]():
+		return nullable(&jsonschema.Schema{Type: "string", MinLength: ptr(uint64(1)), MaxLength: ptr(uint64(64))})
+	}
 	return nil
 }
+
+// nullable is TypeBox's Type.Union([s, Type.Null()]).
+func nullable(s *jsonschema.Schema) *jsonschema.Schema {
+	return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{s, {Type: "null"}}}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // fix rewrites string enums the way TypeBox emits Literal/Union schemas
 // (a single value becomes {const, type:string}; several become anyOf of
