@@ -3,7 +3,10 @@
 package cli
 
 import (
+	"context"
 	"io"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
+
+	"github.com/clawdbot/clawdbot/gateway"
 )
 
 // The TUI runs on a real pseudo-terminal, talking to the replay gateway
@@ -31,6 +36,13 @@ const tuiCols, tuiRows = 110, 30
 
 func startTUI(t *testing.T, g *replayGateway, args ...string) *tuiHarness {
 	t.Helper()
+	h := startTUIAt(t, g.URL(), args...)
+	h.g = g
+	return h
+}
+
+func startTUIAt(t *testing.T, url string, args ...string) *tuiHarness {
+	t.Helper()
 	ptmx, tty := openPTY(t)
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: tuiRows, Cols: tuiCols}); err != nil {
 		t.Fatal(err)
@@ -42,9 +54,9 @@ func startTUI(t *testing.T, g *replayGateway, args ...string) *tuiHarness {
 	env, _, errb := callTestEnv(t, nil)
 	env.Stdin, env.Stdout = tty, tty
 	env.Environ = func() []string { return []string{"TERM=xterm-256color"} }
-	h := &tuiHarness{t: t, g: g, emu: emu, in: ptmx, done: make(chan struct{})}
+	h := &tuiHarness{t: t, emu: emu, in: ptmx, done: make(chan struct{})}
 	go func() {
-		h.code = Main(append([]string{"tui", "--url", g.URL()}, args...), env)
+		h.code = Main(append([]string{"tui", "--url", url}, args...), env)
 		close(h.done)
 	}()
 	t.Cleanup(func() {
@@ -210,5 +222,33 @@ func TestTUINeedsATerminal(t *testing.T) {
 	want := "error: tui: needs a terminal on stdin and stdout\nhint: for scripts use 'clawdbot agent --agent main --message \"...\"'\n"
 	if errb.String() != want || out.Len() != 0 {
 		t.Errorf("stderr %q, want %q", errb, want)
+	}
+}
+
+// The TUI against our real gateway on 127.0.0.1:0 (sessions.* and
+// chat.history are served; the agent methods are not wired into the
+// gateway yet, so no turn runs here): it connects as the original's TUI
+// (gateway-client / ui), and the history and the session row load.
+func TestTUIRealGateway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: filepath.Join(state, "clawdbot.json"),
+		Version: "test", Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "tui-token"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	h := startTUIAt(t, "ws://"+ln.Addr().String(), "--token", "tui-token")
+	s := h.waitScreen("· session agent:main:main", "gateway connected", "agent main | session main |")
+	if strings.Contains(s, "failed") {
+		t.Errorf("a call failed:\n%s", s)
 	}
 }
