@@ -164,22 +164,6 @@ func (g *replayGateway) Unmatched() []string {
 	return append([]string(nil), g.unmatched...)
 }
 
-// waitFor polls the received requests until one satisfies ok.
-func (g *replayGateway) waitFor(t *testing.T, what string, ok func(receivedReq) bool) receivedReq {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, r := range g.Received() {
-			if ok(r) {
-				return r
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("replay: the client never sent %s; it sent %v", what, g.Received())
-	return receivedReq{}
-}
-
 type replayConn struct {
 	ws  *websocket.Conn
 	mu  sync.Mutex

@@ -107,6 +107,22 @@ func (h *tuiHarness) waitScreen(want ...string) string {
 	}
 }
 
+// waitFor polls the received requests until one satisfies ok.
+func (g *replayGateway) waitFor(t *testing.T, what string, ok func(receivedReq) bool) receivedReq {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range g.Received() {
+			if ok(r) {
+				return r
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("replay: the client never sent %s; it sent %v", what, g.Received())
+	return receivedReq{}
+}
+
 func TestTUIHistoryStreamAbort(t *testing.T) {
 	g := newReplayGateway(t, 2, []string{"frames-c-chat-history.json", "frames-d-sessions.json", "frames-e-chat-abort.json"})
 	h := startTUI(t, g)
