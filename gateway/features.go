@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
+	"github.com/clawdbot/clawdbot/gateway/cron"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
@@ -29,19 +30,22 @@ type features struct {
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
+	cron     cronFeature
 }
 
 func newFeatures(s *Server) features {
 	o := s.opts
 	pres := presence.New(selfPresence(s.host, o.Version), o.Now)
+	sys := system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
+		Stopping: s.closing.Load, Heartbeat: heartbeatSummary(o.ConfigPath)})
 	return features{
 		presence: pres,
-		system: system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
-			Stopping: s.closing.Load}),
-		config:  configrpc.NewStore(o.ConfigPath),
-		devices: devices.NewStore(o.StateDir, o.Now),
-		nodes:   nodes.NewRegistry(),
-		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
+		system:   sys,
+		cron:     newCronFeature(s, sys),
+		config:   configrpc.NewStore(o.ConfigPath),
+		devices:  devices.NewStore(o.StateDir, o.Now),
+		nodes:    nodes.NewRegistry(),
+		pairs:    nodes.NewPairStore(o.StateDir, o.Now),
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
 	}
@@ -59,6 +63,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).
