@@ -149,12 +149,13 @@ func (r *Registry) doc() map[string]any {
 // Specs are the tools the policy allows in session s, in registration
 // order (agent.Tools).
 func (r *Registry) Specs(s agent.Session) []llm.Tool {
-	pol := PolicyFor(r.doc(), s.AgentID)
+	doc := r.doc()
+	pol := PolicyFor(doc, s.AgentID)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []llm.Tool
 	for _, name := range r.order {
-		if pol.Allows(name) {
+		if pol.Allows(name) && available(r.tools[name].tool, doc, s) {
 			out = append(out, r.tools[name].spec)
 		}
 	}
@@ -172,7 +173,7 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 	r.mu.RLock()
 	e := r.tools[name]
 	r.mu.RUnlock()
-	if e == nil || !PolicyFor(doc, s.AgentID).Allows(name) {
+	if e == nil || !PolicyFor(doc, s.AgentID).Allows(name) || !available(e.tool, doc, s) {
 		return errResult(fmt.Sprintf("Tool %s not found", call.Name)), nil
 	}
 	args, err := e.schema.validate(call.Name, call.Arguments)
@@ -208,6 +209,11 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 	}
 	capOutput(&res, r.o.MaxOutputChars)
 	return res, nil
+}
+
+func available(t Tool, doc map[string]any, s agent.Session) bool {
+	c, ok := t.(Conditional)
+	return !ok || c.Available(doc, s)
 }
 
 var errCallTimeout = errors.New("tool call timed out")
