@@ -39,7 +39,7 @@ func TestInvalidArgumentsAreToolErrors(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	all := []string{"read", "edit", "write", "ls", "find", "grep"}
+	all := []string{"read", "edit", "write", "ls", "find", "grep", "web_fetch"}
 	doc := func(tools map[string]any, agentTools map[string]any) map[string]any {
 		d := map[string]any{}
 		if tools != nil {
@@ -56,12 +56,12 @@ func TestPolicy(t *testing.T) {
 		want []string
 	}{
 		{"none", nil, all},
-		{"deny group", doc(map[string]any{"deny": []any{"group:fs"}}, nil), []string{"ls", "find", "grep"}},
+		{"deny group", doc(map[string]any{"deny": []any{"group:fs"}}, nil), []string{"ls", "find", "grep", "web_fetch"}},
 		{"allow list", doc(map[string]any{"allow": []any{"read", "GREP"}}, nil), []string{"read", "grep"}},
 		{"wildcard", doc(map[string]any{"allow": []any{"read"}, "deny": []any{"*"}}, nil), nil},
 		{"profile minimal", doc(map[string]any{"profile": "minimal"}, nil), nil},
 		{"profile coding", doc(map[string]any{"profile": "coding"}, nil), []string{"read", "edit", "write"}},
-		{"agent deny", doc(nil, map[string]any{"deny": []any{"write", "edit"}}), []string{"read", "ls", "find", "grep"}},
+		{"agent deny", doc(nil, map[string]any{"deny": []any{"write", "edit"}}), []string{"read", "ls", "find", "grep", "web_fetch"}},
 		{"agent profile over global", doc(map[string]any{"profile": "minimal"}, map[string]any{"profile": "full"}), all},
 		{"plugin-only allow ignored", doc(map[string]any{"allow": []any{"some_plugin_tool"}}, nil), all},
 		{"apply_patch enabled", doc(map[string]any{"exec": map[string]any{"applyPatch": map[string]any{"enabled": true}}, "allow": []any{"exec"}}, nil), []string{"apply_patch"}},
