@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/clawdbot/clawdbot/gateway/agent"
@@ -55,6 +56,9 @@ func TestToolLoopCapped(t *testing.T) {
 	}
 	id, done := h.call("agent", agentParams("run-loop", "loop"))
 	wait(t, done)
+	if sys := h.model.requests[0].System; !strings.Contains(sys, "## Tooling\nTool availability (filtered by policy):\nTool names are case-sensitive. Call tools exactly as listed.\n- status: system status\n") {
+		t.Fatalf("the offered tool is not in the system prompt:\n%s", sys)
+	}
 	if h.model.calls != agent.MaxToolIterations {
 		t.Fatalf("model called %d times; the cap is %d", h.model.calls, agent.MaxToolIterations)
 	}
