@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 tool errors are the original's texts: the model reads them verbatim, and they start with a capital and end with a period there
+
 package tools
 
 import (
@@ -36,11 +38,11 @@ const (
 	maxScanBytes = 16 << 20
 )
 
-var aborted = errors.New("Operation aborted")
+var errAborted = errors.New("Operation aborted")
 
 func checkCtx(ctx context.Context) error {
 	if ctx.Err() != nil {
-		return aborted
+		return errAborted
 	}
 	return nil
 }
@@ -73,10 +75,6 @@ func required(v *string, label string, allowEmpty bool) (string, error) {
 	}
 	return *v, nil
 }
-
-const (
-	pathDesc = "Path to the file to read (relative or absolute)"
-)
 
 func schemaJSON(s string) json.RawMessage { return json.RawMessage(s) }
 

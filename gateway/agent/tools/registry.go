@@ -192,7 +192,7 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 		cctx, cancel = context.WithTimeoutCause(ctx, timeout, errCallTimeout)
 		defer cancel()
 	}
-	res, err := e.tool.Run(cctx, c)
+	res, err := safeRun(cctx, e.tool, c)
 	if ctx.Err() != nil {
 		// The run was aborted or timed out: the runner records which.
 		return agent.ToolResult{Content: []llm.Content{llm.Text("Aborted")}, IsError: true}, nil
@@ -214,6 +214,17 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 func available(t Tool, doc map[string]any, s agent.Session) bool {
 	c, ok := t.(Conditional)
 	return !ok || c.Available(doc, s)
+}
+
+// safeRun runs t, turning a panic into an error: a broken tool must not
+// take the gateway down with it.
+func safeRun(ctx context.Context, t Tool, c *Call) (res agent.ToolResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = agent.ToolResult{}, fmt.Errorf("tool %s failed: %v", c.Name, p)
+		}
+	}()
+	return t.Run(ctx, c)
 }
 
 var errCallTimeout = errors.New("tool call timed out")
@@ -270,3 +281,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The real store and runner are what the core passes.
+var (
+	_ SessionStore = (*sessionstore.Store)(nil)
+	_ TurnRunner   = (*agent.Runner)(nil)
+)

@@ -129,6 +129,18 @@ func TestTimeoutAndAbort(t *testing.T) {
 	}
 }
 
+func TestToolPanicIsAToolError(t *testing.T) {
+	boom := Func(llm.Tool{Name: "boom", Parameters: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *Call) (agent.ToolResult, error) {
+		var m map[string]int
+		m["x"] = 1
+		return agent.ToolResult{}, nil
+	})
+	r := New(Options{Workspace: t.TempDir(), Extra: []Tool{boom}})
+	if res := call(t, r, "boom", `{}`); !res.IsError || !strings.HasPrefix(text(res), "tool boom failed: assignment to entry in nil map") {
+		t.Fatalf("panic: %v %q", res.IsError, text(res))
+	}
+}
+
 func TestOutputCapped(t *testing.T) {
 	big := Func(llm.Tool{Name: "big", Parameters: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *Call) (agent.ToolResult, error) {
 		return TextResult(strings.Repeat("é", 1000)), nil

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 tool errors are the original's texts: the model reads them verbatim, and they start with a capital and end with a period there
+
 package tools
 
 import (
@@ -121,7 +123,7 @@ func walk(ctx context.Context, w *workspace, dir string, fn func(rel string, d f
 		}
 		n++
 		if n%1024 == 0 && ctx.Err() != nil {
-			return aborted
+			return errAborted
 		}
 		if n > maxWalk {
 			return errStop
