@@ -131,9 +131,7 @@ func TestTimeoutAndAbort(t *testing.T) {
 
 func TestToolPanicIsAToolError(t *testing.T) {
 	boom := Func(llm.Tool{Name: "boom", Parameters: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *Call) (agent.ToolResult, error) {
-		var m map[string]int
-		m["x"] = 1
-		return agent.ToolResult{}, nil
+		panic("assignment to entry in nil map")
 	})
 	r := New(Options{Workspace: t.TempDir(), Extra: []Tool{boom}})
 	if res := call(t, r, "boom", `{}`); !res.IsError || !strings.HasPrefix(text(res), "tool boom failed: assignment to entry in nil map") {
