@@ -262,6 +262,11 @@ func parseInput(raw json.RawMessage) (responsesPrompt, error) {
 	}
 	var entries []entry
 	for i, it := range items {
+		if it.Type == "" && it.Role != "" {
+			// OpenAI's "easy" message form has no type; the original
+			// rejects it, the OpenAI API (and so this one) takes it.
+			it.Type = "message"
+		}
 		switch it.Type {
 		case "message":
 			switch it.Role {
