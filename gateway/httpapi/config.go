@@ -54,15 +54,15 @@ type Hooks struct {
 // the first whose match.path equals the sub-path and whose match.source
 // equals payload.source wins. Templates are "{{expr}}" as Render reads them.
 type Mapping struct {
-	ID                           string
-	MatchPath, MatchSource       string
-	Action                       string // agent (default) | wake
-	WakeMode                     string // now (default) | next-heartbeat
-	Name, SessionKey             string
+	ID                            string
+	MatchPath, MatchSource        string
+	Action                        string // agent (default) | wake
+	WakeMode                      string // now (default) | next-heartbeat
+	Name, SessionKey              string
 	MessageTemplate, TextTemplate string
-	Deliver                      *bool
-	Channel, To, Model, Thinking string
-	TimeoutSeconds               int
+	Deliver                       *bool
+	Channel, To, Model, Thinking  string
+	TimeoutSeconds                int
 	// Transform is the transform module, which this gateway cannot run
 	// (it is JavaScript): a matching request gets a 500 naming it.
 	Transform string

@@ -394,4 +394,3 @@ func getPath(root any, expr string) any {
 	}
 	return cur
 }
-
