@@ -7,6 +7,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/httpapi"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -25,6 +26,9 @@ type features struct {
 	devices  *devices.Store
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
+	// httpAPI are the process-wide deps of the HTTP API; the wiring sets
+	// its Agent and System (nil: the endpoints answer 503).
+	httpAPI httpapi.Deps
 }
 
 func newFeatures(s *Server) features {
@@ -38,6 +42,7 @@ func newFeatures(s *Server) features {
 		devices: devices.NewStore(o.StateDir, o.Now),
 		nodes:   nodes.NewRegistry(),
 		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
+		httpAPI: httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now)},
 	}
 }
 
