@@ -254,8 +254,10 @@ func (nopBroadcast) Broadcast(string, any, rpc.Delivery) {}
 
 // env is a handler over the real runner, served on 127.0.0.1.
 type env struct {
-	srv      *httptest.Server
-	model    *scriptModel
+	srv   *httptest.Server
+	model *scriptModel
+	// models is what the runner resolves; swapModel replaces it.
+	models   *swappable
 	sessions *memSessions
 	sys      *sysLog
 	runner   *agent.Runner
@@ -278,7 +280,8 @@ func newEnv(t testing.TB, mod func(*httpapi.Config)) *env {
 	agentCfg := agent.DefaultConfig()
 	agentCfg.Agents = []agent.AgentEntry{{ID: "main", Default: true}, {ID: "work"}}
 	conf := func() agent.Config { return agentCfg }
-	e.runner = agent.NewRunner(agent.Deps{Broadcast: nopBroadcast{}, Sessions: e.sessions, Models: e.model,
+	e.models = &swappable{r: e.model}
+	e.runner = agent.NewRunner(agent.Deps{Broadcast: nopBroadcast{}, Sessions: e.sessions, Models: e.models,
 		Workspace: t.TempDir(), StateDir: t.TempDir(), Config: conf, ChatDeltaInterval: -1})
 	h := httpapi.New(cfg, httpapi.Deps{Agent: runnerAgent{r: e.runner, sessions: e.sessions, cfg: conf}, System: e.sys})
 	mux := http.NewServeMux()
@@ -299,4 +302,23 @@ func newEnv(t testing.TB, mod func(*httpapi.Config)) *env {
 		e.srv.Close()
 	})
 	return e
+}
+
+// swappable is a resolver whose model a benchmark can replace.
+type swappable struct {
+	mu sync.Mutex
+	r  llm.Resolver
+}
+
+func (s *swappable) Resolve(agentID, override string) (llm.Selection, error) {
+	s.mu.Lock()
+	r := s.r
+	s.mu.Unlock()
+	return r.Resolve(agentID, override)
+}
+
+func (e *env) swapModel(r llm.Resolver) {
+	e.models.mu.Lock()
+	defer e.models.mu.Unlock()
+	e.models.r = r
 }
