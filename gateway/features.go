@@ -9,6 +9,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/cron"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/httpapi"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -31,6 +32,9 @@ type features struct {
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
 	cron     cronFeature
+	// httpAPI are the process-wide deps of the HTTP API; the wiring sets
+	// its Agent and System (nil: the endpoints answer 503).
+	httpAPI httpapi.Deps
 }
 
 func newFeatures(s *Server) features {
@@ -48,6 +52,7 @@ func newFeatures(s *Server) features {
 		pairs:    nodes.NewPairStore(o.StateDir, o.Now),
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
+		httpAPI: httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now)},
 	}
 }
 

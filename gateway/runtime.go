@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/httpapi"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/profiles"
@@ -29,11 +30,13 @@ type Mount interface {
 
 // runtime is the config-derived part of the server.
 type runtime struct {
-	auth        Auth
-	cfg         *profiles.Config
-	tick        time.Duration
-	trusted     proxySet
-	canvas      Mount // nil: no canvas host
+	auth    Auth
+	cfg     *profiles.Config
+	tick    time.Duration
+	trusted proxySet
+	canvas  Mount // nil: no canvas host
+	// httpAPI serves /v1/* and the hooks path (httpapi_mount.go).
+	httpAPI     *httpapi.Handler
 	insecureUI  bool
 	methods     *rpc.Registry
 	methodNames []string
@@ -116,6 +119,11 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 			rt.insecureUI = true
 		}
 	}
+	h, err := s.newHTTPAPI(rt)
+	if err != nil {
+		return nil, err
+	}
+	rt.httpAPI = h
 	rt.methods = rpc.NewRegistry()
 	s.registerFeatures(rt.methods, rt)
 	for _, n := range wire.AdvertisedMethods() {

@@ -352,8 +352,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// No control UI, hooks or OpenAI endpoints yet (later issues); the
-	// original answers unmatched requests the same way.
+	// The HTTP API: /v1/* (a disabled endpoint is a 404 there) and the
+	// hooks path when hooks are enabled (messaging spec §6).
+	if h := s.rt.Load().httpAPI; h.Routes(r.URL.Path) {
+		h.ServeHTTP(w, r)
+		return
+	}
+	// No control UI yet; the original answers unmatched requests the
+	// same way.
 	http.Error(w, "Not Found", http.StatusNotFound)
 }
 

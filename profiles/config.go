@@ -53,14 +53,24 @@ type GatewayHTTPConfig struct {
 
 // HTTPEndpointsConfig is gateway.http.endpoints.*.
 type HTTPEndpointsConfig struct {
-	ChatCompletions EndpointToggle `json:"chatCompletions,omitzero"`
-	Responses       EndpointToggle `json:"responses,omitzero"`
+	ChatCompletions EndpointToggle          `json:"chatCompletions,omitzero"`
+	Responses       ResponsesEndpointConfig `json:"responses,omitzero"`
 }
 
 // EndpointToggle enables one optional HTTP endpoint.
 type EndpointToggle struct {
 	Enabled      bool `json:"enabled,omitempty"`
 	MaxBodyBytes int  `json:"maxBodyBytes,omitempty"`
+}
+
+// ResponsesEndpointConfig is gateway.http.endpoints.responses.*: the
+// toggle plus the original's input limits (files, images), kept as they
+// are written.
+type ResponsesEndpointConfig struct {
+	Enabled      bool            `json:"enabled,omitempty"`
+	MaxBodyBytes int             `json:"maxBodyBytes,omitempty"`
+	Files        json.RawMessage `json:"files,omitempty"`
+	Images       json.RawMessage `json:"images,omitempty"`
 }
 
 // ControlUIConfig is gateway.controlUi.*.
@@ -92,12 +102,16 @@ type CanvasHostConfig struct {
 
 // HooksConfig is hooks.*.
 type HooksConfig struct {
-	Enabled      bool                       `json:"enabled,omitempty"`
-	Token        string                     `json:"token,omitempty"`
-	Path         string                     `json:"path,omitempty"`
-	MaxBodyBytes int                        `json:"maxBodyBytes,omitempty"`
-	Mappings     json.RawMessage            `json:"mappings,omitempty"`
-	Gmail        map[string]json.RawMessage `json:"gmail,omitempty"`
+	Enabled      bool            `json:"enabled,omitempty"`
+	Token        string          `json:"token,omitempty"`
+	Path         string          `json:"path,omitempty"`
+	MaxBodyBytes int             `json:"maxBodyBytes,omitempty"`
+	Mappings     json.RawMessage `json:"mappings,omitempty"`
+	// Presets name built-in mappings ("gmail").
+	Presets []string `json:"presets,omitempty"`
+	// TransformsDir is where mapping transform modules live.
+	TransformsDir string                     `json:"transformsDir,omitempty"`
+	Gmail         map[string]json.RawMessage `json:"gmail,omitempty"`
 }
 
 // LoggingConfig is logging.*.

@@ -22,6 +22,24 @@ const (
 	PhaseError = "error"
 )
 
+// Event is one agent event of a run as Turn.OnEvent sees it: the same
+// seq and stream as the broadcast agent event, with the data an observer
+// needs as plain fields (no maps, nothing allocated for it).
+type Event struct {
+	Seq    int64
+	Stream string // StreamLifecycle | StreamAssistant | StreamTool
+	// Phase is the lifecycle phase (PhaseStart, PhaseEnd, PhaseError) or
+	// the tool phase ("start", "result").
+	Phase string
+	// Text is the assistant text so far, Delta its new part.
+	Text, Delta string
+	// Error is the lifecycle error message.
+	Error string
+	// ToolName, ToolCallID and IsError describe a tool event.
+	ToolName, ToolCallID string
+	IsError              bool
+}
+
 // The data objects of the streams, as typed structs so their keys come
 // out in the original's order.
 type (

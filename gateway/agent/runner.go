@@ -134,6 +134,13 @@ type Turn struct {
 	Channel string
 	// MessageID is what [[reply_to_current]] resolves to.
 	MessageID string
+	// OnEvent, when set, sees every agent event of this run (lifecycle,
+	// assistant, tool, including tool events not broadcast) right after it
+	// is broadcast, in seq order, on the run's goroutine. The HTTP
+	// endpoints stream assistant deltas from it. It runs outside the
+	// runner's locks but the model stream waits for it, so it must not
+	// block for long.
+	OnEvent func(Event)
 
 	laneHeld bool
 	onStart  func()
@@ -198,7 +205,7 @@ func (r *Runner) Run(ctx context.Context, t Turn) Outcome {
 		t.onStart()
 	}
 	startedAt := r.now().UnixMilli()
-	r.emitLifecycle(rec, lifecycleStart{Phase: PhaseStart, StartedAt: startedAt})
+	r.emitLifecycle(rec, t.OnEvent, lifecycleStart{Phase: PhaseStart, StartedAt: startedAt})
 
 	var out Outcome
 	if laneErr != nil {
@@ -222,9 +229,9 @@ func (r *Runner) Run(ctx context.Context, t Turn) Outcome {
 		out.Payloads = []wire.AgentPayload{}
 	}
 	if out.Err != nil {
-		r.emitLifecycle(rec, lifecycleError{Phase: PhaseError, StartedAt: startedAt, EndedAt: endedAt, Error: out.Err.Message})
+		r.emitLifecycle(rec, t.OnEvent, lifecycleError{Phase: PhaseError, StartedAt: startedAt, EndedAt: endedAt, Error: out.Err.Message})
 	} else {
-		r.emitLifecycle(rec, lifecycleEnd{Phase: PhaseEnd, StartedAt: startedAt, EndedAt: endedAt, Aborted: out.Aborted})
+		r.emitLifecycle(rec, t.OnEvent, lifecycleEnd{Phase: PhaseEnd, StartedAt: startedAt, EndedAt: endedAt, Aborted: out.Aborted})
 	}
 	if t.Session.Key != "" && r.d.Sessions != nil {
 		u := SessionUpdate{Channel: t.Channel, SystemSent: true}
@@ -252,17 +259,24 @@ func lastUsage(o Outcome) *llm.Usage {
 	return &llm.Usage{Input: u.Input, Output: u.Output, CacheRead: u.CacheRead, CacheWrite: u.CacheWrite, TotalTokens: u.Total}
 }
 
-func (r *Runner) emitLifecycle(rec *record, data any) {
+func (r *Runner) emitLifecycle(rec *record, on func(Event), data any) {
 	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	r.em.agentEvent(rec, StreamLifecycle, data, true)
+	seq := r.em.agentEvent(rec, StreamLifecycle, data, true)
+	ev := Event{Seq: seq, Stream: StreamLifecycle}
 	switch d := data.(type) {
 	case lifecycleStart:
 		rec.started, rec.startedAt = true, d.StartedAt
+		ev.Phase = PhaseStart
 	case lifecycleEnd:
 		rec.finish("ok", "", d.EndedAt)
+		ev.Phase = PhaseEnd
 	case lifecycleError:
 		rec.finish("error", d.Error, d.EndedAt)
+		ev.Phase, ev.Error = PhaseError, d.Error
+	}
+	rec.mu.Unlock()
+	if on != nil {
+		on(ev)
 	}
 }
 
@@ -350,8 +364,11 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 			}
 			prev = cur
 			rec.mu.Lock()
-			r.em.agentEvent(rec, StreamAssistant, assistantData{Text: cur, Delta: delta}, true)
+			seq := r.em.agentEvent(rec, StreamAssistant, assistantData{Text: cur, Delta: delta}, true)
 			rec.mu.Unlock()
+			if t.OnEvent != nil {
+				t.OnEvent(Event{Seq: seq, Stream: StreamAssistant, Text: cur, Delta: delta})
+			}
 		}
 		req := llm.Request{System: system, Messages: msgs, Tools: specs, Thinking: thinking, MaxTokens: sel.MaxTokens}
 		msg, err := sel.Chain.Stream(ctx, req, emit)
@@ -409,7 +426,7 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 			break
 		}
 		for _, call := range calls {
-			r.toolCall(ctx, s, rec, call, &msgs)
+			r.toolCall(ctx, s, rec, t.OnEvent, call, &msgs)
 		}
 		if stop := r.stopped(ctx, &out); stop {
 			return out
@@ -434,13 +451,13 @@ func (r *Runner) stopped(ctx context.Context, out *Outcome) bool {
 	return true
 }
 
-func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, call llm.Content, msgs *[]llm.Message) {
+func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, on func(Event), call llm.Content, msgs *[]llm.Message) {
 	var args any = map[string]any{}
 	if len(call.Arguments) > 0 {
 		args = json.RawMessage(call.Arguments)
 	}
 	rec.mu.Lock()
-	r.em.agentEvent(rec, StreamTool, toolStart{Phase: "start", Name: call.Name, ToolCallID: call.ID, Args: args}, rec.verbose)
+	seq := r.em.agentEvent(rec, StreamTool, toolStart{Phase: "start", Name: call.Name, ToolCallID: call.ID, Args: args}, rec.verbose)
 	rec.mu.Unlock()
 	name := call.Name
 	ctx = WithToolUpdates(ctx, func(p ToolResult) {
@@ -456,6 +473,9 @@ func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, call llm.
 			PartialResult: toolResult{Content: p.Content, Details: details}}, rec.verbose)
 		rec.mu.Unlock()
 	})
+	if on != nil {
+		on(Event{Seq: seq, Stream: StreamTool, Phase: "start", ToolName: call.Name, ToolCallID: call.ID})
+	}
 	res, err := r.d.Tools.Call(ctx, s, call)
 	if err != nil {
 		res = ToolResult{Content: []llm.Content{llm.Text(err.Error())}, IsError: true}
@@ -468,9 +488,12 @@ func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, call llm.
 		details = res.Details
 	}
 	rec.mu.Lock()
-	r.em.agentEvent(rec, StreamTool, toolResultData{Phase: "result", Name: call.Name, ToolCallID: call.ID, Meta: res.Meta,
+	seq = r.em.agentEvent(rec, StreamTool, toolResultData{Phase: "result", Name: call.Name, ToolCallID: call.ID, Meta: res.Meta,
 		IsError: res.IsError, Result: toolResult{Content: res.Content, Details: details}}, rec.verbose)
 	rec.mu.Unlock()
+	if on != nil {
+		on(Event{Seq: seq, Stream: StreamTool, Phase: "result", ToolName: call.Name, ToolCallID: call.ID, IsError: res.IsError})
+	}
 	m := llm.Message{Role: llm.RoleToolResult, ToolCallID: call.ID, ToolName: call.Name, Content: res.Content,
 		Details: res.Details, IsError: res.IsError, Timestamp: r.now().UnixMilli()}
 	r.append(s, m)
