@@ -7,10 +7,12 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/models"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -25,6 +27,9 @@ type features struct {
 	devices  *devices.Store
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
+	// models resolves and calls the turn's models (an llm.Resolver) from
+	// the current runtime's config.
+	models *models.Resolver
 }
 
 func newFeatures(s *Server) features {
@@ -38,6 +43,8 @@ func newFeatures(s *Server) features {
 		devices: devices.NewStore(o.StateDir, o.Now),
 		nodes:   nodes.NewRegistry(),
 		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
+		models: models.New(models.Options{Config: func() profiles.Config { return configOf(s.rt.Load()) }, StateDir: o.StateDir,
+			Warn: func(w string) { s.callLog.Warn(w) }}),
 	}
 }
 
@@ -52,6 +59,15 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
+	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
+}
+
+// configOf is rt's config (empty before the first runtime).
+func configOf(rt *runtime) profiles.Config {
+	if rt == nil || rt.cfg == nil {
+		return profiles.Config{}
+	}
+	return *rt.cfg
 }
 
 // nodeDevices gives node.list the device store's node pairings.
