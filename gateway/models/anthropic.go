@@ -172,8 +172,7 @@ func (p *anthropicMessages) Stream(ctx context.Context, req llm.Request, emit fu
 				bl.idx = b.thinkIdx
 			case "signature_delta":
 				if bl.idx < 0 {
-					b.msg.Content = append(b.msg.Content, llm.Content{Type: llm.ContentThinking})
-					b.thinkIdx = len(b.msg.Content) - 1
+					b.thinkIdx = b.open(llm.ContentThinking)
 					bl.idx = b.thinkIdx
 				}
 				b.msg.Content[bl.idx].ThinkingSignature += ev.Delta.Signature

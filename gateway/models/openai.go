@@ -227,11 +227,14 @@ func (p *openAICompletions) Stream(ctx context.Context, req llm.Request, emit fu
 	return b.done(), nil
 }
 
-// builder accumulates one assistant message from streamed pieces.
+// builder accumulates one assistant message from streamed pieces. Text
+// and thinking grow in strings.Builders (bufs, parallel to msg.Content) so
+// a long answer costs O(n), not a copy of the whole text per delta.
 type builder struct {
 	sp    spec
 	msg   llm.Message
 	usage llm.Usage
+	bufs  []*strings.Builder
 	// indices of the open thinking and text blocks (-1: none yet)
 	thinkIdx, textIdx int
 }
@@ -241,21 +244,29 @@ func newBuilder(sp spec, model string) *builder {
 		API: sp.api, Provider: sp.ref.Provider, Model: model}}
 }
 
+// open appends a block of type typ and returns its index.
+func (b *builder) open(typ string) int {
+	b.msg.Content = append(b.msg.Content, llm.Content{Type: typ})
+	for len(b.bufs) < len(b.msg.Content) {
+		b.bufs = append(b.bufs, nil)
+	}
+	b.bufs[len(b.msg.Content)-1] = &strings.Builder{}
+	return len(b.msg.Content) - 1
+}
+
 func (b *builder) text(s string, emit func(llm.Event)) {
 	if b.textIdx < 0 {
-		b.msg.Content = append(b.msg.Content, llm.Content{Type: llm.ContentText})
-		b.textIdx = len(b.msg.Content) - 1
+		b.textIdx = b.open(llm.ContentText)
 	}
-	b.msg.Content[b.textIdx].Text += s
+	b.bufs[b.textIdx].WriteString(s)
 	emit(llm.Event{Kind: llm.EventText, Delta: s})
 }
 
 func (b *builder) thinking(s string, emit func(llm.Event)) {
 	if b.thinkIdx < 0 {
-		b.msg.Content = append(b.msg.Content, llm.Content{Type: llm.ContentThinking})
-		b.thinkIdx = len(b.msg.Content) - 1
+		b.thinkIdx = b.open(llm.ContentThinking)
 	}
-	b.msg.Content[b.thinkIdx].Thinking += s
+	b.bufs[b.thinkIdx].WriteString(s)
 	emit(llm.Event{Kind: llm.EventThinking, Delta: s})
 }
 
@@ -283,6 +294,16 @@ func (b *builder) done() llm.Message {
 	}
 	u.Cost = &cost
 	b.msg.Usage = &u
+	for i, buf := range b.bufs {
+		if buf == nil {
+			continue
+		}
+		if b.msg.Content[i].Type == llm.ContentThinking {
+			b.msg.Content[i].Thinking = buf.String()
+		} else {
+			b.msg.Content[i].Text = buf.String()
+		}
+	}
 	if b.msg.Content == nil {
 		b.msg.Content = []llm.Content{}
 	}

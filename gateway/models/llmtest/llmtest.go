@@ -77,6 +77,11 @@ type Response struct {
 	// Hang keeps the stream open after the text until the client goes
 	// away or the server closes (for abort and timeout tests).
 	Hang bool
+
+	// TextSent, when set, receives the time each text delta's write to
+	// the connection began (for latency benchmarks: write → emit). The send
+	// blocks, so give it room for len(Text) values.
+	TextSent chan<- time.Time
 }
 
 // ToolCall is one tool call the model makes.
@@ -298,6 +303,8 @@ type stream struct {
 	resp  Response
 	sent  int // events written
 	texts int // text deltas written
+	// lastWrite is when the last event's write began.
+	lastWrite time.Time
 }
 
 // sleep waits d unless the client or the server goes away first.
@@ -369,6 +376,7 @@ func (s *stream) event(name string, data any) bool {
 		j, _ := json.Marshal(d)
 		fmt.Fprintf(&b, "data: %s\n\n", j)
 	}
+	s.lastWrite = time.Now()
 	if _, err := s.w.Write(b.Bytes()); err != nil {
 		return false
 	}
@@ -384,6 +392,9 @@ func (s *stream) text(name string, data any) bool {
 		return false
 	}
 	s.texts++
+	if s.resp.TextSent != nil {
+		s.resp.TextSent <- s.lastWrite
+	}
 	if s.resp.DisconnectAfter > 0 && s.texts >= s.resp.DisconnectAfter {
 		s.disconnect()
 		return false
