@@ -15,7 +15,7 @@ import (
 // and usage with the cache tokens.
 type anthropicMessages struct {
 	sp     spec
-	client anthropic.Client
+	client anthropic.MessageService
 }
 
 func newAnthropic(sp spec) *anthropicMessages {
@@ -38,7 +38,10 @@ func newAnthropic(sp spec) *anthropicMessages {
 	for k, v := range sp.headers {
 		opts = append(opts, aoption.WithHeader(k, v))
 	}
-	return &anthropicMessages{sp: sp, client: anthropic.NewClient(opts...)}
+	// The messages service alone, not anthropic.NewClient: the client
+	// would link every service of the API (beta, files, skills, ...) into
+	// the binary.
+	return &anthropicMessages{sp: sp, client: anthropic.NewMessageService(opts...)}
 }
 
 // thinkingBudget is the token budget of each thinking level.
@@ -133,7 +136,7 @@ func (p *anthropicMessages) params(req llm.Request) anthropic.MessageNewParams {
 // Stream implements llm.Provider.
 func (p *anthropicMessages) Stream(ctx context.Context, req llm.Request, emit func(llm.Event)) (llm.Message, error) {
 	params := p.params(req)
-	st := p.client.Messages.NewStreaming(ctx, params)
+	st := p.client.NewStreaming(ctx, params)
 	defer st.Close()
 	b := newBuilder(p.sp, string(params.Model))
 	type block struct {

@@ -17,10 +17,14 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/llm"
 )
 
-// openAIClient is an openai-go client for sp: its base URL, key (none for
-// a keyless local server) and headers, with the SDK's own retries off
-// because the chain retries.
-func openAIClient(sp spec) openai.Client {
+// openAIOptions are the openai-go request options for sp: its base URL,
+// key (none for a keyless local server) and headers, with the SDK's own
+// retries off because the chain retries. The services are built from them
+// directly rather than through openai.NewClient, which would link every
+// service of the API (files, audio, batches, ...) into the binary, and
+// would start from the OPENAI_* environment, so a stray OPENAI_BASE_URL
+// could redirect a configured provider.
+func openAIOptions(sp spec) []option.RequestOption {
 	opts := []option.RequestOption{option.WithBaseURL(sp.baseURL), option.WithMaxRetries(0)}
 	if sp.client != nil {
 		opts = append(opts, option.WithHTTPClient(sp.client))
@@ -33,21 +37,18 @@ func openAIClient(sp spec) openai.Client {
 	for k, v := range sp.headers {
 		opts = append(opts, option.WithHeader(k, v))
 	}
-	// NewClient starts from the OPENAI_* environment; the options above
-	// override what matters, so a stray OPENAI_BASE_URL cannot redirect a
-	// configured provider.
-	return openai.NewClient(opts...)
+	return opts
 }
 
 // openAICompletions speaks openai-completions (doc/messaging.md §4.2):
 // OpenAI, OpenRouter, Ollama, vLLM, LM Studio, llama.cpp server.
 type openAICompletions struct {
 	sp     spec
-	client openai.Client
+	client openai.ChatCompletionService
 }
 
 func newOpenAICompletions(sp spec) *openAICompletions {
-	return &openAICompletions{sp: sp, client: openAIClient(sp)}
+	return &openAICompletions{sp: sp, client: openai.NewChatCompletionService(openAIOptions(sp)...)}
 }
 
 // chatParams builds the body pi-ai sends: the system prompt as a system
@@ -161,7 +162,7 @@ func reasoningEffort(level string) string {
 // Stream implements llm.Provider.
 func (p *openAICompletions) Stream(ctx context.Context, req llm.Request, emit func(llm.Event)) (llm.Message, error) {
 	params := p.chatParams(req)
-	st := p.client.Chat.Completions.NewStreaming(ctx, params)
+	st := p.client.NewStreaming(ctx, params)
 	defer st.Close()
 	b := newBuilder(p.sp, params.Model)
 	type call struct{ id, name, args string }

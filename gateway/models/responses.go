@@ -16,11 +16,11 @@ import (
 // items, function calls and their outputs as their own items.
 type openAIResponses struct {
 	sp     spec
-	client openai.Client
+	client responses.ResponseService
 }
 
 func newOpenAIResponses(sp spec) *openAIResponses {
-	return &openAIResponses{sp: sp, client: openAIClient(sp)}
+	return &openAIResponses{sp: sp, client: responses.NewResponseService(openAIOptions(sp)...)}
 }
 
 func (p *openAIResponses) params(req llm.Request) responses.ResponseNewParams {
@@ -99,7 +99,7 @@ func (p *openAIResponses) params(req llm.Request) responses.ResponseNewParams {
 // Stream implements llm.Provider.
 func (p *openAIResponses) Stream(ctx context.Context, req llm.Request, emit func(llm.Event)) (llm.Message, error) {
 	params := p.params(req)
-	st := p.client.Responses.NewStreaming(ctx, params)
+	st := p.client.NewStreaming(ctx, params)
 	defer st.Close()
 	b := newBuilder(p.sp, string(params.Model))
 	status := ""
