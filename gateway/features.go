@@ -10,12 +10,14 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/httpapi"
+	"github.com/clawdbot/clawdbot/gateway/models"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/gateway/sessions"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -35,6 +37,9 @@ type features struct {
 	// httpAPI are the process-wide deps of the HTTP API; the wiring sets
 	// its Agent and System (nil: the endpoints answer 503).
 	httpAPI httpapi.Deps
+	// models resolves and calls the turn's models (an llm.Resolver) from
+	// the current runtime's config.
+	models *models.Resolver
 }
 
 func newFeatures(s *Server) features {
@@ -53,6 +58,8 @@ func newFeatures(s *Server) features {
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
 		httpAPI: httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now)},
+		models: models.New(models.Options{Config: func() profiles.Config { return configOf(s.rt.Load()) }, StateDir: o.StateDir,
+			Warn: func(w string) { s.callLog.Warn(w) }}),
 	}
 }
 
@@ -69,6 +76,15 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
 	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
+	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
+}
+
+// configOf is rt's config (empty before the first runtime).
+func configOf(rt *runtime) profiles.Config {
+	if rt == nil || rt.cfg == nil {
+		return profiles.Config{}
+	}
+	return *rt.cfg
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).

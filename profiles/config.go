@@ -12,6 +12,7 @@ type Config struct {
 	Hooks      HooksConfig                `json:"hooks,omitzero"`
 	Logging    LoggingConfig              `json:"logging,omitzero"`
 	Agents     AgentsConfig               `json:"agents,omitzero"`
+	Models     ModelsConfig               `json:"models,omitzero"`
 	Channels   map[string]json.RawMessage `json:"channels,omitempty"`
 	// Env holds extra environment for the gateway and its service:
 	// string values directly under env, plus env.vars.
@@ -130,4 +131,8 @@ type AgentsConfig struct {
 type AgentDefaults struct {
 	Workspace     string `json:"workspace,omitempty"`
 	SkipBootstrap bool   `json:"skipBootstrap,omitempty"`
+	// Model must be an object; a plain string fails validation as in the
+	// original (doc/messaging.md §4.2).
+	Model  *AgentModelConfig          `json:"model,omitempty"`
+	Models map[string]AgentModelEntry `json:"models,omitempty"`
 }

@@ -163,7 +163,7 @@ func TestParseConfigIssues(t *testing.T) {
 		},
 		{
 			name: "unknown keys warn with position",
-			in:   "{\n  gateway: { prot: 1, tailscale: {mode: 'off'} },\n  bogus: true,\n  models: {anything: 1},\n}",
+			in:   "{\n  gateway: { prot: 1, tailscale: {mode: 'off'} },\n  bogus: true,\n  plugins: {anything: 1},\n}",
 			warnings: []string{
 				`clawdbot.json:2:14: gateway.prot: unknown key (ignored; did you mean gateway.port?)`,
 				`clawdbot.json:3:3: bogus: unknown key (ignored; check the spelling)`,

@@ -333,7 +333,11 @@ func (v *validator) walk(n *node, t reflect.Type, path string) {
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.kind != kindObject {
-			v.issues = append(v.issues, v.issueAt(path, n.off, "expected object, got "+describe(n)))
+			msg := "expected object, got " + describe(n)
+			if zod, ok := zodObjectPaths[path]; ok && n.kind == kindString {
+				msg = zod // the original's own words for this mistake
+			}
+			v.issues = append(v.issues, v.issueAt(path, n.off, msg))
 			return
 		}
 		fields := jsonFields(t)
@@ -514,6 +518,8 @@ var passthrough = map[string]bool{
 	// logging.*
 	"logging.consoleLevel": true, "logging.consoleStyle": true, "logging.redactSensitive": true,
 	"logging.redactPatterns": true,
+	// models.*
+	"models.bedrockDiscovery": true,
 	// agents.defaults.*
 	"agents.defaults.model": true, "agents.defaults.imageModel": true, "agents.defaults.models": true,
 	"agents.defaults.repoRoot": true, "agents.defaults.bootstrapMaxChars": true,
@@ -530,6 +536,12 @@ var passthrough = map[string]bool{
 	"agents.defaults.memorySearch": true, "agents.defaults.contextTokens": true,
 	"agents.defaults.cliBackends": true, "agents.defaults.envelopeTimezone": true,
 	"agents.defaults.envelopeTimestamp": true, "agents.defaults.envelopeElapsed": true,
+}
+
+// zodObjectPaths are objects that people often write as a string, with
+// the message the original's schema gives for it (doc/messaging.md §4.2).
+var zodObjectPaths = map[string]string{
+	"agents.defaults.model": "Invalid input: expected object, received string",
 }
 
 func knownPassthrough(path string) bool { return passthrough[path] }

@@ -833,3 +833,20 @@ type SessionsCompactResult struct {
 	Archived  string `json:"archived,omitempty"`
 	Kept      *int64 `json:"kept,omitempty"`
 }
+
+// ModelsListResult is the result of models.list (doc/messaging.md §1.12).
+type ModelsListResult struct {
+	Models []ModelChoice `json:"models"`
+}
+
+// ModelChoice is one model the Control UI's picker offers, sorted by
+// provider then name. input is sent although the original's schema omits
+// it, as the original does.
+type ModelChoice struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Provider      string   `json:"provider"`
+	ContextWindow int      `json:"contextWindow,omitempty"`
+	Reasoning     *bool    `json:"reasoning,omitempty"`
+	Input         []string `json:"input,omitempty"`
+}
