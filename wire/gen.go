@@ -16,5 +16,7 @@ func SchemaTypes() []reflect.Type {
 		typeOf[AgentEvent](), typeOf[ChatEvent](), typeOf[NodeInvokeRequestEvent](),
 		typeOf[DevicePairRequestedEvent](), typeOf[DevicePairResolvedEvent](),
 		typeOf[NodePairResolvedEvent](), typeOf[HealthSummary](), typeOf[LogsTailResult](),
+		typeOf[ExecApprovalsSnapshot](), typeOf[ExecApprovalRequestedEvent](), typeOf[ExecApprovalResolvedEvent](),
+		typeOf[ExecApprovalRequestResult](),
 	}
 }
