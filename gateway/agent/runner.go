@@ -438,6 +438,20 @@ func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, call llm.
 	rec.mu.Lock()
 	r.em.agentEvent(rec, StreamTool, toolStart{Phase: "start", Name: call.Name, ToolCallID: call.ID, Args: args}, rec.verbose)
 	rec.mu.Unlock()
+	name := call.Name
+	ctx = WithToolUpdates(ctx, func(p ToolResult) {
+		if p.Content == nil {
+			p.Content = []llm.Content{}
+		}
+		var details any
+		if len(p.Details) > 0 {
+			details = p.Details
+		}
+		rec.mu.Lock()
+		r.em.agentEvent(rec, StreamTool, toolUpdate{Phase: "update", Name: name, ToolCallID: call.ID,
+			PartialResult: toolResult{Content: p.Content, Details: details}}, rec.verbose)
+		rec.mu.Unlock()
+	})
 	res, err := r.d.Tools.Call(ctx, s, call)
 	if err != nil {
 		res = ToolResult{Content: []llm.Content{llm.Text(err.Error())}, IsError: true}
