@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/approvals"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
@@ -29,6 +30,8 @@ type features struct {
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
+	// approvals holds the exec approval policy and the pending requests.
+	approvals *approvals.Manager
 }
 
 func newFeatures(s *Server) features {
@@ -44,6 +47,7 @@ func newFeatures(s *Server) features {
 		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
+		approvals: approvals.NewManager(approvals.NewStore(o.StateDir, o.Now), s, o.Now),
 	}
 }
 
@@ -59,6 +63,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).
