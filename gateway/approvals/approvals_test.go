@@ -18,7 +18,7 @@ import (
 )
 
 // bin makes an executable named name in a fresh PATH dir.
-func bin(t *testing.T, dir, name string) string {
+func bin(t testing.TB, dir, name string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
