@@ -13,6 +13,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/gateway/sessions"
+	"github.com/clawdbot/clawdbot/gateway/skills"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/system"
 	"github.com/clawdbot/clawdbot/wire"
@@ -32,6 +33,8 @@ type features struct {
 	sessions *sessionstore.Store
 	// approvals holds the exec approval policy and the pending requests.
 	approvals *approvals.Manager
+	// skills reads the skill dirs and skills.entries.
+	skills *skills.Feature
 }
 
 func newFeatures(s *Server) features {
@@ -48,6 +51,7 @@ func newFeatures(s *Server) features {
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
 		approvals: approvals.NewManager(approvals.NewStore(o.StateDir, o.Now), s, o.Now),
+		skills:    skills.New(skills.Deps{ConfigPath: o.ConfigPath, StateDir: o.StateDir, Workspace: defaultWorkspace()}),
 	}
 }
 
@@ -64,7 +68,11 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
 	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
+	skills.Register(reg, f.skills)
 }
+
+// defaultWorkspace is the original's default agent workspace, ~/clawd.
+func defaultWorkspace() string { return filepath.Join(userHome(), "clawd") }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).
 func userHome() string { h, _ := os.UserHomeDir(); return h }

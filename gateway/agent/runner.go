@@ -314,7 +314,7 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 	thinking := firstNonEmpty(t.Thinking, s.ThinkingLevel, cfg.ThinkingDefault)
 	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
 		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
-		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host})
+		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host, SkillsPrompt: r.skillsPrompt(ws)})
 	var specs []llm.Tool
 	if r.d.Tools != nil {
 		specs = r.d.Tools.Specs(s)
@@ -648,3 +648,11 @@ func firstNonEmpty(v ...string) string {
 }
 
 func trimSpace(s string) string { return strings.TrimSpace(s) }
+
+// skillsPrompt is Deps.SkillsPrompt for ws ("" without one).
+func (r *Runner) skillsPrompt(ws string) string {
+	if r.d.SkillsPrompt == nil {
+		return ""
+	}
+	return r.d.SkillsPrompt(ws)
+}

@@ -48,6 +48,9 @@ type Params struct {
 	Extra string
 	// Host is the machine name in the runtime line.
 	Host string
+	// SkillsPrompt is the <available_skills> block of the eligible skills
+	// (gateway/skills); "" leaves the Skills section out.
+	SkillsPrompt string
 }
 
 // File is one bootstrap file as injected.
@@ -112,6 +115,16 @@ func Build(p Params) string {
 	var lines []string
 	add := func(l ...string) { lines = append(lines, l...) }
 	add("You are a personal assistant running inside Clawdbot.", "")
+	if sp := strings.TrimSpace(p.SkillsPrompt); sp != "" {
+		// The original's buildSkillsSection, placed before the workspace.
+		add("## Skills (mandatory)",
+			"Before replying: scan <available_skills> <description> entries.",
+			"- If exactly one skill clearly applies: read its SKILL.md at <location> with `read`, then follow it.",
+			"- If multiple could apply: choose the most specific one, then read/follow it.",
+			"- If none clearly apply: do not read any SKILL.md.",
+			"Constraints: never read more than one skill up front; only read after selecting.",
+			sp, "")
+	}
 	add("## Workspace", "Your working directory is: "+p.Workspace, "")
 	add("## Reply Tags",
 		"To reply to the current message natively, start your reply with [[reply_to_current]]; use [[reply_to:<id>]] for a specific message.",

@@ -45,3 +45,15 @@ func TestSubagentSeesOnlyAgentsAndTools(t *testing.T) {
 		t.Fatalf("files = %+v", files)
 	}
 }
+
+func TestSkillsSectionBeforeWorkspace(t *testing.T) {
+	block := "<available_skills>\n  <skill>\n    <name>x</name>\n  </skill>\n</available_skills>"
+	got := prompt.Build(prompt.Params{Workspace: t.TempDir(), SkillsPrompt: "\n\n" + block})
+	i, j := strings.Index(got, "## Skills (mandatory)"), strings.Index(got, "## Workspace")
+	if i < 0 || j < i || !strings.Contains(got, block) {
+		t.Fatalf("prompt = %s", got)
+	}
+	if strings.Contains(prompt.Build(prompt.Params{Workspace: t.TempDir()}), "## Skills") {
+		t.Fatal("skills section without skills")
+	}
+}
