@@ -13,8 +13,8 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/gateway/sessions"
-	"github.com/clawdbot/clawdbot/gateway/skills"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
+	"github.com/clawdbot/clawdbot/gateway/skills"
 	"github.com/clawdbot/clawdbot/gateway/system"
 	"github.com/clawdbot/clawdbot/wire"
 )
