@@ -358,6 +358,12 @@ func maxAsk(a, b string) string {
 	return b
 }
 
+// toolMessage is an error whose text is the original's message to the
+// model, capitalised and punctuated as the original words it.
+type toolMessage string
+
+func (m toolMessage) Error() string { return string(m) }
+
 // Run executes one exec call.
 func (t *Tool) Run(ctx context.Context, c *tools.Call) (agent.ToolResult, error) {
 	var a execArgs
@@ -365,7 +371,7 @@ func (t *Tool) Run(ctx context.Context, c *tools.Call) (agent.ToolResult, error)
 		return agent.ToolResult{}, err
 	}
 	if strings.TrimSpace(a.Command) == "" {
-		return agent.ToolResult{}, errors.New("Provide a command to start.")
+		return agent.ToolResult{}, toolMessage("Provide a command to start.")
 	}
 	var warnings []string
 	if a.Elevated != nil && *a.Elevated {
@@ -520,7 +526,7 @@ func (t *Tool) wait(ctx context.Context, c *tools.Call, p *Proc, yield, timeout 
 			// Abort stops a foreground command and all it started.
 			p.Kill()
 			<-p.done
-			return agent.ToolResult{}, fmt.Errorf("Command aborted (%v)", context.Cause(ctx))
+			return agent.ToolResult{}, toolMessage(fmt.Sprintf("Command aborted (%v)", context.Cause(ctx)))
 		case <-tick.C:
 			d, _ := json.Marshal(map[string]any{"status": "running", "sessionId": p.ID, "pid": p.Pid,
 				"startedAt": p.Started.UnixMilli(), "cwd": p.Cwd})
