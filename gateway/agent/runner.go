@@ -312,13 +312,18 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 		ws = cfg.Workspace
 	}
 	thinking := firstNonEmpty(t.Thinking, s.ThinkingLevel, cfg.ThinkingDefault)
-	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
-		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
-		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host, SkillsPrompt: r.skillsPrompt(ws)})
 	var specs []llm.Tool
 	if r.d.Tools != nil {
 		specs = r.d.Tools.Specs(s)
 	}
+	promptTools := make([]prompt.Tool, 0, len(specs))
+	for _, sp := range specs {
+		promptTools = append(promptTools, prompt.Tool{Name: sp.Name, Summary: sp.Description})
+	}
+	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
+		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
+		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host, Tools: promptTools,
+		SkillsPrompt: r.skillsPrompt(ws)})
 	meta := &wire.AgentMeta{SessionID: s.SessionID, Provider: sel.Primary.Provider, Model: sel.Primary.Model}
 	out.Meta.AgentMeta = meta
 	var usage wire.AgentUsage

@@ -149,12 +149,13 @@ func (r *Registry) doc() map[string]any {
 // Specs are the tools the policy allows in session s, in registration
 // order (agent.Tools).
 func (r *Registry) Specs(s agent.Session) []llm.Tool {
-	pol := PolicyFor(r.doc(), s.AgentID)
+	doc := r.doc()
+	pol := PolicyFor(doc, s.AgentID)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []llm.Tool
 	for _, name := range r.order {
-		if pol.Allows(name) {
+		if pol.Allows(name) && available(r.tools[name].tool, doc, s) {
 			out = append(out, r.tools[name].spec)
 		}
 	}
@@ -172,7 +173,7 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 	r.mu.RLock()
 	e := r.tools[name]
 	r.mu.RUnlock()
-	if e == nil || !PolicyFor(doc, s.AgentID).Allows(name) {
+	if e == nil || !PolicyFor(doc, s.AgentID).Allows(name) || !available(e.tool, doc, s) {
 		return errResult(fmt.Sprintf("Tool %s not found", call.Name)), nil
 	}
 	args, err := e.schema.validate(call.Name, call.Arguments)
@@ -191,7 +192,7 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 		cctx, cancel = context.WithTimeoutCause(ctx, timeout, errCallTimeout)
 		defer cancel()
 	}
-	res, err := e.tool.Run(cctx, c)
+	res, err := safeRun(cctx, e.tool, c)
 	if ctx.Err() != nil {
 		// The run was aborted or timed out: the runner records which.
 		return agent.ToolResult{Content: []llm.Content{llm.Text("Aborted")}, IsError: true}, nil
@@ -208,6 +209,22 @@ func (r *Registry) Call(ctx context.Context, s agent.Session, call llm.Content) 
 	}
 	capOutput(&res, r.o.MaxOutputChars)
 	return res, nil
+}
+
+func available(t Tool, doc map[string]any, s agent.Session) bool {
+	c, ok := t.(Conditional)
+	return !ok || c.Available(doc, s)
+}
+
+// safeRun runs t, turning a panic into an error: a broken tool must not
+// take the gateway down with it.
+func safeRun(ctx context.Context, t Tool, c *Call) (res agent.ToolResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = agent.ToolResult{}, fmt.Errorf("tool %s failed: %v", c.Name, p)
+		}
+	}()
+	return t.Run(ctx, c)
 }
 
 var errCallTimeout = errors.New("tool call timed out")
@@ -264,3 +281,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The real store and runner are what the core passes.
+var (
+	_ SessionStore = (*sessionstore.Store)(nil)
+	_ TurnRunner   = (*agent.Runner)(nil)
+)

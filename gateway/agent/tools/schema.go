@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 tool errors are the original's texts: the model reads them verbatim, and they start with a capital and end with a period there
+
 package tools
 
 import (

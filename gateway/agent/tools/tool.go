@@ -42,6 +42,12 @@ type Timeouter interface {
 	CallTimeout(c *Call) time.Duration
 }
 
+// Conditional is a Tool offered only when Available says so in the
+// current config (apply_patch needs tools.exec.applyPatch.enabled).
+type Conditional interface {
+	Available(doc map[string]any, s agent.Session) bool
+}
+
 // Call is one invocation of a tool.
 type Call struct {
 	// ID is the model's toolCallId; Name the tool's name.
