@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/approvals"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/cron"
 	"github.com/clawdbot/clawdbot/gateway/devices"
@@ -16,6 +17,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 	"github.com/clawdbot/clawdbot/gateway/sessions"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
+	"github.com/clawdbot/clawdbot/gateway/skills"
 	"github.com/clawdbot/clawdbot/gateway/system"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
@@ -40,6 +42,10 @@ type features struct {
 	// models resolves and calls the turn's models (an llm.Resolver) from
 	// the current runtime's config.
 	models *models.Resolver
+	// approvals holds the exec approval policy and the pending requests.
+	approvals *approvals.Manager
+	// skills reads the skill dirs and skills.entries.
+	skills *skills.Feature
 }
 
 func newFeatures(s *Server) features {
@@ -60,6 +66,8 @@ func newFeatures(s *Server) features {
 		httpAPI: httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now)},
 		models: models.New(models.Options{Config: func() profiles.Config { return configOf(s.rt.Load()) }, StateDir: o.StateDir,
 			Warn: func(w string) { s.callLog.Warn(w) }}),
+		approvals: approvals.NewManager(approvals.NewStore(o.StateDir, o.Now), s, o.Now),
+		skills:    skills.New(skills.Deps{ConfigPath: o.ConfigPath, StateDir: o.StateDir, Workspace: defaultWorkspace(cron.ConfigFile(o.ConfigPath)())}),
 	}
 }
 
@@ -77,6 +85,8 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
 	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
 	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
+	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
+	skills.Register(reg, f.skills)
 }
 
 // configOf is rt's config (empty before the first runtime).

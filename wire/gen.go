@@ -17,5 +17,7 @@ func SchemaTypes() []reflect.Type {
 		typeOf[DevicePairRequestedEvent](), typeOf[DevicePairResolvedEvent](),
 		typeOf[NodePairResolvedEvent](), typeOf[HealthSummary](), typeOf[LogsTailResult](),
 		typeOf[CronJob](), typeOf[CronEvent](), typeOf[CronRunLogEntry](), typeOf[HeartbeatEvent](),
+		typeOf[ExecApprovalsSnapshot](), typeOf[ExecApprovalRequestedEvent](), typeOf[ExecApprovalResolvedEvent](),
+		typeOf[ExecApprovalRequestResult](),
 	}
 }

@@ -166,4 +166,7 @@ type Deps struct {
 	Log *slog.Logger
 	// Host is the machine name in the prompt's runtime line.
 	Host string
+	// SkillsPrompt returns the eligible skills block of a workspace's
+	// system prompt (nil: no skills section).
+	SkillsPrompt func(workspace string) string
 }

@@ -336,7 +336,8 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 	}
 	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
 		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
-		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host, Tools: promptTools})
+		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host, Tools: promptTools,
+		SkillsPrompt: r.skillsPrompt(ws)})
 	meta := &wire.AgentMeta{SessionID: s.SessionID, Provider: sel.Primary.Provider, Model: sel.Primary.Model}
 	out.Meta.AgentMeta = meta
 	var usage wire.AgentUsage
@@ -675,3 +676,11 @@ func firstNonEmpty(v ...string) string {
 }
 
 func trimSpace(s string) string { return strings.TrimSpace(s) }
+
+// skillsPrompt is Deps.SkillsPrompt for ws ("" without one).
+func (r *Runner) skillsPrompt(ws string) string {
+	if r.d.SkillsPrompt == nil {
+		return ""
+	}
+	return r.d.SkillsPrompt(ws)
+}

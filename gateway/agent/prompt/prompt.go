@@ -50,6 +50,9 @@ type Params struct {
 	Extra string
 	// Host is the machine name in the runtime line.
 	Host string
+	// SkillsPrompt is the <available_skills> block of the eligible skills
+	// (gateway/skills); "" leaves the Skills section out.
+	SkillsPrompt string
 	// Tools are the tools offered this turn (after policy); with none the
 	// Tooling section is left out. A tool without a core summary is
 	// listed with its Summary.
@@ -206,6 +209,16 @@ func Build(p Params) string {
 			"Narrate only when it helps: multi-step work, complex/challenging problems, sensitive actions (e.g., deletions), or when the user explicitly asks.",
 			"Keep narration brief and value-dense; avoid repeating obvious steps.",
 			"Use plain human language for narration unless in a technical context.", "")
+	}
+	if sp := strings.TrimSpace(p.SkillsPrompt); sp != "" {
+		// The original's buildSkillsSection, placed before the workspace.
+		add("## Skills (mandatory)",
+			"Before replying: scan <available_skills> <description> entries.",
+			"- If exactly one skill clearly applies: read its SKILL.md at <location> with `read`, then follow it.",
+			"- If multiple could apply: choose the most specific one, then read/follow it.",
+			"- If none clearly apply: do not read any SKILL.md.",
+			"Constraints: never read more than one skill up front; only read after selecting.",
+			sp, "")
 	}
 	add("## Workspace", "Your working directory is: "+p.Workspace, "")
 	add("## Reply Tags",

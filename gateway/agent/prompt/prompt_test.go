@@ -46,6 +46,18 @@ func TestSubagentSeesOnlyAgentsAndTools(t *testing.T) {
 	}
 }
 
+func TestSkillsSectionBeforeWorkspace(t *testing.T) {
+	block := "<available_skills>\n  <skill>\n    <name>x</name>\n  </skill>\n</available_skills>"
+	got := prompt.Build(prompt.Params{Workspace: t.TempDir(), SkillsPrompt: "\n\n" + block})
+	i, j := strings.Index(got, "## Skills (mandatory)"), strings.Index(got, "## Workspace")
+	if i < 0 || j < i || !strings.Contains(got, block) {
+		t.Fatalf("prompt = %s", got)
+	}
+	if strings.Contains(prompt.Build(prompt.Params{Workspace: t.TempDir()}), "## Skills") {
+		t.Fatal("skills section without skills")
+	}
+}
+
 // The tools on offer are listed as the original lists them: core tools in
 // its order with its summaries, others after them by name with their own
 // description; without tools there is no Tooling section.

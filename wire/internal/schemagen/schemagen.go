@@ -82,6 +82,8 @@ func mapper(t reflect.Type) *jsonschema.Schema {
 	switch t {
 	case reflect.TypeFor[wire.Nullable]():
 		return nullable(&jsonschema.Schema{Type: "string", MinLength: ptr(uint64(1))})
+	case reflect.TypeFor[wire.NullableString]():
+		return nullable(&jsonschema.Schema{Type: "string"})
 	case reflect.TypeFor[wire.NullableLabel]():
 		return nullable(&jsonschema.Schema{Type: "string", MinLength: ptr(uint64(1)), MaxLength: ptr(uint64(64))})
 	}
