@@ -22,7 +22,9 @@ func init() {
 	Register(&Command{Path: "system heartbeat enable", Summary: "enable heartbeats (until the gateway restarts)",
 		Run: func(env *Env, args []string) int { return runHeartbeatSet(env, "system heartbeat enable", true, args) }, Exits: systemExits})
 	Register(&Command{Path: "system heartbeat disable", Summary: "disable heartbeats (until the gateway restarts)",
-		Run: func(env *Env, args []string) int { return runHeartbeatSet(env, "system heartbeat disable", false, args) }, Exits: systemExits})
+		Run: func(env *Env, args []string) int {
+			return runHeartbeatSet(env, "system heartbeat disable", false, args)
+		}, Exits: systemExits})
 	Register(&Command{Path: "system presence", Summary: "list system presence entries", Run: runSystemPresence, Exits: systemExits})
 }
 
