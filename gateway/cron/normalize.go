@@ -88,6 +88,12 @@ func DecodePatch(raw json.RawMessage) (Patch, error) {
 	if err := strictDecode(m, &p); err != nil {
 		return p, err
 	}
+	if v, ok := m["agentId"]; ok && v == nil {
+		// encoding/json decodes null into a nil pointer, which would read
+		// as "keep"; the original clears the agent on "agentId": null.
+		null := json.RawMessage("null")
+		p.AgentID = &null
+	}
 	if p.Name != nil && strings.TrimSpace(*p.Name) == "" {
 		return p, errors.New("patch.name must be a non-empty string")
 	}

@@ -276,10 +276,14 @@ func (r *Runner) RunOnce(ctx context.Context, reason string) Result {
 		return Result{"skipped", "disabled"}
 	}
 	ran := false
+	var first *Result // the first answer other than disabled, when none ran
 	for _, id := range ids {
 		res := r.runAgent(ctx, id, reason)
 		if res.Status == "skipped" && res.Reason == "requests-in-flight" {
 			return res
+		}
+		if first == nil && !(res.Status == "skipped" && res.Reason == "disabled") {
+			first = &res
 		}
 		r.mu.Lock()
 		if a := r.agents[id]; a != nil && !(res.Status == "skipped" && res.Reason == "disabled") {
@@ -296,6 +300,11 @@ func (r *Runner) RunOnce(ctx context.Context, reason string) Result {
 	}
 	if reason == "interval" {
 		return Result{"skipped", "not-due"}
+	}
+	if first != nil {
+		// A failed turn (or quiet hours, an empty HEARTBEAT.md) is what a
+		// wake-now cron job records, as the original's runHeartbeatOnce.
+		return *first
 	}
 	return Result{"skipped", "disabled"}
 }
