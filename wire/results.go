@@ -519,6 +519,12 @@ type NodePairRejectResult struct {
 	NodeID    string `json:"nodeId"`
 }
 
+// NodeRenameResult is the result of node.rename.
+type NodeRenameResult struct {
+	NodeID      string `json:"nodeId"`
+	DisplayName string `json:"displayName"`
+}
+
 // NodePairVerifyResult is the result of node.pair.verify.
 type NodePairVerifyResult struct {
 	OK   bool        `json:"ok"`
