@@ -14,6 +14,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/sessions"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/gateway/voice"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -29,6 +30,7 @@ type features struct {
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
+	voice    *voice.Store
 }
 
 func newFeatures(s *Server) features {
@@ -44,6 +46,7 @@ func newFeatures(s *Server) features {
 		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
+		voice: voice.NewStore(o.StateDir, o.Now),
 	}
 }
 
@@ -59,6 +62,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).

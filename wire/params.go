@@ -252,8 +252,8 @@ type ConfigApplyParams struct {
 
 // TalkModeParams are the params of talk.mode.
 type TalkModeParams struct {
-	Enabled bool   `json:"enabled"`
-	Phase   string `json:"phase,omitempty"`
+	Enabled bool    `json:"enabled"`
+	Phase   *string `json:"phase,omitempty"`
 }
 
 // ChannelsStatusParams are the params of channels.status.

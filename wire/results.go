@@ -519,6 +519,19 @@ type NodePairRejectResult struct {
 	NodeID    string `json:"nodeId"`
 }
 
+// TalkModeEvent is the talk.mode event payload and the talk.mode result.
+type TalkModeEvent struct {
+	Enabled bool    `json:"enabled"`
+	Phase   *string `json:"phase"` // null when the caller gave none
+	TS      int64   `json:"ts"`
+}
+
+// VoiceWakeResult is the result of voicewake.get/set and the
+// voicewake.changed event payload.
+type VoiceWakeResult struct {
+	Triggers []string `json:"triggers"`
+}
+
 // NodeRenameResult is the result of node.rename.
 type NodeRenameResult struct {
 	NodeID      string `json:"nodeId"`
