@@ -14,6 +14,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/sessions"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/gateway/update"
 	"github.com/clawdbot/clawdbot/gateway/voice"
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -62,6 +63,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	update.Register(reg, update.Deps{})
 	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
 }
 

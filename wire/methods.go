@@ -77,7 +77,7 @@ var methodTable = []Method{
 	{Name: "skills.bins", Scope: NodeScope, Params: typeOf[EmptyParams]()},
 	{Name: "skills.install", Scope: AdminScope},
 	{Name: "skills.update", Scope: AdminScope},
-	{Name: "update.run", Scope: AdminScope},
+	{Name: "update.run", Scope: AdminScope, Params: typeOf[UpdateRunParams]()},
 	{Name: "voicewake.get", Scope: ReadScope},
 	{Name: "voicewake.set", Scope: WriteScope},
 	{Name: "sessions.list", Scope: ReadScope, Params: typeOf[SessionsListParams]()},

@@ -250,6 +250,14 @@ type ConfigApplyParams struct {
 	RestartDelayMs *int64 `json:"restartDelayMs,omitempty" jsonschema:"minimum=0"`
 }
 
+// UpdateRunParams are the params of update.run.
+type UpdateRunParams struct {
+	SessionKey     string `json:"sessionKey,omitempty"`
+	Note           string `json:"note,omitempty"`
+	RestartDelayMs *int64 `json:"restartDelayMs,omitempty" jsonschema:"minimum=0"`
+	TimeoutMs      *int64 `json:"timeoutMs,omitempty" jsonschema:"minimum=1"`
+}
+
 // TalkModeParams are the params of talk.mode.
 type TalkModeParams struct {
 	Enabled bool    `json:"enabled"`
