@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,8 +15,10 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/sessions"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/gateway/tts"
 	"github.com/clawdbot/clawdbot/gateway/update"
 	"github.com/clawdbot/clawdbot/gateway/voice"
+	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -63,8 +66,20 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	tts.Register(reg, tts.Deps{Config: s.configJSON, StateDir: s.opts.StateDir})
 	update.Register(reg, update.Deps{})
 	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
+}
+
+// configJSON is the resolved config document as config.get shows it ({}
+// when the file is missing or unreadable), for features that read a
+// section of it per call.
+func (s *Server) configJSON() json.RawMessage {
+	snap, err := profiles.Load(s.opts.ConfigPath)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return snap.ConfigJSON()
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).

@@ -532,6 +532,52 @@ type VoiceWakeResult struct {
 	Triggers []string `json:"triggers"`
 }
 
+// TTSStatusResult is the result of tts.status.
+type TTSStatusResult struct {
+	Enabled           bool     `json:"enabled"`
+	Auto              string   `json:"auto"` // off | always | inbound | tagged
+	Provider          string   `json:"provider"`
+	FallbackProvider  *string  `json:"fallbackProvider"`
+	FallbackProviders []string `json:"fallbackProviders"`
+	PrefsPath         string   `json:"prefsPath"`
+	HasOpenAIKey      bool     `json:"hasOpenAIKey"`
+	HasElevenLabsKey  bool     `json:"hasElevenLabsKey"`
+	EdgeEnabled       bool     `json:"edgeEnabled"`
+}
+
+// TTSProvider is one entry of tts.providers.
+type TTSProvider struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Configured bool     `json:"configured"`
+	Models     []string `json:"models"`
+	Voices     []string `json:"voices,omitempty"`
+}
+
+// TTSProvidersResult is the result of tts.providers.
+type TTSProvidersResult struct {
+	Providers []TTSProvider `json:"providers"`
+	Active    string        `json:"active"`
+}
+
+// TTSEnabledResult is the result of tts.enable and tts.disable.
+type TTSEnabledResult struct {
+	Enabled bool `json:"enabled"`
+}
+
+// TTSProviderResult is the result of tts.setProvider.
+type TTSProviderResult struct {
+	Provider string `json:"provider"`
+}
+
+// TTSConvertResult is the result of tts.convert.
+type TTSConvertResult struct {
+	AudioPath       string `json:"audioPath"`
+	Provider        string `json:"provider"`
+	OutputFormat    string `json:"outputFormat"`
+	VoiceCompatible bool   `json:"voiceCompatible"`
+}
+
 // NodeRenameResult is the result of node.rename.
 type NodeRenameResult struct {
 	NodeID      string `json:"nodeId"`
