@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
@@ -18,6 +19,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/tts"
 	"github.com/clawdbot/clawdbot/gateway/update"
 	"github.com/clawdbot/clawdbot/gateway/voice"
+	"github.com/clawdbot/clawdbot/gateway/wizard"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -35,6 +37,7 @@ type features struct {
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
 	voice    *voice.Store
+	wizards  *wizard.Sessions
 }
 
 func newFeatures(s *Server) features {
@@ -50,7 +53,8 @@ func newFeatures(s *Server) features {
 		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
 		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
 			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
-		voice: voice.NewStore(o.StateDir, o.Now),
+		voice:   voice.NewStore(o.StateDir, o.Now),
+		wizards: wizard.NewSessions(),
 	}
 }
 
@@ -68,6 +72,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	sessions.Register(reg, sessions.Deps{Store: f.sessions})
 	tts.Register(reg, tts.Deps{Config: s.configJSON, StateDir: s.opts.StateDir})
 	update.Register(reg, update.Deps{})
+	wizard.Register(reg, wizard.Deps{Sessions: f.wizards, Setup: wizardSetup{s}})
 	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
 }
 
@@ -80,6 +85,34 @@ func (s *Server) configJSON() json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	return snap.ConfigJSON()
+}
+
+// wizardSetup is what the onboarding wizard reads and writes: the config
+// through configrpc's store (its write lock), the state dir, the default
+// workspace of the profile.
+type wizardSetup struct{ s *Server }
+
+func (w wizardSetup) Snapshot() (*profiles.Snapshot, error) {
+	return profiles.Load(w.s.opts.ConfigPath)
+}
+func (w wizardSetup) Patch(patch []byte) *wire.ErrorShape { return w.s.f.config.Patch(patch) }
+func (w wizardSetup) StateDir() string                    { return w.s.opts.StateDir }
+func (w wizardSetup) Getenv(k string) string              { return os.Getenv(k) }
+
+// DefaultWorkspace is the profile's default workspace, derived from the
+// state dir as profiles names them: ~/.clawdbot → ~/clawd,
+// ~/.clawdbot-NAME → ~/clawd-NAME.
+func (w wizardSetup) DefaultWorkspace() string {
+	base := filepath.Base(w.s.opts.StateDir)
+	name := "clawd"
+	if suffix, ok := strings.CutPrefix(base, ".clawdbot-"); ok && suffix != "" {
+		name += "-" + suffix
+	}
+	home := userHome()
+	if home == "" {
+		home = filepath.Dir(w.s.opts.StateDir)
+	}
+	return filepath.Join(home, name)
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).

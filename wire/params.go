@@ -250,6 +250,29 @@ type ConfigApplyParams struct {
 	RestartDelayMs *int64 `json:"restartDelayMs,omitempty" jsonschema:"minimum=0"`
 }
 
+// WizardStartParams are the params of wizard.start.
+type WizardStartParams struct {
+	Mode      string `json:"mode,omitempty" jsonschema:"enum=local,enum=remote"`
+	Workspace string `json:"workspace,omitempty"`
+}
+
+// WizardAnswer is the answer to a wizard step.
+type WizardAnswer struct {
+	StepID string `json:"stepId" jsonschema:"minLength=1"`
+	Value  any    `json:"value,omitempty"`
+}
+
+// WizardNextParams are the params of wizard.next.
+type WizardNextParams struct {
+	SessionID string        `json:"sessionId" jsonschema:"minLength=1"`
+	Answer    *WizardAnswer `json:"answer,omitempty"`
+}
+
+// WizardSessionParams are the params of wizard.cancel and wizard.status.
+type WizardSessionParams struct {
+	SessionID string `json:"sessionId" jsonschema:"minLength=1"`
+}
+
 // UpdateRunParams are the params of update.run.
 type UpdateRunParams struct {
 	SessionKey     string `json:"sessionKey,omitempty"`

@@ -578,6 +578,47 @@ type TTSConvertResult struct {
 	VoiceCompatible bool   `json:"voiceCompatible"`
 }
 
+// WizardStepOption is one choice of a wizard select/multiselect step.
+type WizardStepOption struct {
+	Value any    `json:"value"`
+	Label string `json:"label"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// WizardStep is one step a wizard client renders and answers.
+type WizardStep struct {
+	ID           string             `json:"id"`
+	Type         string             `json:"type"` // note | select | text | confirm | multiselect | progress | action
+	Title        string             `json:"title,omitempty"`
+	Message      string             `json:"message,omitempty"`
+	Options      []WizardStepOption `json:"options,omitempty"`
+	InitialValue any                `json:"initialValue,omitempty"`
+	Placeholder  string             `json:"placeholder,omitempty"`
+	Sensitive    bool               `json:"sensitive,omitempty"`
+	Executor     string             `json:"executor,omitempty"` // gateway | client
+}
+
+// WizardNextResult is the result of wizard.next (and, with the session
+// id, of wizard.start).
+type WizardNextResult struct {
+	Done   bool        `json:"done"`
+	Step   *WizardStep `json:"step,omitempty"`
+	Status string      `json:"status,omitempty"` // running | done | cancelled | error
+	Error  string      `json:"error,omitempty"`
+}
+
+// WizardStartResult is the result of wizard.start.
+type WizardStartResult struct {
+	SessionID string `json:"sessionId"`
+	WizardNextResult
+}
+
+// WizardStatusResult is the result of wizard.cancel and wizard.status.
+type WizardStatusResult struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
 // NodeRenameResult is the result of node.rename.
 type NodeRenameResult struct {
 	NodeID      string `json:"nodeId"`
