@@ -65,7 +65,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	system.Register(reg, system.Deps{State: f.system, LogFile: s.logFile})
 	configrpc.Register(reg, configrpc.Deps{Store: f.config, Now: s.now, Log: s.callLog,
 		WriteSentinel:   func(p wire.RestartSentinelPayload) (string, error) { return WriteRestartSentinel(s.opts.StateDir, p) },
-		ScheduleRestart: s.scheduleRestart})
+		ScheduleRestart: s.scheduleRestart, Version: s.opts.Version})
 	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})

@@ -619,6 +619,16 @@ type WizardStatusResult struct {
 	Error  string `json:"error,omitempty"`
 }
 
+// ConfigSchemaResult is the result of config.schema: the config's JSON
+// Schema, the UI hints by dotted path, the gateway version and when the
+// schema was produced (ISO 8601).
+type ConfigSchemaResult struct {
+	Schema      json.RawMessage `json:"schema"`
+	UIHints     json.RawMessage `json:"uiHints"`
+	Version     string          `json:"version"`
+	GeneratedAt string          `json:"generatedAt"`
+}
+
 // NodeRenameResult is the result of node.rename.
 type NodeRenameResult struct {
 	NodeID      string `json:"nodeId"`

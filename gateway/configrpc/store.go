@@ -21,6 +21,9 @@ import (
 type Store struct {
 	path string
 	mu   sync.Mutex
+
+	schemaOnce sync.Once
+	schemaAt   string // config.schema's generatedAt
 }
 
 // NewStore returns the store of the config file at path.
