@@ -21,7 +21,7 @@ type fileSetup struct {
 	mu  sync.Mutex
 }
 
-func (f *fileSetup) path() string                           { return filepath.Join(f.dir, "clawdbot.json") }
+func (f *fileSetup) path() string                          { return filepath.Join(f.dir, "clawdbot.json") }
 func (f *fileSetup) Snapshot() (*profiles.Snapshot, error) { return profiles.Load(f.path()) }
 func (f *fileSetup) StateDir() string                      { return f.dir }
 func (f *fileSetup) DefaultWorkspace() string              { return filepath.Join(f.dir, "clawd") }
