@@ -211,6 +211,12 @@ func (d Deps) convert(c *rpc.Call) (any, *wire.ErrorShape) {
 	return wire.TTSConvertResult{AudioPath: file, Provider: OpenAI, OutputFormat: format, VoiceCompatible: voiceOK}, nil
 }
 
+// speechError is a refusal worded as the original's (capitalised: UIs show
+// the same text for both gateways).
+type speechError string
+
+func (e speechError) Error() string { return string(e) }
+
 // openAISpeech is one POST /audio/speech through openai-go. The base URL
 // is OPENAI_TTS_BASE_URL or api.openai.com (never OPENAI_BASE_URL, as the
 // original); on api.openai.com model and voice must be known ones.
@@ -218,10 +224,10 @@ func (d Deps) openAISpeech(cfg Config, text, format string) ([]byte, error) {
 	base := strings.TrimRight(cmp.Or(strings.TrimSpace(d.Getenv("OPENAI_TTS_BASE_URL")), DefaultOpenAIBaseURL), "/")
 	if base == DefaultOpenAIBaseURL {
 		if !slices.Contains(OpenAIModels, cfg.OpenAIModel) {
-			return nil, fmt.Errorf("Invalid model: %s", cfg.OpenAIModel)
+			return nil, speechError("Invalid model: " + cfg.OpenAIModel)
 		}
 		if !slices.Contains(OpenAIVoices, cfg.OpenAIVoice) {
-			return nil, fmt.Errorf("Invalid voice: %s", cfg.OpenAIVoice)
+			return nil, speechError("Invalid voice: " + cfg.OpenAIVoice)
 		}
 	}
 	timeout := time.Duration(cfg.TimeoutMs) * time.Millisecond
