@@ -49,9 +49,10 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x $$pkg || exit 1; \
 	  done; done
 
-# Regenerate the JSON Schema from the wire types.
+# Regenerate the JSON Schemas: the wire types (wire/schema/) and the config
+# types (gateway/configrpc/configschema.json, config.schema's answer).
 schema:
-	$(GO) generate ./wire
+	$(GO) generate ./wire ./gateway/configrpc
 
 lint: fmt-check vet staticcheck doccheck
 

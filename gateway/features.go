@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/approvals"
@@ -19,6 +21,10 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/gateway/skills"
 	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/gateway/tts"
+	"github.com/clawdbot/clawdbot/gateway/update"
+	"github.com/clawdbot/clawdbot/gateway/voice"
+	"github.com/clawdbot/clawdbot/gateway/wizard"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -45,7 +51,9 @@ type features struct {
 	// approvals holds the exec approval policy and the pending requests.
 	approvals *approvals.Manager
 	// skills reads the skill dirs and skills.entries.
-	skills *skills.Feature
+	skills  *skills.Feature
+	voice   *voice.Store
+	wizards *wizard.Sessions
 }
 
 func newFeatures(s *Server) features {
@@ -68,6 +76,8 @@ func newFeatures(s *Server) features {
 			Warn: func(w string) { s.callLog.Warn(w) }}),
 		approvals: approvals.NewManager(approvals.NewStore(o.StateDir, o.Now), s, o.Now),
 		skills:    skills.New(skills.Deps{ConfigPath: o.ConfigPath, StateDir: o.StateDir, Workspace: defaultWorkspace(cron.ConfigFile(o.ConfigPath)())}),
+		voice:     voice.NewStore(o.StateDir, o.Now),
+		wizards:   wizard.NewSessions(),
 	}
 }
 
@@ -78,7 +88,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	system.Register(reg, system.Deps{State: f.system, LogFile: s.logFile})
 	configrpc.Register(reg, configrpc.Deps{Store: f.config, Now: s.now, Log: s.callLog,
 		WriteSentinel:   func(p wire.RestartSentinelPayload) (string, error) { return WriteRestartSentinel(s.opts.StateDir, p) },
-		ScheduleRestart: s.scheduleRestart})
+		ScheduleRestart: s.scheduleRestart, Version: s.opts.Version})
 	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
@@ -87,6 +97,10 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
 	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
 	skills.Register(reg, f.skills)
+	tts.Register(reg, tts.Deps{Config: s.configJSON, StateDir: s.opts.StateDir})
+	update.Register(reg, update.Deps{})
+	wizard.Register(reg, wizard.Deps{Sessions: f.wizards, Setup: wizardSetup{s}})
+	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
 }
 
 // configOf is rt's config (empty before the first runtime).
@@ -95,6 +109,45 @@ func configOf(rt *runtime) profiles.Config {
 		return profiles.Config{}
 	}
 	return *rt.cfg
+}
+
+// configJSON is the resolved config document as config.get shows it ({}
+// when the file is missing or unreadable), for features that read a
+// section of it per call.
+func (s *Server) configJSON() json.RawMessage {
+	snap, err := profiles.Load(s.opts.ConfigPath)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return snap.ConfigJSON()
+}
+
+// wizardSetup is what the onboarding wizard reads and writes: the config
+// through configrpc's store (its write lock), the state dir, the default
+// workspace of the profile.
+type wizardSetup struct{ s *Server }
+
+func (w wizardSetup) Snapshot() (*profiles.Snapshot, error) {
+	return profiles.Load(w.s.opts.ConfigPath)
+}
+func (w wizardSetup) Patch(patch []byte) *wire.ErrorShape { return w.s.f.config.Patch(patch) }
+func (w wizardSetup) StateDir() string                    { return w.s.opts.StateDir }
+func (w wizardSetup) Getenv(k string) string              { return os.Getenv(k) }
+
+// DefaultWorkspace is the profile's default workspace, derived from the
+// state dir as profiles names them: ~/.clawdbot → ~/clawd,
+// ~/.clawdbot-NAME → ~/clawd-NAME.
+func (w wizardSetup) DefaultWorkspace() string {
+	base := filepath.Base(w.s.opts.StateDir)
+	name := "clawd"
+	if suffix, ok := strings.CutPrefix(base, ".clawdbot-"); ok && suffix != "" {
+		name += "-" + suffix
+	}
+	home := userHome()
+	if home == "" {
+		home = filepath.Dir(w.s.opts.StateDir)
+	}
+	return filepath.Join(home, name)
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).

@@ -250,10 +250,41 @@ type ConfigApplyParams struct {
 	RestartDelayMs *int64 `json:"restartDelayMs,omitempty" jsonschema:"minimum=0"`
 }
 
+// WizardStartParams are the params of wizard.start.
+type WizardStartParams struct {
+	Mode      string `json:"mode,omitempty" jsonschema:"enum=local,enum=remote"`
+	Workspace string `json:"workspace,omitempty"`
+}
+
+// WizardAnswer is the answer to a wizard step.
+type WizardAnswer struct {
+	StepID string `json:"stepId" jsonschema:"minLength=1"`
+	Value  any    `json:"value,omitempty"`
+}
+
+// WizardNextParams are the params of wizard.next.
+type WizardNextParams struct {
+	SessionID string        `json:"sessionId" jsonschema:"minLength=1"`
+	Answer    *WizardAnswer `json:"answer,omitempty"`
+}
+
+// WizardSessionParams are the params of wizard.cancel and wizard.status.
+type WizardSessionParams struct {
+	SessionID string `json:"sessionId" jsonschema:"minLength=1"`
+}
+
+// UpdateRunParams are the params of update.run.
+type UpdateRunParams struct {
+	SessionKey     string `json:"sessionKey,omitempty"`
+	Note           string `json:"note,omitempty"`
+	RestartDelayMs *int64 `json:"restartDelayMs,omitempty" jsonschema:"minimum=0"`
+	TimeoutMs      *int64 `json:"timeoutMs,omitempty" jsonschema:"minimum=1"`
+}
+
 // TalkModeParams are the params of talk.mode.
 type TalkModeParams struct {
-	Enabled bool   `json:"enabled"`
-	Phase   string `json:"phase,omitempty"`
+	Enabled bool    `json:"enabled"`
+	Phase   *string `json:"phase,omitempty"`
 }
 
 // ChannelsStatusParams are the params of channels.status.

@@ -519,6 +519,122 @@ type NodePairRejectResult struct {
 	NodeID    string `json:"nodeId"`
 }
 
+// TalkModeEvent is the talk.mode event payload and the talk.mode result.
+type TalkModeEvent struct {
+	Enabled bool    `json:"enabled"`
+	Phase   *string `json:"phase"` // null when the caller gave none
+	TS      int64   `json:"ts"`
+}
+
+// VoiceWakeResult is the result of voicewake.get/set and the
+// voicewake.changed event payload.
+type VoiceWakeResult struct {
+	Triggers []string `json:"triggers"`
+}
+
+// TTSStatusResult is the result of tts.status.
+type TTSStatusResult struct {
+	Enabled           bool     `json:"enabled"`
+	Auto              string   `json:"auto"` // off | always | inbound | tagged
+	Provider          string   `json:"provider"`
+	FallbackProvider  *string  `json:"fallbackProvider"`
+	FallbackProviders []string `json:"fallbackProviders"`
+	PrefsPath         string   `json:"prefsPath"`
+	HasOpenAIKey      bool     `json:"hasOpenAIKey"`
+	HasElevenLabsKey  bool     `json:"hasElevenLabsKey"`
+	EdgeEnabled       bool     `json:"edgeEnabled"`
+}
+
+// TTSProvider is one entry of tts.providers.
+type TTSProvider struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Configured bool     `json:"configured"`
+	Models     []string `json:"models"`
+	Voices     []string `json:"voices,omitempty"`
+}
+
+// TTSProvidersResult is the result of tts.providers.
+type TTSProvidersResult struct {
+	Providers []TTSProvider `json:"providers"`
+	Active    string        `json:"active"`
+}
+
+// TTSEnabledResult is the result of tts.enable and tts.disable.
+type TTSEnabledResult struct {
+	Enabled bool `json:"enabled"`
+}
+
+// TTSProviderResult is the result of tts.setProvider.
+type TTSProviderResult struct {
+	Provider string `json:"provider"`
+}
+
+// TTSConvertResult is the result of tts.convert.
+type TTSConvertResult struct {
+	AudioPath       string `json:"audioPath"`
+	Provider        string `json:"provider"`
+	OutputFormat    string `json:"outputFormat"`
+	VoiceCompatible bool   `json:"voiceCompatible"`
+}
+
+// WizardStepOption is one choice of a wizard select/multiselect step.
+type WizardStepOption struct {
+	Value any    `json:"value"`
+	Label string `json:"label"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// WizardStep is one step a wizard client renders and answers.
+type WizardStep struct {
+	ID           string             `json:"id"`
+	Type         string             `json:"type"` // note | select | text | confirm | multiselect | progress | action
+	Title        string             `json:"title,omitempty"`
+	Message      string             `json:"message,omitempty"`
+	Options      []WizardStepOption `json:"options,omitempty"`
+	InitialValue any                `json:"initialValue,omitempty"`
+	Placeholder  string             `json:"placeholder,omitempty"`
+	Sensitive    bool               `json:"sensitive,omitempty"`
+	Executor     string             `json:"executor,omitempty"` // gateway | client
+}
+
+// WizardNextResult is the result of wizard.next (and, with the session
+// id, of wizard.start).
+type WizardNextResult struct {
+	Done   bool        `json:"done"`
+	Step   *WizardStep `json:"step,omitempty"`
+	Status string      `json:"status,omitempty"` // running | done | cancelled | error
+	Error  string      `json:"error,omitempty"`
+}
+
+// WizardStartResult is the result of wizard.start.
+type WizardStartResult struct {
+	SessionID string `json:"sessionId"`
+	WizardNextResult
+}
+
+// WizardStatusResult is the result of wizard.cancel and wizard.status.
+type WizardStatusResult struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// ConfigSchemaResult is the result of config.schema: the config's JSON
+// Schema, the UI hints by dotted path, the gateway version and when the
+// schema was produced (ISO 8601).
+type ConfigSchemaResult struct {
+	Schema      json.RawMessage `json:"schema"`
+	UIHints     json.RawMessage `json:"uiHints"`
+	Version     string          `json:"version"`
+	GeneratedAt string          `json:"generatedAt"`
+}
+
+// NodeRenameResult is the result of node.rename.
+type NodeRenameResult struct {
+	NodeID      string `json:"nodeId"`
+	DisplayName string `json:"displayName"`
+}
+
 // NodePairVerifyResult is the result of node.pair.verify.
 type NodePairVerifyResult struct {
 	OK   bool        `json:"ok"`

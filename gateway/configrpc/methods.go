@@ -26,15 +26,19 @@ type Deps struct {
 	ScheduleRestart func(reason string, delay time.Duration) (info wire.RestartInfo, ok bool)
 	// Log receives the sentinel write failure.
 	Log *slog.Logger
+	// Version is config.schema's version (the gateway's).
+	Version string
 }
 
-// Register adds config.get, config.set, config.apply and config.patch.
+// Register adds config.get, config.set, config.apply, config.patch and
+// config.schema.
 func Register(reg *rpc.Registry, d Deps) {
 	h := &handlers{d: d}
 	reg.Handle("config.get", h.get)
 	reg.Handle("config.set", h.set)
 	reg.Handle("config.apply", func(c *rpc.Call) (any, *wire.ErrorShape) { return h.apply(c, false) })
 	reg.Handle("config.patch", func(c *rpc.Call) (any, *wire.ErrorShape) { return h.apply(c, true) })
+	reg.Handle("config.schema", h.schema)
 }
 
 type handlers struct{ d Deps }

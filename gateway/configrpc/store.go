@@ -21,6 +21,9 @@ import (
 type Store struct {
 	path string
 	mu   sync.Mutex
+
+	schemaOnce sync.Once
+	schemaAt   string // config.schema's generatedAt
 }
 
 // NewStore returns the store of the config file at path.
@@ -124,4 +127,23 @@ func nonNil(is []profiles.Issue) []profiles.Issue {
 		return []profiles.Issue{}
 	}
 	return is
+}
+
+// Patch merges patch (a JSON merge patch) into the config file under the
+// write lock, without a base hash: for a server-side flow (the onboarding
+// wizard) that read and changes the file itself. The result is validated
+// like config.patch's and saved with a .bak.
+func (s *Store) Patch(patch []byte) *wire.ErrorShape {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, e := s.load()
+	if e != nil {
+		return e
+	}
+	next, e := mergeIntoFile(snap, string(patch))
+	if e != nil {
+		return e
+	}
+	_, e = s.validateAndSave(next)
+	return e
 }

@@ -47,7 +47,7 @@ type Deps struct {
 }
 
 // Register adds node.list, node.describe, node.invoke (async: it waits on
-// the node), node.invoke.result, node.event and node.pair.*.
+// the node), node.invoke.result, node.event, node.pair.* and node.rename.
 func Register(reg *rpc.Registry, d Deps) {
 	h := &handlers{d: d}
 	reg.Handle("node.list", h.list)
@@ -60,6 +60,7 @@ func Register(reg *rpc.Registry, d Deps) {
 	reg.Handle("node.pair.approve", h.pairApprove)
 	reg.Handle("node.pair.reject", h.pairReject)
 	reg.Handle("node.pair.verify", h.pairVerify)
+	reg.Handle("node.rename", h.rename)
 }
 
 type handlers struct{ d Deps }
@@ -326,4 +327,26 @@ func (h *handlers) pairVerify(c *rpc.Call) (any, *wire.ErrorShape) {
 		return nil, storeErr(err)
 	}
 	return wire.NodePairVerifyResult{OK: node != nil, Node: node}, nil
+}
+
+// rename is node.rename: the display name of a node in the legacy pairing
+// store (paired.json), as the original's renamePairedNode. It sends no
+// event, as the original.
+func (h *handlers) rename(c *rpc.Call) (any, *wire.ErrorShape) {
+	var p wire.NodeRenameParams
+	if e := c.Decode(&p); e != nil {
+		return nil, e
+	}
+	name := strings.TrimSpace(p.DisplayName)
+	if name == "" {
+		return nil, rpc.Invalid("displayName required")
+	}
+	node, err := h.d.Pairs.Rename(p.NodeID, name)
+	if err != nil {
+		return nil, rpc.Unavailable(err.Error())
+	}
+	if node == nil {
+		return nil, rpc.Invalid("unknown nodeId")
+	}
+	return wire.NodeRenameResult{NodeID: node.NodeID, DisplayName: node.DisplayName}, nil
 }

@@ -172,3 +172,24 @@ func (n *PairStore) Verify(nodeID, token string) (*wire.PairedNode, error) {
 	cp := *p
 	return &cp, nil
 }
+
+// Rename sets the display name of a paired node (node.rename); the node id
+// is trimmed as the original normalises it. It returns nil for an unknown
+// node.
+func (n *PairStore) Rename(nodeID, displayName string) (*wire.PairedNode, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.loadLocked(); err != nil {
+		return nil, err
+	}
+	p := n.paired[strings.TrimSpace(nodeID)]
+	if p == nil {
+		return nil, nil
+	}
+	p.DisplayName = displayName
+	if err := n.saveLocked(); err != nil {
+		return nil, err
+	}
+	cp := *p
+	return &cp, nil
+}

@@ -5,6 +5,7 @@
 package nodes
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -121,4 +122,16 @@ func (l *Registry) deliver(p wire.NodeInvokeResultParams) bool {
 	default:
 	}
 	return true
+}
+
+// HasMobileNode reports whether an iOS, iPadOS or Android node is
+// connected: talk mode needs one when a webchat client asks for it.
+func (l *Registry) HasMobileNode() bool {
+	for _, n := range l.connected() {
+		p := strings.ToLower(strings.TrimSpace(n.Connect.Client.Platform))
+		if strings.HasPrefix(p, "ios") || strings.HasPrefix(p, "ipados") || strings.HasPrefix(p, "android") {
+			return true
+		}
+	}
+	return false
 }
