@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/agent"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -29,22 +31,53 @@ type features struct {
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
+	// resolver picks a turn's models (Options.Models, else the configured
+	// providers); agent is the process-wide runner: runs in flight, lanes
+	// and queues survive a runtime swap, which only re-registers methods.
+	resolver llm.Resolver
+	agent    *agent.Runner
 }
 
 func newFeatures(s *Server) features {
 	o := s.opts
 	pres := presence.New(selfPresence(s.host, o.Version), o.Now)
-	return features{
-		presence: pres,
-		system: system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
-			Stopping: s.closing.Load}),
-		config:  configrpc.NewStore(o.ConfigPath),
-		devices: devices.NewStore(o.StateDir, o.Now),
-		nodes:   nodes.NewRegistry(),
-		pairs:   nodes.NewPairStore(o.StateDir, o.Now),
-		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
-			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
+	agentCfg := agent.FileConfig(o.ConfigPath)
+	store := sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
+		Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now,
+		Workspace: func(agentID string) string { return workspaceOf(agentCfg(), agentID, o.Workspace) }})
+	var resolver llm.Resolver = noModels{}
+	if o.Models != nil {
+		resolver = o.Models
 	}
+	f := features{
+		presence: pres,
+		config:   configrpc.NewStore(o.ConfigPath),
+		devices:  devices.NewStore(o.StateDir, o.Now),
+		nodes:    nodes.NewRegistry(),
+		pairs:    nodes.NewPairStore(o.StateDir, o.Now),
+		sessions: store,
+		resolver: resolver,
+	}
+	f.system = system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
+		Stopping: s.closing.Load, Sessions: store, DefaultModel: defaultModelOf(resolver, store)})
+	// Nothing here reads a file or builds a client: the store, the config
+	// and the providers load on first use, so start-up stays fast.
+	f.agent = agent.NewRunner(agent.Deps{Broadcast: s, Sessions: agentSessions{store}, Models: resolver,
+		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
+		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host})
+	return f
+}
+
+// workspaceOf is agentID's workspace: its agents.list entry, else
+// agents.defaults.workspace, else the profile's (def).
+func workspaceOf(cfg agent.Config, agentID, def string) string {
+	if a, ok := cfg.Agent(agentID); ok && a.Workspace != "" {
+		return a.Workspace
+	}
+	if cfg.Workspace != "" {
+		return cfg.Workspace
+	}
+	return def
 }
 
 // registerFeatures fills reg, the registry of runtime rt, with every
@@ -58,7 +91,17 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
-	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	agent.Register(reg, agent.Deps{Runner: f.agent})
+	sessions.Register(reg, sessions.Deps{Store: f.sessions, Aborter: runAborter{f.agent}, Models: f.sessionModels()})
+}
+
+// sessionModels validates sessions.patch model: nil (the original's
+// "model catalog unavailable") while no model catalogue is wired.
+func (f *features) sessionModels() sessions.ModelResolver {
+	if m, ok := f.resolver.(sessions.ModelResolver); ok {
+		return m
+	}
+	return nil
 }
 
 // userHome is the home directory for "~" in session.store ("" if unknown).

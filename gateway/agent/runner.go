@@ -579,6 +579,13 @@ func (r *Runner) AbortSession(sessionKey string) bool {
 	return len(ids) > 0 || dropped
 }
 
+// Idle reports whether no run of sessionKey is registered (running or
+// waiting for its lanes) and none of its followups is queued: what
+// sessions.delete waits for after AbortSession.
+func (r *Runner) Idle(sessionKey string) bool {
+	return r.sessionActive(sessionKey) == nil && !r.pending(sessionKey)
+}
+
 // abort cancels the active runs of sessionKey (only runID when set; only
 // chat.send runs when chatOnly) and returns their ids. With a stopReason
 // each aborted chat run first gets its chat "aborted" event.
