@@ -224,7 +224,14 @@ func (r *Runner) Run(ctx context.Context, t Turn) Outcome {
 	if out.Err != nil {
 		r.emitLifecycle(rec, lifecycleError{Phase: PhaseError, StartedAt: startedAt, EndedAt: endedAt, Error: out.Err.Message})
 	} else {
-		r.emitLifecycle(rec, lifecycleEnd{Phase: PhaseEnd, StartedAt: startedAt, EndedAt: endedAt, Aborted: out.Aborted})
+		// The embedded runner's end is {phase, endedAt}; an aborted run
+		// gets agentCommand's {phase, startedAt, endedAt, aborted}
+		// (messaging spec §2.1).
+		end := lifecycleEnd{Phase: PhaseEnd, EndedAt: endedAt}
+		if out.Aborted {
+			end.StartedAt, end.Aborted = startedAt, true
+		}
+		r.emitLifecycle(rec, end)
 	}
 	if t.Session.Key != "" && r.d.Sessions != nil {
 		u := SessionUpdate{Channel: t.Channel, SystemSent: true}
