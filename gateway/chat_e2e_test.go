@@ -77,7 +77,7 @@ func (m *fakeModel) Stream(ctx context.Context, req llm.Request, emit func(llm.E
 	}
 	return llm.Message{Role: llm.RoleAssistant, Content: []llm.Content{llm.Text(text)}, API: "openai-completions",
 		Provider: "fake", Model: "fake-model", StopReason: llm.StopStop,
-		Usage: &llm.Usage{Input: 11, Output: int64(len(m.deltas)), TotalTokens: 11 + int64(len(m.deltas)), Cost: &llm.Cost{}},
+		Usage:     &llm.Usage{Input: 11, Output: int64(len(m.deltas)), TotalTokens: 11 + int64(len(m.deltas)), Cost: &llm.Cost{}},
 		Timestamp: time.Now().UnixMilli()}, nil
 }
 
