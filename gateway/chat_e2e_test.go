@@ -34,14 +34,18 @@ type fakeModel struct {
 	// hang: after the deltas, block until the run is aborted.
 	hang bool
 
+	// mu guards everything (a test may change the script between turns).
 	mu      sync.Mutex
 	reqs    []llm.Request
 	emitted []time.Time
-	streams chan struct{} // one send per Stream call (buffered)
 }
 
-func newFakeModel(deltas ...string) *fakeModel {
-	return &fakeModel{deltas: deltas, streams: make(chan struct{}, 64)}
+func newFakeModel(deltas ...string) *fakeModel { return &fakeModel{deltas: deltas} }
+
+func (m *fakeModel) setSpacing(d time.Duration) {
+	m.mu.Lock()
+	m.spacing = d
+	m.mu.Unlock()
 }
 
 func (m *fakeModel) Resolve(string, string) (llm.Selection, error) {
@@ -51,18 +55,15 @@ func (m *fakeModel) Resolve(string, string) (llm.Selection, error) {
 func (m *fakeModel) Stream(ctx context.Context, req llm.Request, emit func(llm.Event)) (llm.Message, error) {
 	m.mu.Lock()
 	m.reqs = append(m.reqs, req)
+	deltas, spacing, hang := m.deltas, m.spacing, m.hang
 	m.mu.Unlock()
-	select {
-	case m.streams <- struct{}{}:
-	default:
-	}
 	var text string
-	for _, d := range m.deltas {
-		if m.spacing > 0 {
+	for _, d := range deltas {
+		if spacing > 0 {
 			select {
 			case <-ctx.Done():
 				return llm.Message{}, &llm.Error{Kind: llm.KindAborted, Err: ctx.Err()}
-			case <-time.After(m.spacing):
+			case <-time.After(spacing):
 			}
 		}
 		m.mu.Lock()
@@ -71,13 +72,13 @@ func (m *fakeModel) Stream(ctx context.Context, req llm.Request, emit func(llm.E
 		emit(llm.Event{Kind: llm.EventText, Delta: d})
 		text += d
 	}
-	if m.hang {
+	if hang {
 		<-ctx.Done()
 		return llm.Message{}, &llm.Error{Kind: llm.KindAborted, Err: ctx.Err()}
 	}
 	return llm.Message{Role: llm.RoleAssistant, Content: []llm.Content{llm.Text(text)}, API: "openai-completions",
 		Provider: "fake", Model: "fake-model", StopReason: llm.StopStop,
-		Usage:     &llm.Usage{Input: 11, Output: int64(len(m.deltas)), TotalTokens: 11 + int64(len(m.deltas)), Cost: &llm.Cost{}},
+		Usage:     &llm.Usage{Input: 11, Output: int64(len(deltas)), TotalTokens: 11 + int64(len(deltas)), Cost: &llm.Cost{}},
 		Timestamp: time.Now().UnixMilli()}, nil
 }
 
@@ -484,7 +485,7 @@ func TestRestartKeepsSessionsAndRuns(t *testing.T) {
 	}
 
 	// Restart while a turn streams.
-	m.spacing = 30 * time.Millisecond
+	m.setSpacing(30 * time.Millisecond)
 	send(c2, "send-2", "chat.send", map[string]any{"sessionKey": "main", "message": "during restart", "idempotencyKey": "run-2"})
 	collectUntil(t, c2, func(f wsFrame) bool {
 		return f.is("event", "agent") && f.payload()["stream"] == "assistant"
@@ -581,7 +582,7 @@ func TestDifferentialChatSend(t *testing.T) {
 	runID := sendParams["idempotencyKey"].(string)
 
 	m := newFakeModel(helloDeltas...)
-	m.spacing = 5 * time.Millisecond
+	m.setSpacing(5 * time.Millisecond)
 	s := chatServer(t, m, nil)
 	c, _ := connectChat(t, s)
 	send(c, "b-chat-send-2", "chat.send", sendParams)

@@ -31,20 +31,15 @@ func (a agentSessions) Canonical(key string) (string, string) {
 	return t.Key, t.AgentID
 }
 
-// Resolve is the session of a new turn: the store's Resolve (created, or
-// rotated when stale by the reset policy), then updatedAt now, so the
-// turn's own session is never stale (messaging spec §3.5). Either way it
-// is one write of the store.
+// Resolve is the session of a new turn: the store's Resolve, which writes
+// only a created session or one rotated because it was stale by the reset
+// policy (messaging spec §3.5). A fresh session is not written here: its
+// updatedAt moves with the run's own update (Update touches it), so the
+// chat.send ack never waits for a store write.
 func (a agentSessions) Resolve(key string) (agent.Session, error) {
-	e, created, err := a.st.Resolve(key)
+	e, _, err := a.st.Resolve(key)
 	if err != nil {
 		return agent.Session{}, err
-	}
-	if !created {
-		now := a.st.Now().UnixMilli()
-		if e, err = a.st.Update(key, func(n *sessionstore.Entry) error { n.UpdatedAt = now; return nil }); err != nil {
-			return agent.Session{}, err
-		}
 	}
 	return a.session(key, e), nil
 }
@@ -62,10 +57,12 @@ func (a agentSessions) Lookup(key string) (agent.Session, bool, error) {
 // not recreated.
 func (a agentSessions) Update(key string, u agent.SessionUpdate) error {
 	cfg := a.st.Config()
+	now := a.st.Now().UnixMilli()
 	return a.st.UpdateAll(key, func(t sessionstore.Target, entries map[string]*sessionstore.Entry) error {
 		for _, k := range t.StoreKeys {
 			if e := entries[k]; e != nil {
 				applyUpdate(e, u, cfg)
+				e.UpdatedAt = now
 				return nil
 			}
 		}
