@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clawdbot/clawdbot/profiles"
 )
 
 // LaunchdManager manages a launchd job with the modern launchctl verbs
@@ -132,24 +134,61 @@ func (m *LaunchdManager) bootout(ctx context.Context, s Spec) error {
 // RunAtLoad firing, which was seen to miss right after a bootstrap
 // (openbase-community/openbase#15).
 func (m *LaunchdManager) bootstrap(ctx context.Context, s Spec) error {
-	if _, err := m.ctl(ctx, "bootstrap", m.domain(s), s.DefinitionPath()); err != nil {
-		if !m.loaded(ctx, s) {
-			return fmt.Errorf("%w; check the plist with 'plutil -lint %s' and launchd's reason with \"log show --last 5m --predicate 'process == \\\"launchd\\\"'\"", err, s.DefinitionPath())
-		}
+	if err := m.load(ctx, s); err != nil {
+		return bootstrapHint(err, s.DefinitionPath())
 	}
 	_, err := m.ctl(ctx, "kickstart", m.target(s))
 	return err
 }
 
-// Install implements Manager. A new or changed plist is booted out (and
-// waited for) and bootstrapped again; `enable` first clears a persisted
-// "disabled" left by Stop (launchd refuses to bootstrap or kickstart a
-// disabled job). An unchanged plist is bootstrapped if it is not loaded,
-// else kickstarted (a no-op when it runs).
+// load is bootstrap without the kickstart and without the hint.
+func (m *LaunchdManager) load(ctx context.Context, s Spec) error {
+	if _, err := m.ctl(ctx, "bootstrap", m.domain(s), s.DefinitionPath()); err != nil && !m.loaded(ctx, s) {
+		return err
+	}
+	return nil
+}
+
+// bootstrapHint adds where to look when launchd refuses a plist: its lint
+// when the plist stays on disk (plist is its path), and launchd's own log.
+func bootstrapHint(err error, plist string) error {
+	logShow := "\"log show --last 5m --predicate 'process == \\\"launchd\\\"'\""
+	if plist == "" {
+		return fmt.Errorf("%w; see launchd's reason with %s", err, logShow)
+	}
+	return fmt.Errorf("%w; check the plist with 'plutil -lint %s' and launchd's reason with %s", err, plist, logShow)
+}
+
+// Install implements Manager, all or nothing. Before anything is written it
+// checks root for the system domain, refuses a foreign plist, and asks
+// launchd about the job: a gui/<uid> domain that does not exist (nobody is
+// logged in to the desktop as that uid, as in an SSH session) fails here
+// rather than at bootstrap. It remembers the previous plist (or its
+// absence), whether the job was loaded and whether it was disabled.
+//
+// A new or changed plist is booted out (and waited for) and bootstrapped
+// again; `enable` first clears a persisted "disabled" left by Stop (launchd
+// refuses to bootstrap or kickstart a disabled job). An unchanged plist is
+// bootstrapped if it is not loaded, else kickstarted (a no-op when it runs).
+//
+// When a step after the write fails (bootout, enable, bootstrap,
+// kickstart), the new job is booted out, the previous plist is put back
+// byte for byte (or the new one removed), the previous job is bootstrapped
+// again if it was loaded, a job that was disabled is disabled again, and
+// InstallResult.Restored says so. What could not be put back is named in
+// the error.
 func (m *LaunchdManager) Install(ctx context.Context, want Spec, opts InstallOptions) (InstallResult, error) {
 	if err := needsRoot(want, "installing"); err != nil {
 		return InstallResult{}, err
 	}
+	if _, _, _, err := planDefinition(want, opts.Force); err != nil {
+		return InstallResult{}, err
+	}
+	wasLoaded, err := m.probe(ctx, want)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	wasDisabled := m.disabled(ctx, want)
 	owner := ""
 	if want.Scope == ScopeSystem {
 		owner = want.User
@@ -157,26 +196,139 @@ func (m *LaunchdManager) Install(ctx context.Context, want Spec, opts InstallOpt
 	if err := prepareLogFiles([]string{want.StdoutPath, want.StderrPath}, owner); err != nil {
 		return InstallResult{}, err
 	}
+	path := want.DefinitionPath()
+	old, oldErr := os.ReadFile(path)
 	action, written, err := writeDefinition(want, opts.Force, 0o644)
 	if err != nil {
 		return InstallResult{}, err
 	}
-	res := InstallResult{Action: action, Path: want.DefinitionPath()}
-	isLoaded := m.loaded(ctx, want)
-	if written && isLoaded {
-		if err := m.bootout(ctx, want); err != nil {
+	res := InstallResult{Action: action, Path: path}
+	// What this install changed in launchd, for the restore.
+	var bootedOut, enabled, loadedNew bool
+	restore := func(err error) (InstallResult, error) {
+		if !written {
 			return res, err
 		}
-		res.Restarted, isLoaded = true, false
-	}
-	if _, err := m.ctl(ctx, "enable", m.target(want)); err != nil {
+		var notes []string
+		newGone := true
+		if loadedNew {
+			if berr := m.bootout(ctx, want); berr != nil {
+				newGone = false
+				notes = append(notes, "the new job is still loaded: "+berr.Error())
+			}
+		}
+		var rerr error
+		switch {
+		case oldErr == nil:
+			rerr = WriteFileAtomic(path, old, 0o644)
+		case errors.Is(oldErr, fs.ErrNotExist):
+			if rerr = os.Remove(path); errors.Is(rerr, fs.ErrNotExist) {
+				rerr = nil
+			}
+		default:
+			rerr = oldErr
+		}
+		if rerr != nil {
+			return res, fmt.Errorf("%w; could not restore %s either: %v", err, path, rerr)
+		}
+		res.Restored = true
+		if wasLoaded && bootedOut {
+			start := profiles.FormatHint(want.Profile, "clawdbot gateway start")
+			if !newGone {
+				notes = append(notes, fmt.Sprintf("the previous plist is back but its job is not loaded; once the new job has exited, run '%s'", start))
+			} else if berr := m.bootstrap(ctx, want); berr != nil {
+				notes = append(notes, fmt.Sprintf("the previous plist is back but launchd did not load it again (%s); run '%s'", launchctlReason(berr), start))
+			}
+		}
+		if enabled && wasDisabled {
+			m.ctl(ctx, "disable", m.target(want)) // best effort: it only matters at the next login
+		}
+		if len(notes) > 0 {
+			return res, fmt.Errorf("%w; %s", err, strings.Join(notes, "; "))
+		}
 		return res, err
 	}
-	if !isLoaded {
-		return res, m.bootstrap(ctx, want)
+	if written && wasLoaded {
+		if err := m.bootout(ctx, want); err != nil {
+			return restore(err)
+		}
+		res.Restarted, bootedOut = true, true
 	}
-	_, err = m.ctl(ctx, "kickstart", m.target(want))
-	return res, err
+	if _, err := m.ctl(ctx, "enable", m.target(want)); err != nil {
+		return restore(err)
+	}
+	enabled = true
+	if !wasLoaded || bootedOut {
+		if err := m.load(ctx, want); err != nil {
+			// A plist this install wrote is about to be taken back:
+			// pointing plutil at it would point at the previous one.
+			hintPath := path
+			if written {
+				hintPath = ""
+			}
+			return restore(bootstrapHint(err, hintPath))
+		}
+		loadedNew = true
+	}
+	if _, err := m.ctl(ctx, "kickstart", m.target(want)); err != nil {
+		return restore(err)
+	}
+	return res, nil
+}
+
+// launchctlReason is the first line launchctl printed for a failed
+// command (the rest, such as "Try re-running the command as root", and our
+// own hints are for the main error, not for a note about the restore).
+func launchctlReason(err error) string {
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		return err.Error()
+	}
+	what, _, _ := strings.Cut(ce.Out.Text(), "\n")
+	if what == "" {
+		what = fmt.Sprintf("%s exited %d", strings.Join(ce.Argv, " "), ce.Out.Code)
+	}
+	return what
+}
+
+// probe is printJob for Install: whether launchd has the job loaded, and
+// an error when it cannot answer. `launchctl print` of a job in a gui/<uid>
+// domain that does not exist exits 112 "Bad request. Could not find domain
+// for user gui: <uid>" (no desktop login; an SSH session has no gui
+// domain); bootstrap would fail later with 125 "Domain does not support
+// specified action" or 5.
+func (m *LaunchdManager) probe(ctx context.Context, s Spec) (bool, error) {
+	_, err := m.ctl(ctx, "print", m.target(s))
+	var ce *CommandError
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.As(err, &ce):
+		return false, err
+	case ce.Out.Code == 112 || strings.Contains(ce.Out.Text(), "Could not find domain"):
+		return false, fmt.Errorf("%w; the %s launchd domain exists only while uid %d is logged in to the desktop (not over SSH): log in on the Mac's screen (or Screen Sharing) and rerun, or install a LaunchDaemon with sudo and --system",
+			err, m.domain(s), m.UID)
+	}
+	return false, nil
+}
+
+// disabled reports whether launchd's override database marks the job
+// disabled (`launchctl print-disabled <domain>`: `"<label>" => disabled`
+// on macOS 11+, `=> true` before). A failure to ask reads as not disabled:
+// the answer only decides whether a failed install disables it again.
+func (m *LaunchdManager) disabled(ctx context.Context, s Spec) bool {
+	out, err := m.ctl(ctx, "print-disabled", m.domain(s))
+	if err != nil {
+		return false
+	}
+	prefix := strconv.Quote(s.Name) + " =>"
+	for _, line := range strings.Split(out.Stdout, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			v = strings.TrimSpace(v)
+			return v == "disabled" || v == "true"
+		}
+	}
+	return false
 }
 
 // Uninstall implements Manager: bootout (waiting until the job is gone),

@@ -21,10 +21,17 @@ import (
 //   - bootstrap of a job still known to launchd: exit 5 "Bootstrap failed:
 //     5: Input/output error" (headroomlabs-ai/headroom#1289);
 //   - bootstrap or kickstart of a disabled job: 119 "Service is disabled";
-//   - kickstart of an unknown job: 113; of a running one: a no-op.
+//   - kickstart of an unknown job: 113; of a running one: a no-op;
+//   - print-disabled lists the overrides as `"<label>" => disabled` or
+//     `=> enabled` (macOS 11+);
+//   - print of a job in a gui/<uid> domain that does not exist (no desktop
+//     login, an SSH session): exit 112 "Bad request.\nCould not find domain
+//     for user gui: 501" (measured by others, e.g. professor/pfm and the
+//     oppi and loom issues about headless Macs).
 type fakeLaunchd struct {
 	*fakeRunner
 	loaded, disabled bool
+	noDomain         bool
 	terminating      int // prints that still show the job "SIGTERMed" after bootout
 	lingerAfterBoot  int // how many prints each bootout leaves it SIGTERMed
 	exitLine         string
@@ -38,7 +45,16 @@ func newFakeLaunchd() *fakeLaunchd {
 
 func (l *fakeLaunchd) launchctl(argv string) *Output {
 	notFound := &Output{Code: 113, Stderr: "Could not find service \"com.clawdbot.dev\" in domain for uid: 501"}
+	if l.noDomain {
+		return &Output{Code: 112, Stderr: "Bad request.\nCould not find domain for user gui: 501"}
+	}
 	switch f := strings.Fields(argv); f[1] {
+	case "print-disabled":
+		state := "enabled"
+		if l.disabled {
+			state = "disabled"
+		}
+		return &Output{Stdout: "disabled services = {\n\t\"com.apple.Siri.agent\" => disabled\n\t\"com.clawdbot.dev\" => " + state + "\n}\n"}
 	case "print":
 		if l.terminating > 0 {
 			l.terminating--
@@ -94,6 +110,7 @@ func TestLaunchdManagerSequences(t *testing.T) {
 	tgt := "gui/501/com.clawdbot.dev"
 	plist := s.DefinitionPath()
 	pr, boot := "launchctl print "+tgt, "launchctl bootout "+tgt
+	pd := "launchctl print-disabled gui/501"
 	// After a bootout, print shows the job SIGTERMed twice, then gone.
 	gone := []string{pr, pr, pr}
 	seq := func(parts ...[]string) (all []string) {
@@ -108,7 +125,7 @@ func TestLaunchdManagerSequences(t *testing.T) {
 	if err != nil || res.Action != ActionInstalled {
 		t.Fatalf("install: %+v %v", res, err)
 	}
-	wantCalls(t, "install", f.take(), one(pr, "launchctl enable "+tgt, "launchctl bootstrap gui/501 "+plist, "launchctl kickstart "+tgt))
+	wantCalls(t, "install", f.take(), one(pr, pd, "launchctl enable "+tgt, "launchctl bootstrap gui/501 "+plist, "launchctl kickstart "+tgt))
 	if _, err := os.Stat(filepath.Dir(s.StdoutPath)); err != nil {
 		t.Errorf("log dir not created: %v", err)
 	}
@@ -116,7 +133,7 @@ func TestLaunchdManagerSequences(t *testing.T) {
 	if _, err := m.Install(ctx, s, InstallOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	wantCalls(t, "unchanged", f.take(), one(pr, "launchctl enable "+tgt, "launchctl kickstart "+tgt))
+	wantCalls(t, "unchanged", f.take(), one(pr, pd, "launchctl enable "+tgt, "launchctl kickstart "+tgt))
 
 	// A changed plist: bootout, wait until launchd has let go of the label
 	// (bootstrapping earlier fails with 5: Input/output error), bootstrap.
@@ -124,7 +141,7 @@ func TestLaunchdManagerSequences(t *testing.T) {
 	if err != nil || !res.Restarted {
 		t.Fatalf("force: %+v %v", res, err)
 	}
-	wantCalls(t, "force", f.take(), seq(one(pr, boot), gone, one("launchctl enable "+tgt, "launchctl bootstrap gui/501 "+plist, "launchctl kickstart "+tgt)))
+	wantCalls(t, "force", f.take(), seq(one(pr, pd, boot), gone, one("launchctl enable "+tgt, "launchctl bootstrap gui/501 "+plist, "launchctl kickstart "+tgt)))
 
 	if err := m.Stop(ctx, s); err != nil {
 		t.Fatal(err)
@@ -225,9 +242,19 @@ func TestLaunchdBootstrapFailureNamesTheFix(t *testing.T) {
 		return f.launchctl(argv)
 	}
 	s := homeSpec(t, Launchd, ScopeUser)
-	_, err := (&LaunchdManager{Runner: f, UID: 501}).Install(context.Background(), s, InstallOptions{})
+	m := &LaunchdManager{Runner: f, UID: 501}
+	// Install takes its plist back, so only launchd's log is named.
+	_, err := m.Install(context.Background(), s, InstallOptions{})
+	if err == nil || !strings.Contains(err.Error(), "5: Input/output error") || !strings.Contains(err.Error(), "log show --last 5m") || strings.Contains(err.Error(), "plutil") {
+		t.Fatalf("install: err = %v", err)
+	}
+	// Start leaves the plist where it is: lint it.
+	if err := WriteFileAtomic(s.DefinitionPath(), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = m.Start(context.Background(), s)
 	if err == nil || !strings.Contains(err.Error(), "5: Input/output error") || !strings.Contains(err.Error(), "plutil -lint "+s.DefinitionPath()) {
-		t.Fatalf("err = %v", err)
+		t.Fatalf("start: err = %v", err)
 	}
 }
 
@@ -313,4 +340,153 @@ func TestLaunchdStatusLastExit(t *testing.T) {
 			t.Errorf("%q: last exit %s, want %s (%v)", tc.line, got, tc.want, err)
 		}
 	}
+}
+
+// Install is all or nothing on launchd too: when a step after the plist was
+// written fails, the new job is booted out, the previous plist is back byte
+// for byte (or none is left), and the previous job is loaded again if it
+// was. launchd cannot run here: fakeLaunchd plays launchctl, and failOn
+// makes the named verb fail the way launchd answers it.
+func TestLaunchdInstallRestoresWhenALaterStepFails(t *testing.T) {
+	ctx := context.Background()
+	tgt := "gui/501/com.clawdbot.dev"
+	for _, tc := range []struct {
+		name     string
+		previous string // "" = no plist before; "loaded" / "stopped" = an older plist, loaded / disabled and booted out
+		failOn   string // verb prefix that fails
+		times    int    // how many times it fails (0: always)
+		fail     Output
+		// wantErr are fragments of the error.
+		wantErr []string
+		// wantTail is the end of the launchctl sequence (the restore).
+		wantTail []string
+		// wantLoaded and wantDisabled are launchd's state afterwards.
+		wantLoaded, wantDisabled bool
+	}{
+		{name: "new plist, bootstrap fails", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error"},
+			wantErr:  []string{"5: Input/output error", "log show"},
+			wantTail: []string{"launchctl bootstrap gui/501 PLIST", "launchctl print " + tgt}},
+		{name: "new plist, enable fails", failOn: "launchctl enable", fail: Output{Code: 1, Stderr: "Operation not permitted"},
+			wantErr:  []string{"Operation not permitted"},
+			wantTail: []string{"launchctl enable " + tgt}},
+		{name: "new plist, kickstart fails", failOn: "launchctl kickstart", fail: Output{Code: 119, Stderr: "Could not kickstart service: 119: Service is disabled"},
+			wantErr:  []string{"119: Service is disabled"},
+			wantTail: []string{"launchctl kickstart " + tgt, "launchctl bootout " + tgt, "launchctl print " + tgt, "launchctl print " + tgt, "launchctl print " + tgt}},
+		{name: "updated plist, bootstrap fails", previous: "loaded", failOn: "launchctl bootstrap", times: 1, fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error"},
+			wantErr: []string{"5: Input/output error"},
+			wantTail: []string{"launchctl bootstrap gui/501 PLIST", "launchctl print " + tgt,
+				"launchctl bootstrap gui/501 PLIST", "launchctl kickstart " + tgt},
+			wantLoaded: true},
+		{name: "updated plist, kickstart fails", previous: "loaded", failOn: "launchctl kickstart", times: 1, fail: Output{Code: 113, Stderr: "Could not find service"},
+			wantErr: []string{"Could not find service"},
+			wantTail: []string{"launchctl kickstart " + tgt, "launchctl bootout " + tgt, "launchctl print " + tgt, "launchctl print " + tgt, "launchctl print " + tgt,
+				"launchctl bootstrap gui/501 PLIST", "launchctl kickstart " + tgt},
+			wantLoaded: true},
+		// The previous job cannot be loaded again either: the error says so
+		// and names the command that would.
+		{name: "updated plist, every kickstart fails", previous: "loaded", failOn: "launchctl kickstart", fail: Output{Code: 113, Stderr: "Could not find service"},
+			wantErr:    []string{"launchd did not load it again", "clawdbot --dev gateway start"},
+			wantTail:   []string{"launchctl bootstrap gui/501 PLIST", "launchctl kickstart " + tgt},
+			wantLoaded: true},
+		{name: "updated plist, every bootstrap fails", previous: "loaded", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error\nTry re-running the command as root for richer errors."},
+			wantErr:  []string{"; the previous plist is back but launchd did not load it again (Bootstrap failed: 5: Input/output error); run 'clawdbot --dev gateway start'"},
+			wantTail: []string{"launchctl bootstrap gui/501 PLIST", "launchctl print " + tgt}},
+		// Stopped by `gateway stop` (disabled, booted out): it stays stopped.
+		{name: "stopped plist, bootstrap fails", previous: "stopped", failOn: "launchctl bootstrap", fail: Output{Code: 5, Stderr: "Bootstrap failed: 5: Input/output error"},
+			wantErr:      []string{"5: Input/output error"},
+			wantTail:     []string{"launchctl bootstrap gui/501 PLIST", "launchctl print " + tgt, "launchctl disable " + tgt},
+			wantDisabled: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := homeSpec(t, Launchd, ScopeUser)
+			plist := s.DefinitionPath()
+			f := newFakeLaunchd()
+			var previous []byte
+			if tc.previous != "" {
+				older := s
+				older.Args = []string{"gateway", "--port", "19555"}
+				var err error
+				if previous, err = Render(older); err != nil {
+					t.Fatal(err)
+				}
+				if err := WriteFileAtomic(plist, previous, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				f.loaded, f.disabled = tc.previous == "loaded", tc.previous == "stopped"
+			}
+			failed := 0
+			f.answer = func(argv string) *Output {
+				if strings.HasPrefix(argv, tc.failOn) && (tc.times == 0 || failed < tc.times) {
+					failed++
+					o := tc.fail
+					return &o
+				}
+				return f.launchctl(argv)
+			}
+			res, err := (&LaunchdManager{Runner: f, UID: 501, Wait: time.Second}).Install(ctx, s, InstallOptions{})
+			if err == nil || !res.Restored {
+				t.Fatalf("res %+v, err %v", res, err)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			b, rerr := os.ReadFile(plist)
+			if previous == nil && !os.IsNotExist(rerr) {
+				t.Errorf("a failed first install left a plist: %v", rerr)
+			}
+			if previous != nil && string(b) != string(previous) {
+				t.Errorf("previous plist not restored byte for byte:\n%s", b)
+			}
+			calls := f.take()
+			for i := range calls {
+				calls[i] = strings.ReplaceAll(calls[i], plist, "PLIST")
+			}
+			if len(calls) < len(tc.wantTail) {
+				t.Fatalf("calls %q", calls)
+			}
+			wantCalls(t, "restore", calls[len(calls)-len(tc.wantTail):], tc.wantTail)
+			if f.loaded != tc.wantLoaded || f.disabled != tc.wantDisabled {
+				t.Errorf("launchd left loaded=%v disabled=%v, want %v %v; calls %q", f.loaded, f.disabled, tc.wantLoaded, tc.wantDisabled, calls)
+			}
+		})
+	}
+}
+
+// Nothing is written when launchd cannot be managed: no gui/<uid> domain
+// (an SSH session with nobody logged in to the desktop) or, for the system
+// domain, no root.
+func TestLaunchdInstallChecksBeforeWriting(t *testing.T) {
+	ctx := context.Background()
+	t.Run("no gui domain", func(t *testing.T) {
+		f := newFakeLaunchd()
+		f.noDomain = true
+		s := homeSpec(t, Launchd, ScopeUser)
+		res, err := (&LaunchdManager{Runner: f, UID: 501}).Install(ctx, s, InstallOptions{})
+		if err == nil || res.Restored || !strings.Contains(err.Error(), "Could not find domain") || !strings.Contains(err.Error(), "logged in to the desktop") {
+			t.Fatalf("res %+v, err %v", res, err)
+		}
+		if fileExists(s.DefinitionPath()) {
+			t.Error("plist written although launchd has no gui domain")
+		}
+		wantCalls(t, "no domain", f.take(), []string{"launchctl print gui/501/com.clawdbot.dev"})
+	})
+	t.Run("system domain without root", func(t *testing.T) {
+		asUID(t, 501)
+		f := newFakeLaunchd()
+		s := homeSpec(t, Launchd, ScopeSystem)
+		// The daemon's log directory (under the test's HOME) must not be
+		// created either.
+		_, err := (&LaunchdManager{Runner: f, UID: 501}).Install(ctx, s, InstallOptions{})
+		if err == nil || !strings.Contains(err.Error(), "needs root") {
+			t.Fatalf("err %v", err)
+		}
+		if c := f.take(); len(c) != 0 {
+			t.Errorf("launchctl ran: %q", c)
+		}
+		if _, err := os.Stat(filepath.Dir(s.StdoutPath)); !os.IsNotExist(err) {
+			t.Errorf("log dir created without root: %v", err)
+		}
+	})
 }

@@ -34,6 +34,10 @@ type WindowsManager struct {
 	// Wait bounds how long Uninstall waits for the SCM to delete the
 	// service (it deletes lazily); 0 means 30 s.
 	Wait time.Duration
+	// CanManage checks, before Install writes anything, that this process
+	// may create and delete services (nil asks the SCM for the access
+	// kardianos's Install needs; always nil off Windows).
+	CanManage func() error
 }
 
 // noopProgram satisfies kardianos's Interface for control-only use; the
@@ -139,54 +143,195 @@ func start(svc WindowsService, s Spec) error {
 	return nil
 }
 
-// Install implements Manager. kardianos refuses to install over an existing
-// service, so a changed definition is uninstalled and installed again.
+// Install implements Manager, all or nothing as far as the SCM allows.
+// kardianos refuses to install over an existing service, so a changed
+// definition is stopped, deleted and installed again.
+//
+// Before anything is written it checks that the SCM answers, refuses a
+// service it did not create (without Force), and, when the SCM will be
+// changed, that this process may manage services (an elevated prompt): a
+// non-elevated user can query the service, so without this check the
+// configuration copy would be written and the create or delete refused.
+//
+// When a step after the write fails (delete, create, start), Install puts
+// back what it can and sets InstallResult.Restored: a service it created is
+// stopped and deleted; one it deleted is created again from our stored
+// copy of its configuration and started if it was running; the copy is put
+// back byte for byte (or removed). Restored is false when the SCM could not
+// be put back as it was. What kardianos/service cannot restore:
+// settings made outside clawdbot (service account, delayed start, recovery
+// actions or description edited in services.msc) are not in our copy, so
+// a re-created service has ours; a service replaced with --force that had
+// no copy cannot be re-created at all; and a service Windows keeps "marked
+// for deletion" (an open handle) cannot be re-created until it is gone.
+// The error names each of these when it happens.
 func (m *WindowsManager) Install(ctx context.Context, want Spec, opts InstallOptions) (InstallResult, error) {
 	svc, err := m.open(want)
 	if err != nil {
 		return InstallResult{}, err
 	}
 	path := want.DefinitionPath()
-	_, exists, err := scmState(svc)
+	prevState, existed, err := scmState(svc)
 	if err != nil {
 		return InstallResult{}, winErr(want, "query", err)
 	}
-	if exists && !fileExists(path) && !opts.Force {
+	if existed && !fileExists(path) && !opts.Force {
 		return InstallResult{}, fmt.Errorf("%w: service %q exists but has no %s; rerun with --force to replace it",
 			ErrForeignDefinition, want.Name, path)
+	}
+	_, _, write, err := planDefinition(want, opts.Force)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	if write || !existed {
+		if err := m.canManage(); err != nil {
+			return InstallResult{}, winErr(want, "install", err)
+		}
+	}
+	old, oldErr := os.ReadFile(path)
+	// The previous service's configuration, to create it again if this
+	// install deleted it and then failed: our copy, when it describes it.
+	var prev *Spec
+	if existed && oldErr == nil {
+		if ps, err := ParseWindows(old); err == nil && ps.Name == want.Name {
+			prev = &ps
+		}
 	}
 	action, written, err := writeDefinition(want, opts.Force, 0o600)
 	if err != nil {
 		return InstallResult{}, err
 	}
-	if action == ActionInstalled && exists {
+	if action == ActionInstalled && existed {
 		action = ActionUpdated
 	}
 	res := InstallResult{Action: action, Path: path}
+	exists, deletedOld, triedCreate := existed, false, false
+	restore := func(err error) (InstallResult, error) {
+		if !written && !triedCreate {
+			return res, err
+		}
+		var notes []string
+		scmBack := true // the SCM has what it had before
+		// A service in the SCM now is ours when there was none, or when we
+		// deleted the previous one: kardianos can fail after creating it
+		// (its recovery actions or event log source), so ask.
+		newGone := true
+		if triedCreate {
+			if _, ok, _ := scmState(svc); ok {
+				m.bounded(ctx, want, "stop", svc.Stop) // best effort, as in Uninstall
+				if derr := m.uninstallAndWait(ctx, want, svc); derr != nil {
+					newGone, scmBack = false, false
+					notes = append(notes, "the new service is still registered: "+derr.Error())
+				}
+			}
+		}
+		wasRunning := existed && prevState == service.StatusRunning
+		switch {
+		case deletedOld && prev == nil:
+			scmBack = false
+			notes = append(notes, fmt.Sprintf("the previous service %q was deleted and cannot be re-created: clawdbot has no copy of its configuration", want.Name))
+		case deletedOld && !newGone:
+			notes = append(notes, fmt.Sprintf("the previous service %q was deleted and cannot be re-created while the new one is registered", want.Name))
+		case deletedOld:
+			created, rerr := m.recreate(*prev, wasRunning)
+			if rerr != nil {
+				scmBack = scmBack && created
+				notes = append(notes, rerr.Error())
+			}
+		case existed && !exists && errors.Is(err, errMarkedForDeletion):
+			// The previous service is going away once its handles close;
+			// the error already says which to close. Nothing to restore.
+			scmBack = false
+		case existed && wasRunning && !exists:
+			// The delete of the previous service was refused after it was
+			// stopped: start it again if the SCM still lets us.
+			if serr := start(svc, want); serr != nil {
+				scmBack = false
+				notes = append(notes, "the previous service could not be started again: "+serr.Error())
+			}
+		}
+		if written {
+			var rerr error
+			switch {
+			case oldErr == nil:
+				rerr = WriteFileAtomic(path, old, 0o600)
+			case errors.Is(oldErr, fs.ErrNotExist):
+				if rerr = os.Remove(path); errors.Is(rerr, fs.ErrNotExist) {
+					rerr = nil
+				}
+			default:
+				rerr = oldErr
+			}
+			if rerr != nil {
+				notes = append(notes, fmt.Sprintf("could not restore %s either: %v", path, rerr))
+			}
+			res.Restored = scmBack && rerr == nil
+		} else {
+			res.Restored = scmBack
+		}
+		if len(notes) > 0 {
+			return res, fmt.Errorf("%w; %s", err, strings.Join(notes, "; "))
+		}
+		return res, err
+	}
 	if exists && written {
 		// Best effort: a service that will not stop is still deleted once
 		// it does, and uninstallAndWait reports the timeout.
 		m.bounded(ctx, want, "stop", svc.Stop)
+		exists = false
 		if err := m.uninstallAndWait(ctx, want, svc); err != nil {
-			return res, err
+			return restore(err)
 		}
-		res.Restarted, exists = true, false
+		res.Restarted, deletedOld = true, true
 	}
 	if !exists {
+		triedCreate = true
 		if err := svc.Install(); err != nil {
 			if isErrno(err, errnoServiceMarkedForDelete) {
-				return res, winErr(want, "install", err)
+				return restore(winErr(want, "install", err))
 			}
-			return res, fmt.Errorf("install service %q: %w; run from an elevated (Administrator) prompt", want.Name, err)
+			return restore(fmt.Errorf("install service %q: %w; run from an elevated (Administrator) prompt", want.Name, err))
 		}
 	}
 	if st, _, _ := scmState(svc); st != service.StatusRunning {
 		if err := start(svc, want); err != nil {
-			return res, err
+			return restore(err)
 		}
 	}
 	return res, nil
 }
+
+// recreate installs the service described by prev again (after a failed
+// update deleted it) and starts it when it was running; created says the
+// service is registered again even if its start failed.
+func (m *WindowsManager) recreate(prev Spec, running bool) (created bool, err error) {
+	svc, err := m.open(prev)
+	if err == nil {
+		err = svc.Install()
+	}
+	if err != nil {
+		return false, fmt.Errorf("the previous service %q could not be re-created (%v); reinstall the previous version of clawdbot, or fix the error above and rerun 'clawdbot gateway install'", prev.Name, err)
+	}
+	if running {
+		if err := start(svc, prev); err != nil {
+			return true, fmt.Errorf("the previous service %q was re-created but did not start: %v", prev.Name, err)
+		}
+	}
+	return true, nil
+}
+
+// canManage reports whether this process may create and delete services,
+// as kardianos's Install and Uninstall need.
+func (m *WindowsManager) canManage() error {
+	if m.CanManage != nil {
+		return m.CanManage()
+	}
+	return scmManageAccess()
+}
+
+// errMarkedForDeletion is in the error of a delete the SCM accepted but
+// has not carried out within Wait.
+var errMarkedForDeletion = errors.New("marked for deletion")
 
 // uninstallAndWait deletes the service and polls, with backoff and a
 // deadline, until the SCM no longer knows it (never an unbounded loop,
@@ -208,7 +353,7 @@ func (m *WindowsManager) uninstallAndWait(ctx context.Context, s Spec, svc Windo
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("service %q is marked for deletion but still registered after %s (the SCM deletes a service once it has stopped and every handle to it is closed); close services.msc and Event Viewer, then retry", s.Name, m.wait())
+			return fmt.Errorf("service %q is %w but still registered after %s (the SCM deletes a service once it has stopped and every handle to it is closed); close services.msc and Event Viewer, then retry", s.Name, errMarkedForDeletion, m.wait())
 		case <-time.After(delay):
 		}
 	}

@@ -3,6 +3,8 @@ package supervise
 import (
 	"context"
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,13 +26,25 @@ import (
 //     (Status answers) for pendingDeletes more queries; a second delete
 //     answers ERROR_SERVICE_MARKED_FOR_DELETE (1072);
 //   - Stop blocks while the service is stuck in STOP_PENDING (kardianos
-//     polls for SERVICE_STOPPED without end).
+//     polls for SERVICE_STOPPED without end);
+//   - Install can fail after CreateService succeeded (kardianos returns
+//     SetRecoveryActions' error without deleting the service): partial.
 type fakeSCM struct {
 	calls                       []string
 	installed, running, marked  bool
 	pendingDeletes, deleteAfter int
 	statusErr, eventLogErr      error
 	stuck                       chan struct{} // non-nil: Stop blocks until closed
+
+	// Scripted failures: the next installFails Installs fail with
+	// installErr (after creating the service when partial), the next
+	// startFails Starts with startErr.
+	installFails, startFails, uninstallFails int
+	installErr, startErr, uninstallErr       error
+	partial                                  bool
+	// opened is the configuration of the handle in use (see cfgHandle);
+	// installedCfg the one the registered service was created with.
+	opened, installedCfg *service.Config
 }
 
 func (f *fakeSCM) rec(s string) { f.calls = append(f.calls, s) }
@@ -45,7 +59,14 @@ func (f *fakeSCM) Install() error {
 		}
 		return errors.New("service Clawdbot Gateway (dev) already exists")
 	}
-	f.installed = true
+	if f.installFails > 0 {
+		f.installFails--
+		if f.partial {
+			f.installed, f.installedCfg = true, f.opened
+		}
+		return f.installErr
+	}
+	f.installed, f.installedCfg = true, f.opened
 	return nil
 }
 
@@ -53,6 +74,10 @@ func (f *fakeSCM) Uninstall() error {
 	f.rec("uninstall")
 	if f.marked {
 		return syscall.Errno(errnoServiceMarkedForDelete)
+	}
+	if f.uninstallFails > 0 {
+		f.uninstallFails--
+		return f.uninstallErr
 	}
 	f.marked, f.pendingDeletes = true, f.deleteAfter
 	return f.eventLogErr // kardianos removes the event log source after the delete
@@ -62,6 +87,10 @@ func (f *fakeSCM) Start() error {
 	f.rec("start")
 	if f.running {
 		return syscall.Errno(errnoServiceAlreadyRunning)
+	}
+	if f.startFails > 0 {
+		f.startFails--
+		return f.startErr
 	}
 	f.running = true
 	return nil
@@ -104,8 +133,21 @@ func winManager(f *fakeSCM, last **service.Config) *WindowsManager {
 		if last != nil {
 			*last = c
 		}
-		return f, nil
+		return cfgHandle{f, c}, nil
 	}}
+}
+
+// cfgHandle is a handle opened for one configuration, as kardianos's
+// service.New returns: its Install creates the service with that
+// configuration.
+type cfgHandle struct {
+	*fakeSCM
+	cfg *service.Config
+}
+
+func (h cfgHandle) Install() error {
+	h.opened = h.cfg
+	return h.fakeSCM.Install()
 }
 
 func TestWindowsManagerSequences(t *testing.T) {
@@ -292,4 +334,132 @@ func TestWindowsRefusesForeignService(t *testing.T) {
 	if !errors.Is(err, ErrForeignDefinition) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// Install is all or nothing as far as kardianos/service lets it be: a
+// service this install created is deleted again, one it deleted is created
+// again from our copy of its configuration (and started if it ran), and the
+// copy is put back byte for byte. No SCM runs here: fakeSCM plays it.
+func TestWindowsInstallRestoresWhenALaterStepFails(t *testing.T) {
+	ctx := context.Background()
+	timeout := syscall.Errno(1053) // ERROR_SERVICE_REQUEST_TIMEOUT: the service did not answer the start
+	for _, tc := range []struct {
+		name     string
+		previous string // "": none; "ours": a running service from our older copy; "foreign": a running one without a copy; "missing": our copy, no service
+		fsc      fakeSCM
+		wait     time.Duration // 0: winManager's
+		// wantRestored, wantRunning: Restored, and whether the previous
+		// service is registered (and running) afterwards.
+		wantRestored, wantRegistered, wantRunning bool
+		wantCalls                                 []string
+		wantErr                                   []string
+	}{
+		{name: "new service, start fails", fsc: fakeSCM{startFails: 1, startErr: timeout},
+			wantRestored: true, wantCalls: []string{"install", "start", "stop", "uninstall"}, wantErr: []string{"start service"}},
+		{name: "new service, create fails", fsc: fakeSCM{installFails: 1, installErr: errors.New("The account name is invalid or does not exist")},
+			wantRestored: true, wantCalls: []string{"install"}, wantErr: []string{"account name is invalid"}},
+		// kardianos created the service, then SetRecoveryActions failed.
+		{name: "new service, recovery actions fail", fsc: fakeSCM{installFails: 1, partial: true, installErr: syscall.Errno(errnoAccessDenied)},
+			wantRestored: true, wantCalls: []string{"install", "stop", "uninstall"}, wantErr: []string{"install service"}},
+		{name: "updated service, start fails", previous: "ours", fsc: fakeSCM{startFails: 1, startErr: timeout},
+			wantRestored: true, wantRegistered: true, wantRunning: true,
+			wantCalls: []string{"stop", "uninstall", "install", "start", "stop", "uninstall", "install", "start"}, wantErr: []string{"start service"}},
+		{name: "updated service, create fails", previous: "ours", fsc: fakeSCM{installFails: 1, installErr: errors.New("The specified service already exists")},
+			wantRestored: true, wantRegistered: true, wantRunning: true,
+			wantCalls: []string{"stop", "uninstall", "install", "install", "start"}, wantErr: []string{"already exists"}},
+		// The delete is refused: the stopped previous service runs again.
+		{name: "updated service, delete refused", previous: "ours", fsc: fakeSCM{uninstallFails: 1, uninstallErr: errors.New("The operation was refused by a group policy")},
+			wantRestored: true, wantRegistered: true, wantRunning: true,
+			wantCalls: []string{"stop", "uninstall", "start"}, wantErr: []string{"group policy"}},
+		// The delete stays pending (services.msc holds a handle): the
+		// previous service is going away, so nothing is claimed restored.
+		{name: "updated service, delete stays pending", previous: "ours", fsc: fakeSCM{deleteAfter: 1 << 30}, wait: 100 * time.Millisecond,
+			wantRegistered: true, wantCalls: []string{"stop", "uninstall"}, wantErr: []string{"marked for deletion", "services.msc"}},
+		// --force over a service clawdbot has no copy of: it cannot be
+		// re-created, and the error says so instead of claiming a restore.
+		{name: "forced over a foreign service, start fails", previous: "foreign", fsc: fakeSCM{startFails: 1, startErr: timeout},
+			wantCalls: []string{"stop", "uninstall", "install", "start", "stop", "uninstall"}, wantErr: []string{"cannot be re-created", "no copy of its configuration"}},
+		// Our copy is there but the service is not (deleted by hand): the
+		// copy stays, the half-created service goes.
+		{name: "unchanged copy, missing service, start fails", previous: "missing", fsc: fakeSCM{startFails: 1, startErr: timeout},
+			wantRestored: true, wantCalls: []string{"install", "start", "stop", "uninstall"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := homeSpec(t, Windows, ScopeSystem)
+			f := &tc.fsc
+			m := winManager(f, nil)
+			older := s
+			older.Args = []string{"gateway", "--port", "19555"}
+			var previous []byte
+			switch tc.previous {
+			case "ours", "foreign", "missing":
+				spec := older
+				if tc.previous == "missing" {
+					spec = s
+				}
+				saved := *f
+				*f = fakeSCM{}
+				if _, err := m.Install(ctx, spec, InstallOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				cfg := f.installedCfg
+				*f = saved
+				f.installed, f.running, f.installedCfg = true, true, cfg
+				if tc.wait > 0 {
+					m.Wait = tc.wait
+				}
+				if tc.previous == "missing" {
+					f.installed, f.running = false, false
+				}
+				if tc.previous == "foreign" {
+					os.Remove(s.DefinitionPath())
+				} else if previous, _ = os.ReadFile(s.DefinitionPath()); previous == nil {
+					t.Fatal("no copy")
+				}
+			}
+			prevCfg := f.installedCfg
+			f.take()
+			res, err := m.Install(ctx, s, InstallOptions{Force: tc.previous == "foreign"})
+			if err == nil || res.Restored != tc.wantRestored {
+				t.Fatalf("res %+v, err %v", res, err)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			wantCalls(t, tc.name, f.take(), tc.wantCalls)
+			b, rerr := os.ReadFile(s.DefinitionPath())
+			if previous == nil && !os.IsNotExist(rerr) {
+				t.Errorf("configuration copy left behind: %v", rerr)
+			}
+			if previous != nil && string(b) != string(previous) {
+				t.Errorf("configuration copy not restored byte for byte:\n%s", b)
+			}
+			st, _ := m.Status(ctx, s)
+			if st.Loaded != tc.wantRegistered || st.Running != tc.wantRunning {
+				t.Errorf("SCM left registered=%v running=%v, want %v %v", st.Loaded, st.Running, tc.wantRegistered, tc.wantRunning)
+			}
+			if tc.wantRegistered && !reflect.DeepEqual(f.installedCfg, prevCfg) {
+				t.Errorf("re-created with\n%+v\nwant the previous configuration\n%+v", f.installedCfg, prevCfg)
+			}
+		})
+	}
+}
+
+// Outside an elevated prompt the SCM still answers queries, so Install
+// checks the right to create services before it writes its copy.
+func TestWindowsInstallChecksElevationBeforeWriting(t *testing.T) {
+	s := homeSpec(t, Windows, ScopeSystem)
+	f := &fakeSCM{}
+	m := winManager(f, nil)
+	m.CanManage = func() error { return syscall.Errno(errnoAccessDenied) }
+	res, err := m.Install(context.Background(), s, InstallOptions{})
+	if err == nil || res.Restored || !strings.Contains(err.Error(), "elevated (Administrator)") {
+		t.Fatalf("res %+v, err %v", res, err)
+	}
+	if fileExists(s.DefinitionPath()) {
+		t.Error("configuration copy written without the right to install")
+	}
+	wantCalls(t, "not elevated", f.take(), nil)
 }
