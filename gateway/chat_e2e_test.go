@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -603,5 +604,19 @@ func TestDifferentialChatSend(t *testing.T) {
 				t.Errorf("frame %d (%s): ours has %q, the original not", i, summarize(ours[i:i+1], runID), path)
 			}
 		}
+	}
+}
+
+// TestHelloSessionDefaultsFromConfig: hello-ok names the main session the
+// chat methods resolve "main" to, from the config.
+func TestHelloSessionDefaultsFromConfig(t *testing.T) {
+	s := chatServer(t, nil, func(o *Options) {
+		os.WriteFile(o.ConfigPath, []byte(`{agents: {list: [{id: "work", default: true}]}, session: {mainKey: "Home"}}`), 0o600)
+	})
+	_, hello := connectChat(t, s)
+	got := hello["snapshot"].(map[string]any)["sessionDefaults"]
+	want := map[string]any{"defaultAgentId": "work", "mainKey": "home", "mainSessionKey": "agent:work:home", "scope": "per-sender"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sessionDefaults %v, want %v", got, want)
 	}
 }
