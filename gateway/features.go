@@ -7,6 +7,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/agent"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
+	"github.com/clawdbot/clawdbot/gateway/cron"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/llm"
@@ -31,6 +32,7 @@ type features struct {
 	nodes    *nodes.Registry
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
+	cron     cronFeature
 	// resolver picks a turn's models (Options.Models, else the configured
 	// providers); agent is the process-wide runner: runs in flight, lanes
 	// and queues survive a runtime swap, which only re-registers methods.
@@ -59,7 +61,9 @@ func newFeatures(s *Server) features {
 		resolver: resolver,
 	}
 	f.system = system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
-		Stopping: s.closing.Load, Sessions: store, DefaultModel: defaultModelOf(resolver, store)})
+		Stopping: s.closing.Load, Heartbeat: heartbeatSummary(o.ConfigPath),
+		Sessions: store, DefaultModel: defaultModelOf(resolver, store)})
+	f.cron = newCronFeature(s, f.system)
 	// Nothing here reads a file or builds a client: the store, the config
 	// and the providers load on first use, so start-up stays fast.
 	f.agent = agent.NewRunner(agent.Deps{Broadcast: s, Sessions: agentSessions{store}, Models: resolver,
@@ -93,6 +97,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	agent.Register(reg, agent.Deps{Runner: f.agent})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions, Aborter: runAborter{f.agent}, Models: f.sessionModels()})
+	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
 }
 
 // sessionModels validates sessions.patch model: nil (the original's

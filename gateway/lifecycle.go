@@ -212,6 +212,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 		l.log.Info(fmt.Sprintf("gateway also listening on ws://%s", ln.Addr()))
 	}
 	s.f.system.Prime()
+	s.startCron()
 	if lo.Listening != nil {
 		lo.Listening(s.Addr())
 	}

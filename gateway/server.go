@@ -299,6 +299,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	defer s.closeOnce.Do(func() { close(s.done) })
+	s.stopCron()
 	close(s.tickStop)
 	// Stop accepting first so no client slips in after the shutdown event
 	// (the listener's Close is idempotent: http.Server closes it again).

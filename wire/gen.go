@@ -16,5 +16,6 @@ func SchemaTypes() []reflect.Type {
 		typeOf[AgentEvent](), typeOf[ChatEvent](), typeOf[NodeInvokeRequestEvent](),
 		typeOf[DevicePairRequestedEvent](), typeOf[DevicePairResolvedEvent](),
 		typeOf[NodePairResolvedEvent](), typeOf[HealthSummary](), typeOf[LogsTailResult](),
+		typeOf[CronJob](), typeOf[CronEvent](), typeOf[CronRunLogEntry](), typeOf[HeartbeatEvent](),
 	}
 }

@@ -117,6 +117,23 @@ type Tools interface {
 	Call(ctx context.Context, s Session, call llm.Content) (ToolResult, error)
 }
 
+type toolUpdatesKey struct{}
+
+// WithToolUpdates returns ctx carrying fn, the sink of a tool call's
+// partial results (tool "update" events, pi-agent-core's onUpdate). The
+// runner sets it around each Tools.Call.
+func WithToolUpdates(ctx context.Context, fn func(partial ToolResult)) context.Context {
+	return context.WithValue(ctx, toolUpdatesKey{}, fn)
+}
+
+// ToolUpdates is the partial-result sink of ctx (nil: none). A Tools
+// implementation calls it while a call runs; it is safe from any
+// goroutine until Call returns.
+func ToolUpdates(ctx context.Context) func(partial ToolResult) {
+	fn, _ := ctx.Value(toolUpdatesKey{}).(func(ToolResult))
+	return fn
+}
+
 // Deps are what the agent feature needs.
 type Deps struct {
 	// Runner is the process-wide runner (NewRunner); nil: Register

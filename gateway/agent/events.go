@@ -60,6 +60,12 @@ type (
 		IsError    bool       `json:"isError"`
 		Result     toolResult `json:"result"`
 	}
+	toolUpdate struct {
+		Phase         string     `json:"phase"`
+		Name          string     `json:"name"`
+		ToolCallID    string     `json:"toolCallId"`
+		PartialResult toolResult `json:"partialResult"`
+	}
 	toolResult struct {
 		Content any `json:"content"`
 		Details any `json:"details,omitempty"`

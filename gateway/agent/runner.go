@@ -319,13 +319,17 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 		ws = cfg.Workspace
 	}
 	thinking := firstNonEmpty(t.Thinking, s.ThinkingLevel, cfg.ThinkingDefault)
-	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
-		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
-		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host})
 	var specs []llm.Tool
 	if r.d.Tools != nil {
 		specs = r.d.Tools.Specs(s)
 	}
+	promptTools := make([]prompt.Tool, 0, len(specs))
+	for _, sp := range specs {
+		promptTools = append(promptTools, prompt.Tool{Name: sp.Name, Summary: sp.Description})
+	}
+	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
+		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
+		MaxChars: cfg.BootstrapMaxChars, Now: r.now(), Extra: t.ExtraSystemPrompt, Host: r.d.Host, Tools: promptTools})
 	meta := &wire.AgentMeta{SessionID: s.SessionID, Provider: sel.Primary.Provider, Model: sel.Primary.Model}
 	out.Meta.AgentMeta = meta
 	var usage wire.AgentUsage
@@ -445,6 +449,20 @@ func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, call llm.
 	rec.mu.Lock()
 	r.em.agentEvent(rec, StreamTool, toolStart{Phase: "start", Name: call.Name, ToolCallID: call.ID, Args: args}, rec.verbose)
 	rec.mu.Unlock()
+	name := call.Name
+	ctx = WithToolUpdates(ctx, func(p ToolResult) {
+		if p.Content == nil {
+			p.Content = []llm.Content{}
+		}
+		var details any
+		if len(p.Details) > 0 {
+			details = p.Details
+		}
+		rec.mu.Lock()
+		r.em.agentEvent(rec, StreamTool, toolUpdate{Phase: "update", Name: name, ToolCallID: call.ID,
+			PartialResult: toolResult{Content: p.Content, Details: details}}, rec.verbose)
+		rec.mu.Unlock()
+	})
 	res, err := r.d.Tools.Call(ctx, s, call)
 	if err != nil {
 		res = ToolResult{Content: []llm.Content{llm.Text(err.Error())}, IsError: true}

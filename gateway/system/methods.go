@@ -18,15 +18,14 @@ type Deps struct {
 	LogFile func() string
 }
 
-// Register adds health, status, system-presence, system-event,
-// last-heartbeat and logs.tail to reg.
+// Register adds health, status, system-presence, system-event and
+// logs.tail (last-heartbeat is the cron feature's, with the heartbeat runner) to reg.
 func Register(reg *rpc.Registry, d Deps) {
 	h := &handlers{s: d.State, logFile: d.LogFile}
 	reg.Handle("health", h.health)
 	reg.Handle("status", h.status)
 	reg.Handle("system-presence", h.systemPresence)
 	reg.Handle("system-event", h.systemEvent)
-	reg.Handle("last-heartbeat", h.lastHeartbeat)
 	reg.Handle("logs.tail", h.logsTail)
 }
 
@@ -47,7 +46,7 @@ func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 	recent := statusRows(sess.Recent)
 	model, ctxTokens := h.s.o.DefaultModel()
 	return &wire.StatusSummary{
-		Heartbeat:      wire.StatusHeartbeat{DefaultAgentID: "main", Agents: []wire.StatusHeartbeatAgent{{AgentID: "main", Every: "0m"}}},
+		Heartbeat:      h.statusHeartbeat(),
 		ChannelSummary: []string{}, QueuedSystemEvents: h.s.events.list(),
 		Sessions: wire.StatusSessions{
 			Paths: []string{sess.Path}, Count: sess.Count,
@@ -58,6 +57,13 @@ func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 		ConfigError:    h.s.configErr.Load(),
 		ConfigWarnings: h.s.configWarnings(),
 	}, nil
+}
+
+// statusHeartbeat is status's heartbeat block from the config.
+func (h *handlers) statusHeartbeat() wire.StatusHeartbeat {
+	hb := h.s.heartbeat("main")
+	return wire.StatusHeartbeat{DefaultAgentID: "main",
+		Agents: []wire.StatusHeartbeatAgent{{AgentID: "main", Enabled: hb.Enabled, Every: hb.Every, EveryMs: hb.EveryMs}}}
 }
 
 // statusRows turns session summaries into status's recent rows. The wire
@@ -78,12 +84,6 @@ func statusRows(recent []wire.RecentSession) []json.RawMessage {
 
 func (h *handlers) systemPresence(*rpc.Call) (any, *wire.ErrorShape) {
 	return h.s.o.Presence.List(), nil
-}
-
-func (h *handlers) lastHeartbeat(*rpc.Call) (any, *wire.ErrorShape) {
-	// No heartbeat runner yet: the original answers null until a heartbeat
-	// has run.
-	return wire.NullPayload, nil
 }
 
 func (h *handlers) systemEvent(c *rpc.Call) (any, *wire.ErrorShape) {

@@ -1,5 +1,5 @@
 // Package system answers the gateway's own methods: health, status,
-// system-presence, system-event, last-heartbeat and logs.tail. Its State
+// system-presence, system-event and logs.tail, and the heartbeat state they report. Its State
 // is process-wide (it outlives runtime swaps): the health cache and
 // stateVersion.health, the main session's queue of system events, and the
 // config error health and status report.
@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,14 @@ const connectHealthDebounce = 250 * time.Millisecond
 // heartbeatPrompt is the default heartbeat prompt reported in health.
 const heartbeatPrompt = "Read HEARTBEAT.md if it exists (workspace context). Follow it strictly. Do not infer or repeat old tasks from prior chats. If nothing needs attention, reply HEARTBEAT_OK."
 
+// heartbeat is agentID's heartbeat as health and status report it.
+func (s *State) heartbeat(agentID string) wire.HeartbeatConfig {
+	if s.o.Heartbeat != nil {
+		return s.o.Heartbeat(agentID)
+	}
+	return wire.HeartbeatConfig{Enabled: false, Every: "disabled", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300}
+}
+
 // Options are what a State needs from the gateway.
 type Options struct {
 	// Presence is the gateway's presence table (its version is half of
@@ -54,6 +63,10 @@ type Options struct {
 	// Stopping reports a gateway shutdown in progress: no health refresh
 	// is broadcast then.
 	Stopping func() bool
+	// Heartbeat is an agent's heartbeat settings as read from the config
+	// (agents.defaults.heartbeat and agents.list[].heartbeat); nil reports
+	// heartbeats as disabled.
+	Heartbeat func(agentID string) wire.HeartbeatConfig
 }
 
 // State is the process-wide state of the system methods.
@@ -222,12 +235,17 @@ func (s *State) Refresh() *wire.HealthSummary {
 	now := s.o.Now
 	start := now()
 	sess := s.readSessions(5)
-	h := &wire.HealthSummary{
+	hb := s.heartbeat("main")
+	var hbSeconds int64
+	if hb.EveryMs != nil {
+		hbSeconds = (*hb.EveryMs + 500) / 1000
+	}
+	h := &wire.HealthSummary{HeartbeatSeconds: hbSeconds,
 		OK: true, TS: start.UnixMilli(), Channels: map[string]json.RawMessage{}, ChannelOrder: []string{},
 		ChannelLabels: map[string]string{}, DefaultAgentID: "main",
 		Agents: []wire.HealthAgent{{
 			AgentID: "main", IsDefault: true,
-			Heartbeat: wire.HeartbeatConfig{Enabled: false, Every: "0m", Prompt: heartbeatPrompt, Target: "last", AckMaxChars: 300},
+			Heartbeat: hb,
 			Sessions:  sess,
 		}},
 		Sessions:       sess,
@@ -284,6 +302,7 @@ func (s *State) HealthSoon() {
 type systemEvents struct {
 	mu    sync.Mutex
 	queue []string
+	at    []time.Time // when each line was queued
 }
 
 const maxQueuedSystemEvents = 20
@@ -295,9 +314,33 @@ func (q *systemEvents) push(text string) {
 		return // the original skips consecutive duplicates
 	}
 	q.queue = append(q.queue, text)
+	q.at = append(q.at, time.Now())
 	if len(q.queue) > maxQueuedSystemEvents {
 		q.queue = q.queue[len(q.queue)-maxQueuedSystemEvents:]
+		q.at = q.at[len(q.at)-maxQueuedSystemEvents:]
 	}
+}
+
+// Enqueue queues a system event line for the main session (wake, cron,
+// system-event): the next heartbeat turn takes it (Drain).
+func (s *State) Enqueue(text string) {
+	if t := strings.TrimSpace(text); t != "" {
+		s.events.push(t)
+	}
+}
+
+// Drain takes the queued system events, oldest first, each prefixed with
+// its time as the original prefixes them ("[2026-01-02 15:04:05] text").
+func (s *State) Drain() []string {
+	q := &s.events
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]string, 0, len(q.queue))
+	for i, t := range q.queue {
+		out = append(out, "["+q.at[i].Format("2006-01-02 15:04:05")+"] "+t)
+	}
+	q.queue, q.at = nil, nil
+	return out
 }
 
 func (q *systemEvents) list() []string {

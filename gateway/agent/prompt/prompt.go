@@ -1,7 +1,8 @@
 // Package prompt builds the system prompt of an agent turn the way the
 // original does (messaging spec §4.1): a fixed preamble, the workspace's
 // bootstrap files (AGENTS.md, SOUL.md, TOOLS.md, IDENTITY.md, USER.md,
-// HEARTBEAT.md, BOOTSTRAP.md) as "Project Context", each bounded to
+// HEARTBEAT.md, BOOTSTRAP.md) as "Project Context", the tools on offer
+// with the original's one-line summaries ("## Tooling"), each bounded to
 // agents.defaults.bootstrapMaxChars (70 % head + 20 % tail when longer),
 // the silent-reply rules, the current date and time and a runtime line.
 package prompt
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,6 +50,89 @@ type Params struct {
 	Extra string
 	// Host is the machine name in the runtime line.
 	Host string
+	// Tools are the tools offered this turn (after policy); with none the
+	// Tooling section is left out. A tool without a core summary is
+	// listed with its Summary.
+	Tools []Tool
+}
+
+// Tool is one tool as the prompt lists it.
+type Tool struct {
+	Name, Summary string
+}
+
+// coreToolSummaries and toolOrder are the original's (system-prompt.js).
+var coreToolSummaries = map[string]string{
+	"read":             "Read file contents",
+	"write":            "Create or overwrite files",
+	"edit":             "Make precise edits to files",
+	"apply_patch":      "Apply multi-file patches",
+	"grep":             "Search file contents for patterns",
+	"find":             "Find files by glob pattern",
+	"ls":               "List directory contents",
+	"exec":             "Run shell commands (pty available for TTY-required CLIs)",
+	"process":          "Manage background exec sessions",
+	"web_search":       "Search the web (Brave API)",
+	"web_fetch":        "Fetch and extract readable content from a URL",
+	"browser":          "Control web browser",
+	"canvas":           "Present/eval/snapshot the Canvas",
+	"nodes":            "List/describe/notify/camera/screen on paired nodes",
+	"cron":             "Manage cron jobs and wake events (use for reminders; when scheduling a reminder, write the systemEvent text as something that will read like a reminder when it fires, and mention that it is a reminder depending on the time gap between setting and firing; include recent context in reminder text if appropriate)",
+	"message":          "Send messages and channel actions",
+	"gateway":          "Restart, apply config, or run updates on the running Clawdbot process",
+	"agents_list":      "List agent ids allowed for sessions_spawn",
+	"sessions_list":    "List other sessions (incl. sub-agents) with filters/last",
+	"sessions_history": "Fetch history for another session/sub-agent",
+	"sessions_send":    "Send a message to another session/sub-agent",
+	"sessions_spawn":   "Spawn a sub-agent session",
+	"session_status":   "Show a /status-equivalent status card (usage + time + Reasoning/Verbose/Elevated); use for model-use questions (📊 session_status); optional per-session model override",
+	"image":            "Analyze an image with the configured image model",
+}
+
+var toolOrder = []string{"read", "write", "edit", "apply_patch", "grep", "find", "ls", "exec", "process", "web_search", "web_fetch",
+	"browser", "canvas", "nodes", "cron", "message", "gateway", "agents_list", "sessions_list", "sessions_history", "sessions_send",
+	"session_status", "image"}
+
+// toolLines lists tools in the original's order, the others after them
+// sorted by name.
+func toolLines(tools []Tool) []string {
+	byName := map[string]Tool{}
+	for _, t := range tools {
+		n := strings.ToLower(strings.TrimSpace(t.Name))
+		if _, ok := byName[n]; !ok && n != "" {
+			byName[n] = t
+		}
+	}
+	line := func(n string) string {
+		t := byName[n]
+		sum := coreToolSummaries[n]
+		if sum == "" {
+			sum = strings.TrimSpace(t.Summary)
+		}
+		if sum == "" {
+			return "- " + t.Name
+		}
+		return "- " + t.Name + ": " + sum
+	}
+	var out []string
+	known := map[string]bool{}
+	for _, n := range toolOrder {
+		known[n] = true
+		if _, ok := byName[n]; ok {
+			out = append(out, line(n))
+		}
+	}
+	var extra []string
+	for n := range byName {
+		if !known[n] {
+			extra = append(extra, n)
+		}
+	}
+	slices.Sort(extra)
+	for _, n := range extra {
+		out = append(out, line(n))
+	}
+	return out
 }
 
 // File is one bootstrap file as injected.
@@ -112,6 +197,16 @@ func Build(p Params) string {
 	var lines []string
 	add := func(l ...string) { lines = append(lines, l...) }
 	add("You are a personal assistant running inside Clawdbot.", "")
+	if len(p.Tools) > 0 {
+		add("## Tooling", "Tool availability (filtered by policy):", "Tool names are case-sensitive. Call tools exactly as listed.")
+		add(toolLines(p.Tools)...)
+		add("TOOLS.md does not control tool availability; it is user guidance for how to use external tools.", "")
+		add("## Tool Call Style",
+			"Default: do not narrate routine, low-risk tool calls (just call the tool).",
+			"Narrate only when it helps: multi-step work, complex/challenging problems, sensitive actions (e.g., deletions), or when the user explicitly asks.",
+			"Keep narration brief and value-dense; avoid repeating obvious steps.",
+			"Use plain human language for narration unless in a technical context.", "")
+	}
 	add("## Workspace", "Your working directory is: "+p.Workspace, "")
 	add("## Reply Tags",
 		"To reply to the current message natively, start your reply with [[reply_to_current]]; use [[reply_to:<id>]] for a specific message.",

@@ -45,3 +45,26 @@ func TestSubagentSeesOnlyAgentsAndTools(t *testing.T) {
 		t.Fatalf("files = %+v", files)
 	}
 }
+
+// The tools on offer are listed as the original lists them: core tools in
+// its order with its summaries, others after them by name with their own
+// description; without tools there is no Tooling section.
+func TestToolingSection(t *testing.T) {
+	p := prompt.Params{Workspace: t.TempDir(), Tools: []prompt.Tool{{Name: "zeta_tool", Summary: "Does zeta"}, {Name: "web_fetch", Summary: "ignored"},
+		{Name: "read"}, {Name: "exec"}, {Name: "bare"}}}
+	got := prompt.Build(p)
+	want := strings.Join([]string{"## Tooling", "Tool availability (filtered by policy):", "Tool names are case-sensitive. Call tools exactly as listed.",
+		"- read: Read file contents", "- exec: Run shell commands (pty available for TTY-required CLIs)",
+		"- web_fetch: Fetch and extract readable content from a URL", "- bare", "- zeta_tool: Does zeta",
+		"TOOLS.md does not control tool availability; it is user guidance for how to use external tools.", "## Tool Call Style"}, "\n")
+	if !strings.Contains(got, want) {
+		t.Fatalf("prompt:\n%s", got)
+	}
+	if !strings.HasPrefix(got, "You are a personal assistant running inside Clawdbot.\n## Tooling") {
+		t.Fatalf("Tooling is not right after the identity line:\n%s", got[:120])
+	}
+	p.Tools = nil
+	if strings.Contains(prompt.Build(p), "## Tooling") {
+		t.Fatal("Tooling section without tools")
+	}
+}

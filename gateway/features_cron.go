@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/clawdbot/clawdbot/gateway/cron"
+	"github.com/clawdbot/clawdbot/gateway/cron/heartbeat"
+	"github.com/clawdbot/clawdbot/gateway/system"
+	"github.com/clawdbot/clawdbot/wire"
+)
+
+// cronFeature is the process-wide state of the cron feature: the
+// scheduler and the heartbeat runner, both started in the background
+// after the listener is up (startCron) so the cold start does not wait
+// for jobs.json.
+type cronFeature struct {
+	svc *cron.Service
+	hb  *heartbeat.Runner
+}
+
+// errNoAgentRunner is what isolated cron jobs and heartbeats report while
+// no agent runner is wired into the core: an honest error in the run log
+// and the heartbeat event, never a fake success.
+var errNoAgentRunner = errors.New("agent runtime unavailable: no agent runner is wired into this gateway")
+
+// noTurns is the agent adapter until the agent runner is wired: every
+// turn fails with errNoAgentRunner.
+type noTurns struct{}
+
+func (noTurns) RunIsolated(context.Context, cron.IsolatedRun) (cron.TurnResult, error) {
+	return cron.TurnResult{}, errNoAgentRunner
+}
+func (noTurns) Busy() bool { return false }
+func (noTurns) RunHeartbeat(context.Context, heartbeat.Turn) (heartbeat.Reply, error) {
+	return heartbeat.Reply{}, errNoAgentRunner
+}
+
+// mainEvents is the system-event queue of gateway/system as cron and the
+// heartbeat see it. There is one main-session queue today, so agentID is
+// not used.
+type mainEvents struct{ s *system.State }
+
+func (m mainEvents) Enqueue(_ string, text string) { m.s.Enqueue(text) }
+func (m mainEvents) Drain(string) []string         { return m.s.Drain() }
+
+func newCronFeature(s *Server, sys *system.State) cronFeature {
+	o := s.opts
+	doc := cron.ConfigFile(o.ConfigPath)
+	cfg := func() cron.Config { return cron.ParseConfig(doc(), os.Getenv) }
+	ev := mainEvents{sys}
+	hb := heartbeat.New(heartbeat.Deps{Config: doc, Turns: noTurns{}, Events: ev, Broadcast: s,
+		Workspace: func(string) string { return defaultWorkspace(doc()) }})
+	home, _ := os.UserHomeDir()
+	svc := cron.New(cron.Deps{StorePath: cron.StorePath(o.StateDir, cfg().Store, home), Config: cfg,
+		Agent: noTurns{}, Heartbeat: cron.HeartbeatOf(hb), Events: ev, Broadcast: s})
+	return cronFeature{svc: svc, hb: hb}
+}
+
+// defaultWorkspace is agents.defaults.workspace or ~/clawd, the
+// original's default (HEARTBEAT.md is read there).
+func defaultWorkspace(doc map[string]any) string {
+	if a, ok := doc["agents"].(map[string]any); ok {
+		if d, ok := a["defaults"].(map[string]any); ok {
+			if w, ok := d["workspace"].(string); ok && w != "" {
+				return w
+			}
+		}
+	}
+	h, _ := os.UserHomeDir()
+	return h + string(os.PathSeparator) + "clawd"
+}
+
+// heartbeatSummary is health's and status's view of an agent's heartbeat.
+func heartbeatSummary(configPath string) func(string) wire.HeartbeatConfig {
+	doc := cron.ConfigFile(configPath)
+	return func(agentID string) wire.HeartbeatConfig { return heartbeat.Summary(doc(), agentID) }
+}
+
+// startCron starts the scheduler and the heartbeat runner in the
+// background.
+func (s *Server) startCron() {
+	go func() {
+		if s.closing.Load() {
+			return
+		}
+		s.f.cron.hb.Start()
+		if err := s.f.cron.svc.Start(); err != nil {
+			s.callLog.Error("cron: start failed", "err", err)
+		}
+	}()
+}
+
+// stopCron stops both and waits for runs in flight.
+func (s *Server) stopCron() {
+	s.f.cron.svc.Stop()
+	s.f.cron.hb.Stop()
+}
