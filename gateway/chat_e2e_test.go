@@ -415,6 +415,11 @@ func TestHelloAdvertisesAgentAndChat(t *testing.T) {
 	if len(events) < 3 || events[0] != "connect.challenge" || events[1] != "agent" || events[2] != "chat" {
 		t.Errorf("features.events %v: agent and chat follow connect.challenge in the original's order", events)
 	}
+	for _, e := range []string{"heartbeat", "cron"} {
+		if !slices.Contains(events, e) {
+			t.Errorf("features.events %v lacks %s, which the gateway sends", events, e)
+		}
+	}
 	for _, m := range []string{"agent", "agent.wait", "agent.identity.get", "agents.list", "chat.send", "chat.abort", "chat.history",
 		"sessions.list", "sessions.preview", "sessions.patch", "sessions.reset", "sessions.delete", "sessions.compact", "usage.status", "usage.cost"} {
 		if !slices.Contains(methods, m) {
