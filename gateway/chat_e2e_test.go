@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 )
@@ -169,6 +170,12 @@ func chatFinalOf(runID string) func(wsFrame) bool {
 	}
 }
 
+// waitIdle waits until no run of key is active or queued.
+func waitIdle(t testing.TB, s *Server, key string) {
+	t.Helper()
+	gatewaytest.WaitFor(t, 10*time.Second, func() bool { return s.f.agent.Idle(key) })
+}
+
 func connectChat(t testing.TB, s *Server) (*testClient, map[string]any) {
 	t.Helper()
 	c := dial(t, s)
@@ -221,7 +228,10 @@ func TestChatSendEndToEnd(t *testing.T) {
 		t.Errorf("chat final text %q", txt)
 	}
 
-	// The second turn sees the first in its history.
+	// The second turn sees the first in its history. It is sent once the
+	// first run has finished (its store update follows the chat final; a
+	// message for a busy session would be queued, collect mode).
+	waitIdle(t, s, "agent:main:main")
 	send(c, "send-2", "chat.send", map[string]any{"sessionKey": "main", "message": "again", "idempotencyKey": "run-chat-2"})
 	collectUntil(t, c, chatFinalOf("run-chat-2"))
 	reqs := m.requests()
@@ -475,6 +485,7 @@ func TestRestartKeepsSessionsAndRuns(t *testing.T) {
 	c, _ := connectChat(t, s)
 	send(c, "send-1", "chat.send", map[string]any{"sessionKey": "main", "message": "hello", "idempotencyKey": "run-1"})
 	collectUntil(t, c, chatFinalOf("run-1"))
+	waitIdle(t, s, "agent:main:main")
 	runner := s.f.agent
 
 	// Idle restart.
