@@ -1,18 +1,23 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/agent"
+	"github.com/clawdbot/clawdbot/gateway/agent/tools"
+	"github.com/clawdbot/clawdbot/gateway/agent/tools/exec"
 	"github.com/clawdbot/clawdbot/gateway/approvals"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/cron"
 	"github.com/clawdbot/clawdbot/gateway/devices"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/httpapi"
+	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/gateway/models"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/presence"
@@ -42,12 +47,14 @@ type features struct {
 	pairs    *nodes.PairStore
 	sessions *sessionstore.Store
 	cron     cronFeature
-	// httpAPI are the process-wide deps of the HTTP API; the wiring sets
-	// its Agent and System (nil: the endpoints answer 503).
+	// resolver picks a turn's models (Options.Models, else the configured
+	// providers through gateway/models); agent is the process-wide runner:
+	// runs in flight, lanes and queues survive a runtime swap, which only
+	// re-registers methods.
+	resolver llm.Resolver
+	agent    *agent.Runner
+	// httpAPI are the process-wide deps of the HTTP API (/v1, hooks).
 	httpAPI httpapi.Deps
-	// models resolves and calls the turn's models (an llm.Resolver) from
-	// the current runtime's config.
-	models *models.Resolver
 	// approvals holds the exec approval policy and the pending requests.
 	approvals *approvals.Manager
 	// skills reads the skill dirs and skills.entries.
@@ -59,26 +66,77 @@ type features struct {
 func newFeatures(s *Server) features {
 	o := s.opts
 	pres := presence.New(selfPresence(s.host, o.Version), o.Now)
-	sys := system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
-		Stopping: s.closing.Load, Heartbeat: heartbeatSummary(o.ConfigPath)})
-	return features{
-		presence: pres,
-		system:   sys,
-		cron:     newCronFeature(s, sys),
-		config:   configrpc.NewStore(o.ConfigPath),
-		devices:  devices.NewStore(o.StateDir, o.Now),
-		nodes:    nodes.NewRegistry(),
-		pairs:    nodes.NewPairStore(o.StateDir, o.Now),
-		sessions: sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
-			Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now}),
-		httpAPI: httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now)},
-		models: models.New(models.Options{Config: func() profiles.Config { return configOf(s.rt.Load()) }, StateDir: o.StateDir,
-			Warn: func(w string) { s.callLog.Warn(w) }}),
+	agentCfg := agent.FileConfig(o.ConfigPath)
+	store := sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Home: userHome(),
+		Config: sessionstore.ConfigFile(o.ConfigPath), Now: o.Now,
+		Workspace: func(agentID string) string { return workspaceOf(agentCfg(), agentID, o.Workspace) }})
+	var resolver llm.Resolver = o.Models
+	if resolver == nil {
+		resolver = models.New(models.Options{Config: func() profiles.Config { return configOf(s.rt.Load()) }, StateDir: o.StateDir,
+			Warn: func(w string) { s.callLog.Warn(w) }})
+	}
+	f := features{
+		presence:  pres,
+		config:    configrpc.NewStore(o.ConfigPath),
+		devices:   devices.NewStore(o.StateDir, o.Now),
+		nodes:     nodes.NewRegistry(),
+		pairs:     nodes.NewPairStore(o.StateDir, o.Now),
+		sessions:  store,
+		resolver:  resolver,
 		approvals: approvals.NewManager(approvals.NewStore(o.StateDir, o.Now), s, o.Now),
-		skills:    skills.New(skills.Deps{ConfigPath: o.ConfigPath, StateDir: o.StateDir, Workspace: defaultWorkspace(cron.ConfigFile(o.ConfigPath)())}),
+		skills:    skills.New(skills.Deps{ConfigPath: o.ConfigPath, StateDir: o.StateDir, Workspace: o.Workspace}),
 		voice:     voice.NewStore(o.StateDir, o.Now),
 		wizards:   wizard.NewSessions(),
 	}
+	f.system = system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
+		Stopping: s.closing.Load, Heartbeat: heartbeatSummary(o.ConfigPath),
+		Sessions: store, DefaultModel: defaultModelOf(resolver, store)})
+	f.cron = newCronFeature(s, f.system)
+	// The agent's tools: the core set (workspace files, web_fetch, session
+	// tools) plus exec/process behind the owner's approval policy.
+	execTool, processTool := exec.New(exec.Options{
+		Approver: execApprover{m: f.approvals, skillBins: f.skills.EligibleBins}, Now: o.Now})
+	toolset := tools.New(tools.Options{Workspace: o.Workspace, Config: s.parsedConfig, Store: store,
+		Sessions: agentSessions{store}, Runner: lateRunner{s}, Extra: []tools.Tool{execTool, processTool},
+		Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent/tools")})
+	// Nothing here reads a file or builds a client: the store, the config
+	// and the providers load on first use, so start-up stays fast.
+	f.agent = agent.NewRunner(agent.Deps{Broadcast: s, Sessions: agentSessions{store}, Models: resolver,
+		Tools: toolset, SkillsPrompt: f.skills.PromptFor,
+		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
+		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host})
+	f.httpAPI = httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now)}
+	return f
+}
+
+// lateRunner is the agent runner for the tools built before it
+// (sessions_send): s.f.agent at call time.
+type lateRunner struct{ s *Server }
+
+func (l lateRunner) Run(ctx context.Context, t agent.Turn) agent.Outcome {
+	return l.s.f.agent.Run(ctx, t)
+}
+
+// parsedConfig is the config file as parsed (before ${ENV} substitution),
+// for the tool policy; an empty document when it cannot be read.
+func (s *Server) parsedConfig() map[string]any {
+	snap, err := profiles.Load(s.opts.ConfigPath)
+	if err != nil || snap.Parsed == nil {
+		return map[string]any{}
+	}
+	return snap.Parsed
+}
+
+// workspaceOf is agentID's workspace: its agents.list entry, else
+// agents.defaults.workspace, else the profile's (def).
+func workspaceOf(cfg agent.Config, agentID, def string) string {
+	if a, ok := cfg.Agent(agentID); ok && a.Workspace != "" {
+		return a.Workspace
+	}
+	if cfg.Workspace != "" {
+		return cfg.Workspace
+	}
+	return def
 }
 
 // registerFeatures fills reg, the registry of runtime rt, with every
@@ -92,7 +150,8 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	nodes.Register(reg, nodes.Deps{Nodes: f.nodes, Pairs: f.pairs, Devices: nodeDevices{f.devices},
 		Policy: rt.nodePolicy, Broadcast: s, Now: s.now, Log: s.callLog})
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
-	sessions.Register(reg, sessions.Deps{Store: f.sessions})
+	agent.Register(reg, agent.Deps{Runner: f.agent})
+	sessions.Register(reg, sessions.Deps{Store: f.sessions, Aborter: runAborter{f.agent}, Models: f.sessionModels()})
 	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
 	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
 	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
@@ -101,6 +160,15 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	update.Register(reg, update.Deps{})
 	wizard.Register(reg, wizard.Deps{Sessions: f.wizards, Setup: wizardSetup{s}})
 	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
+}
+
+// sessionModels validates sessions.patch model: nil (the original's
+// "model catalog unavailable") while no model catalogue is wired.
+func (f *features) sessionModels() sessions.ModelResolver {
+	if m, ok := f.resolver.(sessions.ModelResolver); ok {
+		return m
+	}
+	return nil
 }
 
 // configOf is rt's config (empty before the first runtime).

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -57,15 +58,13 @@ func (s *Server) helloOk(c *conn, auth *wire.HelloAuth) *wire.HelloOk {
 		Server:   wire.ServerInfo{Version: s.opts.Version, Commit: s.opts.Commit, Host: s.host, ConnID: c.who.ConnID},
 		Features: wire.Features{Methods: rt.methodNames, Events: rt.eventNames},
 		Snapshot: wire.Snapshot{
-			Presence:     s.f.presence.List(),
-			Health:       s.f.system.HealthSnapshot(),
-			StateVersion: s.f.system.StateVersion(),
-			UptimeMs:     s.uptimeMs(),
-			ConfigPath:   s.opts.ConfigPath,
-			StateDir:     s.opts.StateDir,
-			SessionDefaults: &wire.SessionDefaults{
-				DefaultAgentID: "main", MainKey: "main", MainSessionKey: "agent:main:main", Scope: "per-sender",
-			},
+			Presence:        s.f.presence.List(),
+			Health:          s.f.system.HealthSnapshot(),
+			StateVersion:    s.f.system.StateVersion(),
+			UptimeMs:        s.uptimeMs(),
+			ConfigPath:      s.opts.ConfigPath,
+			StateDir:        s.opts.StateDir,
+			SessionDefaults: s.sessionDefaults(),
 		},
 		Auth:   auth,
 		Policy: rt.policy,
@@ -118,4 +117,17 @@ func (s *Server) logConnected(c *conn, p *wire.ConnectParams, role string) {
 		level = slog.LevelDebug
 	}
 	s.wsLog.Log(context.Background(), level, "client connected", "conn", c.who.ConnID, "client", p.Client.ID, "mode", p.Client.Mode, "role", role, "remote", c.who.RemoteIP)
+}
+
+// sessionDefaults are hello-ok's snapshot.sessionDefaults from the session
+// config (agents.list default, session.mainKey, session.scope), so a client
+// opens the main session the chat methods resolve "main" to.
+func (s *Server) sessionDefaults() *wire.SessionDefaults {
+	c := s.f.sessions.Config()
+	scope := c.Scope
+	if scope == "" {
+		scope = sessionstore.ScopePerSender
+	}
+	return &wire.SessionDefaults{DefaultAgentID: c.DefaultAgentID(), MainKey: sessionstore.NormalizeMainKey(c.MainKeyName),
+		MainSessionKey: c.MainKey(), Scope: scope}
 }

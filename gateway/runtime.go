@@ -142,7 +142,9 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 // emittedEvents are the events this gateway actually sends; hello-ok
 // lists only these, in the original's order.
 var emittedEvents = map[string]bool{
-	wire.EventConnectChallenge: true, wire.EventPresence: true, wire.EventTick: true, wire.EventShutdown: true,
+	wire.EventConnectChallenge: true, wire.EventAgent: true, wire.EventChat: true,
+	wire.EventHeartbeat: true, wire.EventCron: true,
+	wire.EventPresence: true, wire.EventTick: true, wire.EventShutdown: true,
 	wire.EventHealth: true, wire.EventNodePairRequested: true, wire.EventNodePairResolved: true,
 	wire.EventNodeInvokeRequest: true, wire.EventDevicePairRequested: true, wire.EventDevicePairResolved: true,
 }

@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
@@ -125,6 +126,16 @@ type Options struct {
 	StateDir string
 	// ConfigPath is the profile's clawdbot.json.
 	ConfigPath string
+	// Workspace is the profile's default agent workspace (~/clawd); the
+	// config's agents.defaults.workspace and agents.list[].workspace
+	// override it.
+	Workspace string
+	// Models picks the models of agent turns; nil: the providers the
+	// config names. Tests hand in a fake upstream's resolver here.
+	Models llm.Resolver
+	// ChatDeltaInterval throttles chat delta events per run (0: the
+	// original's 150 ms; negative: every delta).
+	ChatDeltaInterval time.Duration
 	// Version and Commit are reported in hello-ok.server.
 	Version string
 	Commit  string

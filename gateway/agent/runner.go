@@ -231,7 +231,14 @@ func (r *Runner) Run(ctx context.Context, t Turn) Outcome {
 	if out.Err != nil {
 		r.emitLifecycle(rec, t.OnEvent, lifecycleError{Phase: PhaseError, StartedAt: startedAt, EndedAt: endedAt, Error: out.Err.Message})
 	} else {
-		r.emitLifecycle(rec, t.OnEvent, lifecycleEnd{Phase: PhaseEnd, StartedAt: startedAt, EndedAt: endedAt, Aborted: out.Aborted})
+		// The embedded runner's end is {phase, endedAt}; an aborted run
+		// gets agentCommand's {phase, startedAt, endedAt, aborted}
+		// (messaging spec §2.1).
+		end := lifecycleEnd{Phase: PhaseEnd, EndedAt: endedAt}
+		if out.Aborted {
+			end.StartedAt, end.Aborted = startedAt, true
+		}
+		r.emitLifecycle(rec, t.OnEvent, end)
 	}
 	if t.Session.Key != "" && r.d.Sessions != nil {
 		u := SessionUpdate{Channel: t.Channel, SystemSent: true}
@@ -619,6 +626,13 @@ func (r *Runner) AbortSession(sessionKey string) bool {
 	r.mu.Unlock()
 	dropped := q != nil && q.clear() > 0
 	return len(ids) > 0 || dropped
+}
+
+// Idle reports whether no run of sessionKey is registered (running or
+// waiting for its lanes) and none of its followups is queued: what
+// sessions.delete waits for after AbortSession.
+func (r *Runner) Idle(sessionKey string) bool {
+	return r.sessionActive(sessionKey) == nil && !r.pending(sessionKey)
 }
 
 // abort cancels the active runs of sessionKey (only runID when set; only

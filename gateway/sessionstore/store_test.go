@@ -344,3 +344,25 @@ func TestResolveCreatesAndRotates(t *testing.T) {
 		t.Errorf("stale session: created=%v %+v", created, e3)
 	}
 }
+
+// TestResolveFreshTakesNoLock: resolving a fresh session only reads, so
+// it neither waits for nor takes the lock file a writer holds.
+func TestResolveFreshTakesNoLock(t *testing.T) {
+	old := lockTimings
+	t.Cleanup(func() { lockTimings = old })
+	lockTimings.timeout, lockTimings.stale = 100*time.Millisecond, time.Hour
+	s := New(Options{StateDir: t.TempDir()})
+	first, created, err := s.Resolve("main")
+	if err != nil || !created {
+		t.Fatalf("first resolve: %v %v", created, err)
+	}
+	lock := s.StatePath("main") + ".lock"
+	os.WriteFile(lock, []byte(`{"pid":1,"startedAt":1}`), 0o644)
+	got, created, err := s.Resolve("main")
+	if err != nil || created || got.SessionID != first.SessionID {
+		t.Fatalf("resolve under a held lock: %+v %v %v", got, created, err)
+	}
+	if b, _ := os.ReadFile(lock); string(b) != `{"pid":1,"startedAt":1}` {
+		t.Error("the lock was touched")
+	}
+}

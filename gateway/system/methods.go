@@ -44,12 +44,13 @@ func (h *handlers) health(c *rpc.Call) (any, *wire.ErrorShape) {
 func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 	sess := h.s.readSessions(10)
 	recent := statusRows(sess.Recent)
+	model, ctxTokens := h.s.o.DefaultModel()
 	return &wire.StatusSummary{
 		Heartbeat:      h.statusHeartbeat(),
 		ChannelSummary: []string{}, QueuedSystemEvents: h.s.events.list(),
 		Sessions: wire.StatusSessions{
 			Paths: []string{sess.Path}, Count: sess.Count,
-			Defaults: wire.SessionDefaultsModel{Model: "claude-opus-4-5", ContextTokens: 200000},
+			Defaults: wire.SessionDefaultsModel{Model: model, ContextTokens: ctxTokens},
 			Recent:   recent,
 			ByAgent:  []wire.StatusAgentSession{{AgentID: "main", Path: sess.Path, Count: sess.Count, Recent: recent}},
 		},

@@ -8,8 +8,6 @@ package system
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/presence"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -53,6 +52,12 @@ type Options struct {
 	Broadcast rpc.Broadcaster
 	// StateDir holds the default agent's session store.
 	StateDir string
+	// Sessions is the session store the summaries read (nil: the default
+	// agent's sessions.json under StateDir, read through a private store).
+	Sessions *sessionstore.Store
+	// DefaultModel is status's sessions.defaults {model, contextTokens}
+	// (nil: the original's claude-opus-4-5 and 200000).
+	DefaultModel func() (model string, contextTokens int64)
 	// Now is the clock.
 	Now func() time.Time
 	// Stopping reports a gateway shutdown in progress: no health refresh
@@ -93,6 +98,12 @@ func New(o Options) *State {
 	}
 	if o.Stopping == nil {
 		o.Stopping = func() bool { return false }
+	}
+	if o.Sessions == nil {
+		o.Sessions = sessionstore.New(sessionstore.Options{StateDir: o.StateDir, Now: o.Now})
+	}
+	if o.DefaultModel == nil {
+		o.DefaultModel = func() (string, int64) { return sessionstore.DefaultModel, sessionstore.DefaultContextTokens }
 	}
 	return &State{o: o, version: 1}
 }
@@ -182,45 +193,36 @@ func (s *State) configWarnings() []wire.ConfigWarning {
 	return nil
 }
 
-// sessionsPath is the default agent's session store.
-func (s *State) sessionsPath() string {
-	return filepath.Join(s.o.StateDir, "agents", "main", "sessions", "sessions.json")
-}
-
-// readSessions summarises a sessions.json store (a map of session key to
-// entry with updatedAt); a missing store is an empty one. An entry without
-// updatedAt reports updatedAt and age as null and sorts last, as in the
-// original.
+// readSessions summarises the default agent's session store (a missing
+// store is an empty one), newest first. An entry without updatedAt
+// reports updatedAt and age as null and sorts last, as in the original.
+// It reads the store's in-memory index (one stat when the file has not
+// changed), never the file itself.
 func (s *State) readSessions(limit int) wire.SessionsSummary {
-	path := s.sessionsPath()
-	sum := wire.SessionsSummary{Path: path, Recent: []wire.RecentSession{}}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return sum
-	}
-	var m map[string]struct {
-		UpdatedAt *int64 `json:"updatedAt"`
-	}
-	if json.Unmarshal(b, &m) != nil {
-		return sum
-	}
-	sum.Count = int64(len(m))
+	st := s.o.Sessions
+	cfg := st.Config()
+	def := cfg.DefaultAgentID()
+	sum := wire.SessionsSummary{Path: st.StatePath(def), Recent: []wire.RecentSession{}}
 	now := s.o.Now().UnixMilli()
-	for k, v := range m {
-		r := wire.RecentSession{Key: k, UpdatedAt: v.UpdatedAt}
-		if v.UpdatedAt != nil {
-			age := now - *v.UpdatedAt
-			r.Age = &age
+	st.Range(func(key, agentID string, e *sessionstore.Entry) {
+		if agentID != def {
+			return
+		}
+		sum.Count++
+		r := wire.RecentSession{Key: key}
+		if e.UpdatedAt != 0 {
+			u, age := e.UpdatedAt, now-e.UpdatedAt
+			r.UpdatedAt, r.Age = &u, &age
 		}
 		sum.Recent = append(sum.Recent, r)
-	}
+	})
 	updated := func(r wire.RecentSession) int64 {
 		if r.UpdatedAt == nil {
 			return math.MinInt64
 		}
 		return *r.UpdatedAt
 	}
-	sort.Slice(sum.Recent, func(i, j int) bool { return updated(sum.Recent[i]) > updated(sum.Recent[j]) })
+	sort.SliceStable(sum.Recent, func(i, j int) bool { return updated(sum.Recent[i]) > updated(sum.Recent[j]) })
 	if len(sum.Recent) > limit {
 		sum.Recent = sum.Recent[:limit]
 	}

@@ -162,7 +162,7 @@ Signals:
 	}
 	defer lock.Release()
 	srv, err := gateway.New(gateway.Options{
-		Addr: addr, StateDir: prof.StateDir, ConfigPath: prof.ConfigPath,
+		Addr: addr, StateDir: prof.StateDir, ConfigPath: prof.ConfigPath, Workspace: prof.WorkspaceFor(nil),
 		Version: Version, Commit: Commit, Logger: logs.logger, Runtime: rc,
 		// logs.tail reads the file the gateway writes, logging.file
 		// included, and follows it when a reload moves it.
