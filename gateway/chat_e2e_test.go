@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/gateway/sessionstore"
+	"github.com/clawdbot/clawdbot/profiles"
 )
 
 // End-to-end chat through a real gateway on 127.0.0.1:0: the agent
@@ -641,5 +643,48 @@ func TestHelloSessionDefaultsFromConfig(t *testing.T) {
 	want := map[string]any{"defaultAgentId": "work", "mainKey": "home", "mainSessionKey": "agent:work:home", "scope": "per-sender"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sessionDefaults %v, want %v", got, want)
+	}
+}
+
+// The OpenAI-compatible endpoint of a real gateway runs the same agent
+// runner as chat.send: the reply is the (fake, in-process) model's text and
+// the turn lands in the session store.
+func TestChatCompletionsThroughTheGateway(t *testing.T) {
+	m := newFakeModel("Hello", " over", " HTTP")
+	s := chatServer(t, m, func(o *Options) {
+		cfg := &profiles.Config{}
+		cfg.Gateway.HTTP.Endpoints.ChatCompletions.Enabled = true
+		o.Runtime.Config = cfg
+	})
+	body := `{"model":"clawdbot:main","messages":[{"role":"user","content":"hi"}],"user":"http-test"}`
+	req, _ := http.NewRequest("POST", "http://"+s.Addr().String()+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+		t.Fatalf("status %d, decode %v", res.StatusCode, err)
+	}
+	if len(out.Choices) != 1 || out.Choices[0].Message.Content != "Hello over HTTP" {
+		t.Fatalf("choices %+v", out.Choices)
+	}
+	// A wrong bearer is refused before anything runs.
+	req2, _ := http.NewRequest("POST", "http://"+s.Addr().String()+"/v1/chat/completions", strings.NewReader(body))
+	req2.Header.Set("Authorization", "Bearer wrong")
+	res2, err := http.DefaultClient.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2.Body.Close()
+	if res2.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong bearer: status %d, want 401", res2.StatusCode)
 	}
 }

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"context"
-	"errors"
 	"os"
 
 	"github.com/clawdbot/clawdbot/gateway/cron"
@@ -20,23 +18,6 @@ type cronFeature struct {
 	hb  *heartbeat.Runner
 }
 
-// errNoAgentRunner is what isolated cron jobs and heartbeats report while
-// no agent runner is wired into the core: an honest error in the run log
-// and the heartbeat event, never a fake success.
-var errNoAgentRunner = errors.New("agent runtime unavailable: no agent runner is wired into this gateway")
-
-// noTurns is the agent adapter until the agent runner is wired: every
-// turn fails with errNoAgentRunner.
-type noTurns struct{}
-
-func (noTurns) RunIsolated(context.Context, cron.IsolatedRun) (cron.TurnResult, error) {
-	return cron.TurnResult{}, errNoAgentRunner
-}
-func (noTurns) Busy() bool { return false }
-func (noTurns) RunHeartbeat(context.Context, heartbeat.Turn) (heartbeat.Reply, error) {
-	return heartbeat.Reply{}, errNoAgentRunner
-}
-
 // mainEvents is the system-event queue of gateway/system as cron and the
 // heartbeat see it. There is one main-session queue today, so agentID is
 // not used.
@@ -50,11 +31,11 @@ func newCronFeature(s *Server, sys *system.State) cronFeature {
 	doc := cron.ConfigFile(o.ConfigPath)
 	cfg := func() cron.Config { return cron.ParseConfig(doc(), os.Getenv) }
 	ev := mainEvents{sys}
-	hb := heartbeat.New(heartbeat.Deps{Config: doc, Turns: noTurns{}, Events: ev, Broadcast: s,
+	hb := heartbeat.New(heartbeat.Deps{Config: doc, Turns: agentTurns{s}, Events: ev, Broadcast: s,
 		Workspace: func(string) string { return defaultWorkspace(doc()) }})
 	home, _ := os.UserHomeDir()
 	svc := cron.New(cron.Deps{StorePath: cron.StorePath(o.StateDir, cfg().Store, home), Config: cfg,
-		Agent: noTurns{}, Heartbeat: cron.HeartbeatOf(hb), Events: ev, Broadcast: s})
+		Agent: agentTurns{s}, Heartbeat: cron.HeartbeatOf(hb), Events: ev, Broadcast: s})
 	return cronFeature{svc: svc, hb: hb}
 }
 
