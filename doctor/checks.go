@@ -23,7 +23,7 @@ import (
 )
 
 // Finding codes of doctor's own checks (the service audit codes are
-// supervise's, spec §6.4, and are passed through unchanged).
+// supervise's, doc/supervision.md §6.4, and are passed through unchanged).
 const (
 	CodeConfigUnreadable    = "config-unreadable"
 	CodeConfigMissing       = "config-missing"

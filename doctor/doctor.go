@@ -84,7 +84,7 @@ type Repair struct {
 	// Title says what the repair does, e.g. "rewrite clawdbot-gateway.service".
 	Title string
 	// Aggressive repairs overwrite or delete something clawdbot may not have
-	// written (no marker); they run only with --force (spec §6.2).
+	// written (no marker); they run only with --force (doc/supervision.md §6.2).
 	Aggressive bool
 	// ForceReason, when set, is why this repair needs --force (the skip
 	// message); the default reason is a definition without our marker.

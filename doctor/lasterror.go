@@ -14,7 +14,7 @@ import (
 	"github.com/clawdbot/clawdbot/supervise"
 )
 
-// errorPatterns are the gateway's startup refusals worth quoting (spec §5.1
+// errorPatterns are the gateway's startup refusals worth quoting (doc/supervision.md §5.1
 // item 7, plus this gateway's own wording).
 var errorPatterns = regexp.MustCompile(`(?i)refusing to bind gateway|gateway auth mode|gateway start blocked|failed to bind gateway socket|tailscale .* requires|another gateway instance is already listening|port \d+ is held by|gateway already running|invalid config|missing config`)
 
@@ -22,7 +22,7 @@ var errorPatterns = regexp.MustCompile(`(?i)refusing to bind gateway|gateway aut
 const maxLogTail = 64 << 10
 
 // LastGatewayError finds the gateway's last error line when its service runs
-// but the port is closed. Unlike the original (macOS log files only, spec
+// but the port is closed. Unlike the original (macOS log files only, doc/supervision.md
 // §10.8) it reads, in order: the launchd stderr/stdout files, the systemd
 // journal (journalctl --user-unit), and the gateway's own file log
 // (<state>/logs/gateway-*.log). The first source with a matching line wins;

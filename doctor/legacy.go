@@ -18,7 +18,7 @@ import (
 
 // LegacyService is a gateway service installed under a name this version no
 // longer uses: older clawdbot/clawdis labels and units, and the later
-// project names (moltbot, spec §0) that compete for the same port.
+// project names (moltbot, doc/supervision.md §0) that compete for the same port.
 type LegacyService struct {
 	Platform supervise.Platform `json:"platform"`
 	Scope    supervise.Scope    `json:"scope"`

@@ -15,7 +15,7 @@ import (
 
 // Migration from the original's service definitions. The original wrote
 // the gateway token into the definition itself (Environment= in the unit,
-// EnvironmentVariables in the plist, `set` in gateway.cmd; supervision spec
+// EnvironmentVariables in the plist, `set` in gateway.cmd; doc/supervision.md
 // §2.2, §3.5) and often nowhere else. Ours never does: the gateway reads it
 // from the 0600 config. So before anything rewrites or removes such a
 // definition, the token is carried into the config; otherwise the new
@@ -74,7 +74,7 @@ func (c *Context) scheduledTask(ctx context.Context) (*originalTask, error) {
 		return nil, err
 	}
 	t := &originalTask{Name: name, Task: task}
-	// Where the original put the script (spec §1.5, §2.1): an explicit
+	// Where the original put the script (doc/supervision.md §1.5, §2.1): an explicit
 	// CLAWDBOT_TASK_SCRIPT, what the task runs, then <state>/gateway.cmd.
 	scriptName := cmp.Or(strings.TrimSpace(c.getenv("CLAWDBOT_TASK_SCRIPT_NAME")), supervise.OriginalTaskScript)
 	for _, p := range []string{strings.TrimSpace(c.getenv("CLAWDBOT_TASK_SCRIPT")), task.Command, filepath.Join(c.Profile.StateDir, scriptName)} {

@@ -26,7 +26,7 @@ const (
 	originalTaskToken = "9b2e4d6f8a0c1e3f5a7b9c0d2e4f6a8b1c3d5e7f9a0b2c4d"
 )
 
-// installOriginalUnit writes the original's unit (spec §3.3, with its token
+// installOriginalUnit writes the original's unit (doc/supervision.md §3.3, with its token
 // in Environment=) as this fixture's installed, running unit.
 func installOriginalUnit(t *testing.T, f *fixture) supervise.Spec {
 	t.Helper()

@@ -21,7 +21,7 @@ import (
 // StatusReport is `clawdbot gateway status --json`: a stable contract for
 // scripts and the macOS app (which reads service.loaded from
 // `gateway status --json --no-probe`). It keeps every key of the original
-// (supervision spec §5.4) with the same meaning; keys we add are marked.
+// (doc/supervision.md §5.4) with the same meaning; keys we add are marked.
 // Absent values are omitted, never null, except service.command, which is
 // null when no definition is installed (as in the original).
 //
@@ -82,7 +82,7 @@ type StatusRuntime struct {
 	MissingUnit    bool   `json:"missingUnit,omitempty"`
 }
 
-// StatusAudit is the drift of the installed definition (spec §6.4 codes).
+// StatusAudit is the drift of the installed definition (doc/supervision.md §6.4 codes).
 type StatusAudit struct {
 	OK     bool                `json:"ok"`
 	Issues []supervise.Finding `json:"issues"`

@@ -9,12 +9,12 @@ import (
 )
 
 // The handshake's auth step: the shared secret of the runtime's Auth, with
-// the failed-attempt limiter in front of it (spec §10.1). Device tokens are
+// the failed-attempt limiter in front of it (doc/protocol.md §10.1). Device tokens are
 // the fallback, checked by gateway/devices.
 
 // checkSharedAuth compares the presented secret with the configured one in
 // constant time (the original compares tokens with !==) and returns the
-// failure message of spec §2.2, or "".
+// failure message of doc/protocol.md §2.2, or "".
 func checkSharedAuth(a Auth, token, password string, client wire.ClientInfo) string {
 	switch a.Mode {
 	case AuthToken:

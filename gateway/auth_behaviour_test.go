@@ -8,7 +8,7 @@ import (
 // formatGatewayAuthFailureMessage decides it: a CLI is any client in mode
 // "cli" (isGatewayCliClient), the UI hint goes to the Control UI id and to
 // webchat clients (mode "webchat" or id "webchat-ui"), everyone else gets
-// the generic hint (spec §2.2).
+// the generic hint (doc/protocol.md §2.2).
 func TestAuthHintByClient(t *testing.T) {
 	const (
 		cliTok = "set gateway.remote.token to match gateway.auth.token"

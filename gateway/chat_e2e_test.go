@@ -298,7 +298,7 @@ func TestChatSendEndToEnd(t *testing.T) {
 
 var hex8 = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
-// checkTranscript checks the pi v3 line format (messaging spec §3.4): the
+// checkTranscript checks the pi v3 line format (doc/messaging.md §3.4): the
 // header, then n message entries chained by parentId.
 func checkTranscript(t *testing.T, path, sessionID string, n int) {
 	t.Helper()

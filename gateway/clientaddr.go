@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The client address behind reverse proxies (protocol spec §10.5), and
+// The client address behind reverse proxies (doc/protocol.md §10.5), and
 // whether the client is local.
 //
 // Only a peer listed in gateway.trustedProxies is believed. Its

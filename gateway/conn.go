@@ -65,7 +65,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := s.runtimeForNewConn()
-	// The original has no Origin check (spec §1.1): a local gateway serves
+	// The original has no Origin check (doc/protocol.md §1.1): a local gateway serves
 	// native apps and the CLI, which send no or arbitrary origins. The
 	// Origin is logged instead, and auth/device identity gate access.
 	hj := &smallBufHijacker{ResponseWriter: w}

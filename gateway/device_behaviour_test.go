@@ -11,7 +11,7 @@ import (
 
 // device.id must equal the derived id exactly: the original compares with
 // !==, so an upper-case id is a mismatch (and would otherwise pair a second
-// record for the same key) (spec §1.5 check 1).
+// record for the same key) (doc/protocol.md §1.5 check 1).
 func TestDeviceIDComparedExactly(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 11)
@@ -65,7 +65,7 @@ func TestDevicePEMPublicKey(t *testing.T) {
 }
 
 // With gateway.controlUi.allowInsecureAuth, a Control UI that supplied the
-// shared secret skips pairing even when it sends a device block (spec
+// shared secret skips pairing even when it sends a device block (doc/protocol.md
 // §1.5): it connects from a remote address without a pending request and
 // gets no device token, since its device is not paired.
 func TestInsecureControlUISkipsPairing(t *testing.T) {

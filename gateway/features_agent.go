@@ -33,7 +33,7 @@ func (a agentSessions) Canonical(key string) (string, string) {
 
 // Resolve is the session of a new turn: the store's Resolve, which writes
 // only a created session or one rotated because it was stale by the reset
-// policy (messaging spec §3.5). A fresh session is not written here: its
+// policy (doc/messaging.md §3.5). A fresh session is not written here: its
 // updatedAt moves with the run's own update (Update touches it), so the
 // chat.send ack never waits for a store write.
 func (a agentSessions) Resolve(key string) (agent.Session, error) {
@@ -71,7 +71,7 @@ func (a agentSessions) Update(key string, u agent.SessionUpdate) error {
 }
 
 // applyUpdate writes u into e as the original's session-store updates do
-// (messaging spec §3.3).
+// (doc/messaging.md §3.3).
 func applyUpdate(e *sessionstore.Entry, u agent.SessionUpdate, cfg sessionstore.Config) {
 	if u.ThinkingLevel != nil {
 		e.ThinkingLevel = *u.ThinkingLevel

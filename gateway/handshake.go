@@ -45,7 +45,7 @@ func reject(e *wire.ErrorShape) *rejection {
 // handshake processes the first frame through the named steps below, in
 // the order whose first failure the original reports. It returns false
 // when the connection was rejected (and is being closed); every path
-// sends exactly the response and close code of spec §2.2.
+// sends exactly the response and close code of doc/protocol.md §2.2.
 func (c *conn) handshake(data []byte) bool {
 	var hs hsState // on the stack: the steps only borrow it
 	h := &hs
@@ -151,7 +151,7 @@ func (c *conn) stepVersion(h *hsState) *rejection {
 }
 
 // stepLimit is the bounded failed-auth rate limit per remote address (the
-// original has none, spec §10.1): refuse before doing any work. Local
+// original has none, doc/protocol.md §10.1): refuse before doing any work. Local
 // clients are exempt: they share one address, so a script looping with a
 // wrong token would otherwise lock the user's own CLI out.
 func (c *conn) stepLimit(h *hsState) *rejection {
@@ -182,7 +182,7 @@ func (c *conn) stepDevice(h *hsState) *rejection {
 	return nil
 }
 
-// stepAuth: the shared secret first; a device token is the fallback (spec
+// stepAuth: the shared secret first; a device token is the fallback (doc/protocol.md
 // §1.5). A remote failure counts against the limiter.
 func (c *conn) stepAuth(h *hsState) *rejection {
 	msg := checkSharedAuth(c.rt.auth, h.token, h.password, h.p.Client)
@@ -214,7 +214,7 @@ func (c *conn) stepPairing(h *hsState) *rejection {
 	s, store := c.s, c.s.f.devices
 	pubKey, _ := device.NormalizePublicKey(p.Device.PublicKey)
 	// An insecure Control UI that supplied the shared secret skips
-	// pairing (spec §1.5); it gets a device token only if its device
+	// pairing (doc/protocol.md §1.5); it gets a device token only if its device
 	// was paired before.
 	h.skipPairing = h.controlUI && c.rt.insecureUI && (h.token != "" || h.password != "")
 	if !h.skipPairing && !store.IsPaired(p.Device.ID, pubKey, h.role, h.scopes) {

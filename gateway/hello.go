@@ -14,7 +14,7 @@ import (
 
 // The handshake's last step: the client joins presence and gets hello-ok.
 
-// trackPresence upserts the connecting client into presence (spec §6):
+// trackPresence upserts the connecting client into presence (doc/protocol.md §6):
 // its connect fields replace the stored ones, roles and scopes are unioned,
 // the text is kept or defaulted to "Node: <host> · mode <mode>". No
 // presence event is broadcast on connect, only the version moves.
@@ -75,7 +75,7 @@ func (s *Server) helloOk(c *conn, auth *wire.HelloAuth) *wire.HelloOk {
 	return h
 }
 
-// canvasHostURL follows spec §1.6: scheme from X-Forwarded-Proto, host from
+// canvasHostURL follows doc/protocol.md §1.6: scheme from X-Forwarded-Proto, host from
 // the Host header (else the local address), the gateway port, IPv6 in
 // brackets.
 func canvasHostURL(c *conn) string {

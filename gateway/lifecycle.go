@@ -38,7 +38,7 @@ import (
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
-// Lifecycle timing (protocol spec §9.3).
+// Lifecycle timing (doc/protocol.md §9.3).
 const (
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout = 5 * time.Second

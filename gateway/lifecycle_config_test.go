@@ -150,7 +150,7 @@ func TestReloadReportsUnknownKeysAndAppliesEnv(t *testing.T) {
 	if line.Level != "warn" || !strings.Contains(line.Message, cfgPath+":2:") {
 		t.Errorf("unknown key line = %+v", line)
 	}
-	// env.* restarts the gateway in process (spec §9.2: no rule matches):
+	// env.* restarts the gateway in process (doc/protocol.md §9.2: no rule matches):
 	// call it once that is done, so no connection is cut mid-call.
 	waitLogged(t, fh.Path(), "gateway restarted in process (#1")
 	var w map[string]string

@@ -37,7 +37,7 @@ func logTail(t *testing.T, path string, from int) string {
 	return string(b[from:])
 }
 
-// logging is a no-op path of the reload table (spec §9.2: read
+// logging is a no-op path of the reload table (doc/protocol.md §9.2: read
 // dynamically), so logging.level and logging.file take effect on the next
 // line, with no restart: the connected client keeps its connection.
 func TestProcessLoggingReloadsWithoutRestart(t *testing.T) {
@@ -115,7 +115,7 @@ func TestProcessLoggingReloadsWithoutRestart(t *testing.T) {
 	held.call(t, "health") // a restart would have closed it with 1012
 }
 
-// gateway.reload is a no-op path (spec §9.2) because the reloader re-reads
+// gateway.reload is a no-op path (doc/protocol.md §9.2) because the reloader re-reads
 // its settings on every change: a new mode governs the very change that set
 // it, and a new debounceMs the changes after it.
 func TestProcessReloadSettingsReadOnEachChange(t *testing.T) {

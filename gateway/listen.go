@@ -10,7 +10,7 @@ import (
 )
 
 // The listen addresses of a bind host, as the original binds them
-// (protocol spec §7 "Listen address", §10.2):
+// (doc/protocol.md §7 "Listen address", §10.2):
 //
 //   - an IPv4 host listens on IPv4 only ("tcp4"): Go's "tcp" on 0.0.0.0
 //     opens a dual-stack [::] socket, which --bind lan must not (the

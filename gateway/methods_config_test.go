@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// config.set, config.apply and config.patch share one write path (spec
+// config.set, config.apply and config.patch share one write path (doc/protocol.md
 // §3.5): the same base-hash guard and validation, with patch's own checks
 // on top. Every case runs against each method it applies to, from a fresh
 // valid file, so a method that skipped a step would fail here.

@@ -91,7 +91,7 @@ func TestDevicePairApproveRejectResults(t *testing.T) {
 	}
 }
 
-// device.token.rotate and device.token.revoke (spec §3.6): rotate returns
+// device.token.rotate and device.token.revoke (doc/protocol.md §3.6): rotate returns
 // the new token and the old one stops working; revoke refuses the token
 // until a connect with the shared token issues a new one. Both are
 // advertised in features.methods.

@@ -19,7 +19,7 @@ func presenceByKey(t *testing.T, list []any, field, value string) map[string]any
 	return nil
 }
 
-// system-event parses the beacon text as the original does (spec §6): all
+// system-event parses the beacon text as the original does (doc/protocol.md §6): all
 // parts required, "last input <N>s ago" becomes lastInputSeconds; a text
 // without that shape is keyed by itself and adds no host.
 func TestSystemEventBeacon(t *testing.T) {
@@ -75,7 +75,7 @@ func TestDisconnectAfterPresenceExpiry(t *testing.T) {
 
 // A reconnect replaces the connect fields (a field the client no longer
 // sends is gone), unions roles and scopes, and leaves no ip for a local
-// client (spec §6).
+// client (doc/protocol.md §6).
 func TestReconnectReplacesPresenceFields(t *testing.T) {
 	s := startServer(t, nil)
 	obs := dial(t, s)

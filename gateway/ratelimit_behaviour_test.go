@@ -10,7 +10,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 )
 
-// The failed-auth limiter (ours; the original has none, spec §10.1) must
+// The failed-auth limiter (ours; the original has none, doc/protocol.md §10.1) must
 // not lock local clients out: a script looping with a wrong token on the
 // gateway host would otherwise refuse the user's own CLI for a minute.
 // Remote addresses are still limited.

@@ -14,7 +14,7 @@ import (
 // SentinelFile is the restart sentinel's name under the state dir.
 const SentinelFile = "restart-sentinel.json"
 
-// RestartSentinel is <state>/restart-sentinel.json (protocol spec §9.3):
+// RestartSentinel is <state>/restart-sentinel.json (doc/protocol.md §9.3):
 // written before a restart that someone wants to hear about, read and
 // deleted after the next start. Its payload is the wire type config.apply
 // and config.patch also return as sentinel.payload.

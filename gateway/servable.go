@@ -8,7 +8,7 @@ import (
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
-// The gateway's own refusal (protocol spec §10.3): auth none on a
+// The gateway's own refusal (doc/protocol.md §10.3): auth none on a
 // listener that is not loopback never serves. It is checked here, in
 // gateway.New and in every Restart, against the listeners that really
 // accept connections: a restart keeps its listeners, so a new config

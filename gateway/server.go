@@ -75,7 +75,7 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// Auth modes after resolution (protocol spec §10.1), as profiles resolves
+// Auth modes after resolution (doc/protocol.md §10.1), as profiles resolves
 // them.
 const (
 	AuthNone     = profiles.AuthNone
@@ -100,7 +100,7 @@ type RuntimeConfig struct {
 	// TickInterval is the tick cadence (default 30 s); tests shorten it.
 	TickInterval time.Duration
 	// TrustedProxies are the peer IPs (or CIDR prefixes) whose
-	// X-Forwarded-For / X-Real-IP are believed (spec §10.5, clientaddr.go).
+	// X-Forwarded-For / X-Real-IP are believed (doc/protocol.md §10.5, clientaddr.go).
 	TrustedProxies []string
 	// Canvas, when set, is the canvas host mounted under /__clawdbot*
 	// for this runtime, and hello-ok carries canvasHostUrl. The runtime
@@ -187,7 +187,7 @@ type Server struct {
 	rt     atomic.Pointer[runtime]
 	swapMu sync.RWMutex // held for writing during a runtime swap
 
-	// Broadcast state: one seq for the process (spec §4.1).
+	// Broadcast state: one seq for the process (doc/protocol.md §4.1).
 	bmu   sync.Mutex
 	seq   int64
 	conns map[*conn]struct{}
@@ -352,7 +352,7 @@ const httpShutdownReserve = 250 * time.Millisecond
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// The canvas live-reload socket is the one upgrade path that is not the
-	// gateway protocol (spec §1.1).
+	// gateway protocol (doc/protocol.md §1.1).
 	if isUpgrade(r) && (!s.canvasPaths || r.URL.Path != "/__clawdbot/ws") {
 		s.serveWS(w, r)
 		return
@@ -364,7 +364,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The HTTP API: /v1/* (a disabled endpoint is a 404 there) and the
-	// hooks path when hooks are enabled (messaging spec §6).
+	// hooks path when hooks are enabled (doc/messaging.md §6).
 	if h := s.rt.Load().httpAPI; h.Routes(r.URL.Path) {
 		h.ServeHTTP(w, r)
 		return

@@ -103,7 +103,7 @@ func TestResultKeysMatchCaptures(t *testing.T) {
 
 // config.apply returns the very sentinel payload it wrote to
 // <state>/restart-sentinel.json (one type for both), with message null when
-// there is no note (spec §3.5).
+// there is no note (doc/protocol.md §3.5).
 func TestConfigApplySentinel(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
@@ -138,7 +138,7 @@ func TestConfigApplySentinel(t *testing.T) {
 	}
 }
 
-// node.pair.request always reports isRepair (spec §3.3), false for a node
+// node.pair.request always reports isRepair (doc/protocol.md §3.3), false for a node
 // never paired and true once it is.
 func TestNodePairRequestIsRepair(t *testing.T) {
 	s := startServer(t, nil)

@@ -48,7 +48,7 @@ func primaryIPv4() string {
 	return first
 }
 
-// selfPresence is the gateway's own presence entry (spec §6).
+// selfPresence is the gateway's own presence entry (doc/protocol.md §6).
 func selfPresence(host, version string) wire.PresenceEntry {
 	return selfPresenceWith(host, version, primaryIPv4())
 }

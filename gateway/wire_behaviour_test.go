@@ -117,7 +117,7 @@ func TestNonObjectFrames(t *testing.T) {
 }
 
 // connect after the handshake: a non-admin caller gets the scope error
-// first (spec §1.6, §3.1).
+// first (doc/protocol.md §1.6, §3.1).
 func TestReconnectRequestNonAdmin(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
@@ -129,7 +129,7 @@ func TestReconnectRequestNonAdmin(t *testing.T) {
 	}
 }
 
-// Trusted proxies (spec §10.5): only a listed peer's X-Forwarded-For /
+// Trusted proxies (doc/protocol.md §10.5): only a listed peer's X-Forwarded-For /
 // X-Real-IP decide the client address; a forwarded client is not local, so
 // a device must carry a nonce.
 func TestTrustedProxyLocality(t *testing.T) {
@@ -176,7 +176,7 @@ func TestTrustedProxyLocality(t *testing.T) {
 }
 
 // A handshake failure longer than 120 bytes: the res carries the whole
-// message, the close reason is cut to 120 bytes (spec §2.2).
+// message, the close reason is cut to 120 bytes (doc/protocol.md §2.2).
 func TestLongHandshakeErrorTruncatedInClose(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
@@ -191,7 +191,7 @@ func TestLongHandshakeErrorTruncatedInClose(t *testing.T) {
 }
 
 // Empty operator scopes default to operator.admin after the signature is
-// checked over the scopes as sent (an empty field) (spec §1.4, §1.5).
+// checked over the scopes as sent (an empty field) (doc/protocol.md §1.4, §1.5).
 func TestEmptyScopesDefaultToAdmin(t *testing.T) {
 	s := startServer(t, nil)
 	id := newIdentity(t, 32)

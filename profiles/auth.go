@@ -2,7 +2,7 @@ package profiles
 
 import "strings"
 
-// Auth modes after resolution (protocol spec §10.1). Only token and password
+// Auth modes after resolution (doc/protocol.md §10.1). Only token and password
 // may be written in the config; none is what an unconfigured gateway gets.
 const (
 	AuthToken    = "token"
@@ -22,7 +22,7 @@ type ResolvedAuth struct {
 }
 
 // ResolvedAuth resolves the gateway auth from the config and the environment
-// (protocol spec §10.1): each secret comes from the config, else its env var;
+// (doc/protocol.md §10.1): each secret comes from the config, else its env var;
 // the mode is the configured one, else password if a password exists, else
 // token if a token exists, else none. CLI flags (--token, --password,
 // --auth) are applied by the caller on top. A nil getenv reads nothing.
@@ -52,7 +52,7 @@ func (c *Config) ResolvedAuth(getenv func(string) string) ResolvedAuth {
 	return a
 }
 
-// InferAuthMode is the mode when none is configured (spec §10.1): password
+// InferAuthMode is the mode when none is configured (doc/protocol.md §10.1): password
 // if a password exists, else token if a token exists, else none.
 func InferAuthMode(password, token string) string {
 	switch {

@@ -7,7 +7,7 @@ import (
 )
 
 // BindHost maps a bind mode (gateway.bind or --bind) to the address the
-// gateway listens on (protocol spec §10.2): loopback/auto/"" → 127.0.0.1,
+// gateway listens on (doc/protocol.md §10.2): loopback/auto/"" → 127.0.0.1,
 // lan → 0.0.0.0, tailnet → this host's Tailscale IPv4 (else 127.0.0.1),
 // custom → customHost (must be IPv4); any other value must be an IP address
 // or "localhost" (--bind <host>). The gateway and the status/doctor probes

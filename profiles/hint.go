@@ -10,7 +10,7 @@ import (
 var hintRE = regexp.MustCompile(`^(\s*(?:(?:pnpm|npm|bunx|npx)\s+)?clawdbot)(?:\s|$)`)
 
 // FormatHint makes a printed fix command target the given profile
-// (supervision spec §1.7): for a valid, non-default profile name it inserts
+// (doc/supervision.md §1.7): for a valid, non-default profile name it inserts
 // "--profile <name>" right after "clawdbot" ("--dev" for the dev profile),
 // unless the command already has a global --profile or --dev. Anything that
 // does not start with clawdbot is returned unchanged.

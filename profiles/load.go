@@ -15,7 +15,7 @@ import (
 
 // Snapshot is one read of clawdbot.json: the raw bytes, what they parse to,
 // the typed view and everything wrong with them. It is the shape config.get
-// returns (protocol spec §3.5) and what the reload watcher diffs.
+// returns (doc/protocol.md §3.5) and what the reload watcher diffs.
 type Snapshot struct {
 	// Path is the file that was read.
 	Path string
@@ -629,7 +629,7 @@ func lookupPath(root *node, path string) *node {
 }
 
 // substitute returns a copy of n with ${VAR} references in string values
-// replaced from getenv (protocol spec §3.5). Only upper-case names are
+// replaced from getenv (doc/protocol.md §3.5). Only upper-case names are
 // references; $${VAR} is a literal ${VAR}. A reference to an unset or empty
 // variable is an issue, as in the original.
 func (v *validator) substitute(n *node, path string, getenv func(string) string) *node {

@@ -6,7 +6,7 @@
 // Everything downstream (gateway, supervise, doctor, the CLI) reads paths and
 // ports from a Profile instead of consulting the environment again; the
 // original consulted it in several places and disagreed with itself
-// (supervision spec §1.3).
+// (doc/supervision.md §1.3).
 //
 // The config side, for the gateway and every command:
 //   - Load/ParseConfig read clawdbot.json (JSON5 with positions); a file
@@ -46,7 +46,7 @@ const (
 )
 
 // ServiceNames are the names the gateway service of a profile has on each
-// platform (supervision spec §2.1), after the CLAWDBOT_LAUNCHD_LABEL,
+// platform (doc/supervision.md §2.1), after the CLAWDBOT_LAUNCHD_LABEL,
 // CLAWDBOT_SYSTEMD_UNIT and CLAWDBOT_WINDOWS_TASK_NAME overrides.
 type ServiceNames struct {
 	LaunchdLabel   string // com.clawdbot.gateway, or com.clawdbot.<profile>
@@ -54,7 +54,7 @@ type ServiceNames struct {
 	WindowsService string // Clawdbot Gateway, or Clawdbot Gateway (<profile>)
 }
 
-// Ports are the gateway port and the ports derived from it (spec §1.4).
+// Ports are the gateway port and the ports derived from it (doc/supervision.md §1.4).
 type Ports struct {
 	Gateway        int        // the gateway's WebSocket + HTTP port
 	GatewaySource  PortSource // where Gateway came from
@@ -105,7 +105,7 @@ func (p Profile) DisplayName() string {
 func (p Profile) IsDev() bool { return strings.EqualFold(p.Name, "dev") }
 
 // LogDir is where this profile's logs go (<StateDir>/logs); per profile, not
-// a shared /tmp directory (supervision spec §10 item 5).
+// a shared /tmp directory (doc/supervision.md §10 item 5).
 func (p Profile) LogDir() string { return filepath.Join(p.StateDir, "logs") }
 
 // IdentityDir holds the gateway's own device identity (<StateDir>/identity).

@@ -22,18 +22,18 @@ type Input struct {
 
 var nameRE = regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// ValidName reports whether name is a valid profile name (spec §1.1):
+// ValidName reports whether name is a valid profile name (doc/supervision.md §1.1):
 // letters, digits, "_" and "-", starting with a letter or digit, 1–64 chars.
 func ValidName(name string) bool { return nameRE.MatchString(strings.TrimSpace(name)) }
 
 // ErrDevWithProfile is returned when --dev and --profile name different profiles.
 //
-//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §1.1)
+//lint:ignore ST1005 the original's message, printed verbatim (doc/supervision.md §1.1)
 var ErrDevWithProfile = errors.New("Cannot combine --dev with --profile")
 
 // Resolve turns flags, environment and home into one Profile. The profile
 // comes from --dev / --profile, else CLAWDBOT_PROFILE; unlike the original,
-// an env-only profile moves state dir, config and workspace too (spec §1.3).
+// an env-only profile moves state dir, config and workspace too (doc/supervision.md §1.3).
 // Explicit CLAWDBOT_STATE_DIR / CLAWDBOT_CONFIG_PATH still win.
 func Resolve(in Input) (Profile, error) {
 	getenv := in.Getenv
@@ -122,7 +122,7 @@ func resolvePort(in Input, name string, getenv func(string) string, configPath s
 	return DefaultGatewayPort, PortFromDefault, nil
 }
 
-// DerivePorts computes the ports derived from a gateway port (spec §1.4);
+// DerivePorts computes the ports derived from a gateway port (doc/supervision.md §1.4);
 // a derived port that would leave 1–65535 falls back to its fixed default.
 func DerivePorts(gateway int, src PortSource) Ports {
 	derive := func(offset, fallback int) int {

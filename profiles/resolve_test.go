@@ -73,7 +73,7 @@ func TestResolve(t *testing.T) {
 			want: Profile{Name: "dev", StateDir: j(".clawdbot-dev"), Ports: Ports{19001, PortFromDefault, 19003, 19004, 19005, 19012, 19111}},
 		},
 		{
-			// Unlike the original, an env-only profile moves state and config too (spec §1.3).
+			// Unlike the original, an env-only profile moves state and config too (doc/supervision.md §1.3).
 			name: "env-only CLAWDBOT_PROFILE moves everything",
 			env:  map[string]string{"CLAWDBOT_PROFILE": "work"},
 			want: Profile{Name: "work", StateDir: j(".clawdbot-work"), ConfigPath: j(".clawdbot-work", "clawdbot.json"), Workspace: j("clawd-work"),
@@ -166,7 +166,7 @@ func TestResolve(t *testing.T) {
 			want: Profile{Ports: Ports{65530, PortFromFlag, 65532, 65533, 65534, 18800, 18899}},
 		},
 
-		// Service-name overrides (spec §2.1).
+		// Service-name overrides (doc/supervision.md §2.1).
 		{
 			name: "service name overrides",
 			in:   Input{ProfileFlag: "work"},

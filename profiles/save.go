@@ -14,7 +14,7 @@ import (
 )
 
 // Hash is the config base hash: SHA-256 hex of the raw file text. A missing
-// file (nil raw) hashes as sha256 of "" (protocol spec §3.5).
+// file (nil raw) hashes as sha256 of "" (doc/protocol.md §3.5).
 func Hash(raw []byte) string {
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])

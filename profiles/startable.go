@@ -146,7 +146,7 @@ func (o StartCheck) ResolveHost(cfg *Config) (string, error) {
 }
 
 // CheckStartable is the one rule for "would this config start the
-// gateway?" (protocol spec §10.3). The CLI (`gateway`, `gateway install`),
+// gateway?" (doc/protocol.md §10.3). The CLI (`gateway`, `gateway install`),
 // doctor and the gateway itself (gateway.New and every restart or reload,
 // with Host set to the listener's real host) call it, so a config the
 // gateway would refuse is refused everywhere with the same words. It

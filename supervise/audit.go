@@ -13,19 +13,19 @@ import (
 // would write. Code is stable (doctor and scripts key on it).
 type Finding struct {
 	Code    string `json:"code"`
-	Level   string `json:"level"` // LevelRecommended or LevelAggressive (spec §6.4)
+	Level   string `json:"level"` // LevelRecommended or LevelAggressive (doc/supervision.md §6.4)
 	Message string `json:"message"`
 	Detail  string `json:"detail,omitempty"`
 }
 
 // Finding levels: doctor applies "recommended" repairs with --repair and
-// "aggressive" ones only with --repair --force (spec §6.2).
+// "aggressive" ones only with --repair --force (doc/supervision.md §6.2).
 const (
 	LevelRecommended = "recommended"
 	LevelAggressive  = "aggressive"
 )
 
-// Audit codes. The first group is the original's (spec §6.4); the second is
+// Audit codes. The first group is the original's (doc/supervision.md §6.4); the second is
 // ours.
 const (
 	CodeCommandMissing        = "gateway-command-missing"
@@ -133,7 +133,7 @@ func Audit(installed, want Spec) []Finding {
 		}
 		// Without ThrottleInterval launchd respawns a crashing gateway at
 		// its own 10 s default at best and logs "throttling respawn" with
-		// no bound we chose; the original wrote none (spec §3.2).
+		// no bound we chose; the original wrote none (doc/supervision.md §3.2).
 		if installed.Policy.RestartSec <= 0 && want.Policy.RestartSec > 0 {
 			add(CodeLaunchdThrottle, LevelRecommended, "LaunchAgent has no ThrottleInterval: a crash loop is not paced",
 				fmt.Sprintf("ThrottleInterval missing, expected %d", want.Policy.RestartSec))
@@ -155,7 +155,7 @@ func Audit(installed, want Spec) []Finding {
 		if want.Policy.KeepAlive && !installed.Policy.KeepAlive {
 			add(CodeRestartPolicy, LevelRecommended, "systemd unit does not restart the gateway when it dies (Restart=always)", "")
 		}
-		// KillMode=process (the original's, spec §3.3) kills only the main
+		// KillMode=process (the original's, doc/supervision.md §3.3) kills only the main
 		// process on stop or after a crash: a child it started survives,
 		// keeps the port and the single-instance lock, and every restart
 		// then fails to bind, forever.

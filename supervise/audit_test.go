@@ -94,8 +94,8 @@ func TestAuditLaunchdPolicy(t *testing.T) {
 	}
 }
 
-// The original's plist (spec §3.2) has no ThrottleInterval, and its unit
-// has KillMode=process (spec §3.3): both are findings once read back from
+// The original's plist (doc/supervision.md §3.2) has no ThrottleInterval, and its unit
+// has KillMode=process (doc/supervision.md §3.3): both are findings once read back from
 // the files the original wrote.
 func TestAuditOriginalDefinitionsFromFixtures(t *testing.T) {
 	for _, c := range []struct {
@@ -133,7 +133,7 @@ func TestAuditOriginalDefinitionsFromFixtures(t *testing.T) {
 }
 
 func TestReadInstalledAndAuditOriginalUnit(t *testing.T) {
-	// A unit as the original wrote it (spec §3.3), with its token in plain
+	// A unit as the original wrote it (doc/supervision.md §3.3), with its token in plain
 	// text and default permissions.
 	orig := `[Unit]
 Description=Clawdbot Gateway (profile: dev, v2026.1.24)

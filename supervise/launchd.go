@@ -40,7 +40,7 @@ type launchdRead struct {
 }
 
 // RenderLaunchd renders s as an XML launchd plist. It is pure. Compared with
-// the original (spec §3.2) it adds ThrottleInterval so a crash loop is paced
+// the original (doc/supervision.md §3.2) it adds ThrottleInterval so a crash loop is paced
 // at Policy.RestartSec, and UserName for a system-scope LaunchDaemon.
 // XML escaping is the encoder's job.
 func RenderLaunchd(s Spec) ([]byte, error) {

@@ -358,7 +358,7 @@ func (m *LaunchdManager) Uninstall(ctx context.Context, s Spec) (UninstallResult
 }
 
 // Start implements Manager: a true start, unlike the original whose start
-// was a restart and could not undo its own stop (spec §10.2). It enables the
+// was a restart and could not undo its own stop (doc/supervision.md §10.2). It enables the
 // job, bootstraps it when it is not loaded and kickstarts it (a no-op when
 // it already runs).
 func (m *LaunchdManager) Start(ctx context.Context, s Spec) error {

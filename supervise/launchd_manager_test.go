@@ -152,7 +152,7 @@ func TestLaunchdManagerSequences(t *testing.T) {
 	}
 	wantCalls(t, "stop when stopped", f.take(), one("launchctl disable "+tgt, boot, pr))
 
-	// The original's start could not undo its stop (spec §10.2); ours can.
+	// The original's start could not undo its stop (doc/supervision.md §10.2); ours can.
 	if err := m.Start(ctx, s); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@ package supervise
 
 import "strings"
 
-// Legacy launchd labels and systemd unit prefixes (supervision spec §2.1:
+// Legacy launchd labels and systemd unit prefixes (doc/supervision.md §2.1:
 // the 2026.1.24 legacy list plus the clawdis names it had dropped; §0: the
 // moltbot names that came after). One list serves Scan's classification and
 // doctor's migration.

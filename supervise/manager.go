@@ -84,7 +84,7 @@ type Status struct {
 	Detail         string `json:"detail,omitempty"`
 }
 
-// LoadedWords are the words the CLI prints for Status.Loaded (spec §4.1).
+// LoadedWords are the words the CLI prints for Status.Loaded (doc/supervision.md §4.1).
 func LoadedWords(pl Platform) (loaded, notLoaded string) {
 	switch pl {
 	case Launchd:
@@ -95,7 +95,7 @@ func LoadedWords(pl Platform) (loaded, notLoaded string) {
 	return "registered", "missing"
 }
 
-// ManagerLabel is the human name of a platform's manager (spec §5.4).
+// ManagerLabel is the human name of a platform's manager (doc/supervision.md §5.4).
 func ManagerLabel(pl Platform) string {
 	switch pl {
 	case Launchd:

@@ -171,7 +171,7 @@ func TestLaunchdPlistParsesWithHowett(t *testing.T) {
 	}
 }
 
-// TestSystemdQuoting pins the escaping the original got wrong (spec §3.3):
+// TestSystemdQuoting pins the escaping the original got wrong (doc/supervision.md §3.3):
 // spaces, quotes, backslashes, "%" and "$" in every value.
 func TestSystemdQuoting(t *testing.T) {
 	cases := []struct{ in, exec, env string }{

@@ -26,7 +26,7 @@ type Found struct {
 type ScanOptions struct {
 	Platform Platform // default: the running OS's
 	Home     string
-	// Deep adds the system locations (spec §5.5 --deep).
+	// Deep adds the system locations (doc/supervision.md §5.5 --deep).
 	Deep bool
 }
 

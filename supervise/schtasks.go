@@ -12,13 +12,13 @@ import (
 )
 
 // The original ran its Windows gateway as a Scheduled Task, not a service
-// (supervision spec §3.4): `schtasks /Create /SC ONLOGON /RL LIMITED /TN
+// (doc/supervision.md §3.4): `schtasks /Create /SC ONLOGON /RL LIMITED /TN
 // "Clawdbot Gateway[ (P)]" /TR "<state>\gateway.cmd"`, where gateway.cmd
 // sets the environment (the token included, in plain text) and runs node.
 // doctor finds such a task and migrates it to our service; these helpers
 // read it.
 
-// OriginalTaskName is the original's Scheduled Task name for profile (spec
+// OriginalTaskName is the original's Scheduled Task name for profile (doc/supervision.md
 // §2.1): "Clawdbot Gateway", or "Clawdbot Gateway (P)" for a named profile.
 func OriginalTaskName(profile string) string {
 	p := strings.TrimSpace(profile)
@@ -127,7 +127,7 @@ func decodeTaskText(b []byte) (string, error) {
 	return string(utf16.Decode(u)), nil
 }
 
-// ParseTaskScript reads the original's gateway.cmd (spec §3.4) the way the
+// ParseTaskScript reads the original's gateway.cmd (doc/supervision.md §3.4) the way the
 // original read it back: `@echo` and `rem` lines skipped, `set K=V` into
 // Env, `cd /d DIR` into WorkingDir, and the first other line is the command
 // line. Platform is Windows; Name is unknown (the task holds it).

@@ -6,7 +6,7 @@
 // launchctl/systemctl argv is unit-tested on any OS; Parse reads an installed
 // definition back into a Spec and Audit lists drift with stable codes.
 //
-// Compared with the original (supervision spec §10) this package quotes
+// Compared with the original (doc/supervision.md §10) this package quotes
 // systemd values properly, has a true start and stop on macOS, never writes
 // the gateway token into a world-readable definition, picks the install
 // target from the scope (default.target vs multi-user.target) and makes
@@ -247,7 +247,7 @@ func SpecFor(p profiles.Profile, binary string, opts Options) (Spec, error) {
 		}
 		s.Env[profiles.EnvServiceConfigVars] = strings.Join(slices.Sorted(maps.Keys(kept)), ",")
 	}
-	// Ours win over config-derived values (spec §2.2).
+	// Ours win over config-derived values (doc/supervision.md §2.2).
 	s.Env["HOME"] = p.Home
 	if path := MinimalPath(opts.Platform, p.Home); path != "" {
 		s.Env["PATH"] = path
@@ -302,7 +302,7 @@ func WantedByFor(scope Scope) string {
 	return "default.target"
 }
 
-// Description is the human name of a profile's gateway service (spec §2.1).
+// Description is the human name of a profile's gateway service (doc/supervision.md §2.1).
 func Description(profile, version string) string {
 	if profile != "" {
 		return fmt.Sprintf("Clawdbot Gateway (profile: %s, v%s)", profile, version)
@@ -312,7 +312,7 @@ func Description(profile, version string) string {
 
 // MinimalPath is the PATH a service gets: deterministic, derived from home
 // only, never from the installing shell. The original prepended node
-// version-manager dirs (spec §2.2) because it ran node; our gateway is one
+// version-manager dirs (doc/supervision.md §2.2) because it ran node; our gateway is one
 // static binary, so PATH only has to find the system tools it execs (lsof,
 // ps, tailscale). macOS keeps /usr/sbin for lsof. On Windows a service
 // inherits the system PATH, so none is set.
@@ -363,7 +363,7 @@ func IsGoRunBinary(path string) bool {
 }
 
 // secretWords mark environment keys whose values must never land in a
-// world-readable definition (spec §3.5, gap §10.4): a name containing any
+// world-readable definition (doc/supervision.md §3.5, gap §10.4): a name containing any
 // of them, case-insensitively, is a secret. The list errs on the side of
 // caution (AUTH also matches AUTHOR, KEY matches KEYBOARD): a variable
 // wrongly taken for a secret loses nothing, since the gateway applies the

@@ -17,7 +17,7 @@ import (
 // RenderSystemd renders s as a systemd unit. It is pure: bytes out, no I/O.
 //
 // go-systemd's unit.Serialize writes values verbatim, so every value is
-// escaped here (the original's escaper was broken, spec §3.3): "%" becomes
+// escaped here (the original's escaper was broken, doc/supervision.md §3.3): "%" becomes
 // "%%" wherever specifiers are expanded, "$" becomes "$$" in ExecStart, and
 // a word or assignment with whitespace, quotes or backslashes is put in
 // double quotes with "\" and `"` escaped.

@@ -146,7 +146,7 @@ func (m *SystemdManager) startVerb(ctx context.Context, s Spec, verb string, p m
 
 // Uninstall implements Manager: stop, disable, remove the unit, then
 // daemon-reload so the manager forgets it (the original skipped the reload,
-// spec §10.3) and clear any failed state. Nothing to remove is not an error.
+// doc/supervision.md §10.3) and clear any failed state. Nothing to remove is not an error.
 func (m *SystemdManager) Uninstall(ctx context.Context, s Spec) (UninstallResult, error) {
 	path := s.DefinitionPath()
 	res := UninstallResult{Path: path}

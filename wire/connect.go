@@ -15,7 +15,7 @@ const (
 	RoleNode     = "node"
 )
 
-// Operator scopes known to the gateway (spec §3.1).
+// Operator scopes known to the gateway (doc/protocol.md §3.1).
 const (
 	ScopeAdmin     = "operator.admin"
 	ScopeRead      = "operator.read"
@@ -36,7 +36,7 @@ type ClientInfo struct {
 	InstanceID      string `json:"instanceId,omitempty" jsonschema:"minLength=1"`
 }
 
-// DeviceAuth is the signed device block of connect params (spec §1.5).
+// DeviceAuth is the signed device block of connect params (doc/protocol.md §1.5).
 type DeviceAuth struct {
 	ID        string `json:"id" jsonschema:"minLength=1"`
 	PublicKey string `json:"publicKey" jsonschema:"minLength=1"`
@@ -143,7 +143,7 @@ func DefaultPolicy() Policy {
 	return Policy{MaxPayload: MaxPayloadBytes, MaxBufferedBytes: MaxBufferedBytes, TickIntervalMs: DefaultTickIntervalMs}
 }
 
-// PresenceEntry is one client or node in the presence list (spec §6).
+// PresenceEntry is one client or node in the presence list (doc/protocol.md §6).
 type PresenceEntry struct {
 	Host             string   `json:"host,omitempty"`
 	IP               string   `json:"ip,omitempty"`

@@ -5,7 +5,7 @@
 // (go generate ./wire, i.e. make schema; a test fails when the checked-in
 // files are stale) and a validator built on it checks every inbound frame.
 //
-// Field names and shapes follow the original gateway exactly (protocol spec
+// Field names and shapes follow the original gateway exactly (doc/protocol.md
 // §1–§6); the real clients validate what we send and drop frames with extra
 // keys, so these types must stay schema-exact.
 //
@@ -15,7 +15,7 @@
 //     DecodeParams return *ErrorShape (INVALID_REQUEST) carrying the
 //     original's exact text, ready to send.
 //   - Methods/LookupMethod/MethodScope/Authorize describe every method: its
-//     params type, strictness and the scope class of spec §3.1.
+//     params type, strictness and the scope class of doc/protocol.md §3.1.
 //   - AdvertisedMethods/AdvertisedEvents are hello-ok's features lists;
 //     CanReceiveEvent is the broadcast filter.
 //

@@ -6,7 +6,7 @@ import "encoding/json"
 // accepted when minProtocol <= ProtocolVersion <= maxProtocol.
 const ProtocolVersion = 3
 
-// Policy defaults advertised in hello-ok (protocol spec §1.6).
+// Policy defaults advertised in hello-ok (doc/protocol.md §1.6).
 const (
 	MaxPayloadBytes       = 512 * 1024  // inbound frame limit; larger frames close with 1009
 	MaxBufferedBytes      = 1536 * 1024 // unsent backlog past which a client is cut off
@@ -84,7 +84,7 @@ func NewError(code, message string) *ErrorShape { return &ErrorShape{Code: code,
 // original answers last-heartbeat with null before the first heartbeat.
 var NullPayload = json.RawMessage("null")
 
-// Error codes (protocol spec §2.1).
+// Error codes (doc/protocol.md §2.1).
 const (
 	ErrInvalidRequest = "INVALID_REQUEST"
 	ErrUnavailable    = "UNAVAILABLE"
@@ -93,7 +93,7 @@ const (
 	ErrAgentTimeout   = "AGENT_TIMEOUT"
 )
 
-// WebSocket close codes used by the gateway and its clients (spec §2.2).
+// WebSocket close codes used by the gateway and its clients (doc/protocol.md §2.2).
 const (
 	CloseNormal          = 1000 // handshake timeout, malformed JSON before connect
 	CloseProtocolError   = 1002 // protocol mismatch

@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// Scope is the authorization class of a method (spec §3.1): which operator
+// Scope is the authorization class of a method (doc/protocol.md §3.1): which operator
 // scope (or role) a caller needs before the handler is even looked up.
 type Scope string
 
@@ -38,7 +38,7 @@ type Method struct {
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 // methodTable lists every method of the original in the order it advertises
-// them in hello-ok features.methods (spec §3.2), then the hidden ones.
+// them in hello-ok features.methods (doc/protocol.md §3.2), then the hidden ones.
 // Methods whose params we have not typed yet carry Params nil and are
 // accepted as-is; their handlers validate what they use.
 var methodTable = []Method{
@@ -121,7 +121,7 @@ var methodTable = []Method{
 	{Name: "chat.history", Scope: ReadScope, Params: typeOf[ChatHistoryParams]()},
 	{Name: "chat.abort", Scope: WriteScope, Params: typeOf[ChatAbortParams]()},
 	{Name: "chat.send", Scope: WriteScope, Params: typeOf[ChatSendParams]()},
-	// Hidden: handlers exist, not advertised, admin scope (spec §3.2).
+	// Hidden: handlers exist, not advertised, admin scope (doc/protocol.md §3.2).
 	{Name: "connect", Scope: AdminScope, Hidden: true},
 	{Name: "poll", Scope: AdminScope, Hidden: true},
 	{Name: "chat.inject", Scope: AdminScope, Hidden: true, Params: typeOf[ChatInjectParams]()},
@@ -172,7 +172,7 @@ func MethodScope(method string) Scope {
 	return AdminScope
 }
 
-// Event names (spec §4.2).
+// Event names (doc/protocol.md §4.2).
 const (
 	EventConnectChallenge      = "connect.challenge"
 	EventAgent                 = "agent"
@@ -206,7 +206,7 @@ func AdvertisedEvents() []string {
 }
 
 // EventScope is the operator scope, besides admin, a client needs to receive
-// a broadcast event ("" = everyone, nodes included) (spec §3.1).
+// a broadcast event ("" = everyone, nodes included) (doc/protocol.md §3.1).
 func EventScope(event string) string {
 	switch event {
 	case EventExecApprovalRequested, EventExecApprovalResolved:
@@ -230,7 +230,7 @@ func CanReceiveEvent(event, role string, scopes []string) bool {
 	return slices.Contains(scopes, ScopeAdmin) || slices.Contains(scopes, need)
 }
 
-// Authorize applies spec §3.1 to one request: role and scope checks happen
+// Authorize applies doc/protocol.md §3.1 to one request: role and scope checks happen
 // before the handler is looked up. It returns nil when allowed, else the
 // INVALID_REQUEST error the original sends ("unauthorized role: node",
 // "missing scope: operator.write", …). role "" means operator.

@@ -2,7 +2,7 @@ package wire
 
 import "encoding/json"
 
-// Method params (protocol spec §3). Every type here is strict: the original
+// Method params (doc/protocol.md §3). Every type here is strict: the original
 // rejects unknown properties (additionalProperties:false), and so does our
 // generated schema. Field order follows the original schema, because the
 // order of validation messages depends on it. Optional numbers and booleans
@@ -57,7 +57,7 @@ type SendParams struct {
 	IdempotencyKey string   `json:"idempotencyKey" jsonschema:"minLength=1"`
 }
 
-// AgentParams are the params of agent (two-stage, spec §5).
+// AgentParams are the params of agent (two-stage, doc/protocol.md §5).
 type AgentParams struct {
 	Message           string            `json:"message" jsonschema:"minLength=1"`
 	AgentID           string            `json:"agentId,omitempty" jsonschema:"minLength=1"`

@@ -2,7 +2,7 @@ package wire
 
 import "encoding/json"
 
-// Results and event payloads the gateway sends (protocol spec §3–§6). Field
+// Results and event payloads the gateway sends (doc/protocol.md §3–§6). Field
 // order follows the original's output so captured frames re-encode
 // byte-for-byte where we model every field. Values the original sends as an
 // explicit null are pointers without omitempty.
@@ -207,7 +207,7 @@ type AgentResult struct {
 // AgentPayload is one reply payload of an agent run, as the original
 // normalises it for JSON: text always present ("" allowed), mediaUrl the
 // first media URL or null, mediaUrls only when there are any. replyToId
-// and isError are not sent (messaging spec §8).
+// and isError are not sent (doc/messaging.md §8).
 type AgentPayload struct {
 	Text      string   `json:"text"`
 	MediaURL  *string  `json:"mediaUrl"`
@@ -275,7 +275,7 @@ type ChatAbortResult struct {
 	RunIDs  []string `json:"runIds"`
 }
 
-// AgentEvent is the payload of the agent event (spec §4.3), with the
+// AgentEvent is the payload of the agent event (doc/messaging.md §4.3), with the
 // original's key order: runId, stream, data, sessionKey, seq, ts. Seq is
 // per run; Data is the stream's own object (kept as a typed value so its
 // key order is the original's too).
@@ -288,7 +288,7 @@ type AgentEvent struct {
 	TS         int64  `json:"ts" jsonschema:"minimum=0"`
 }
 
-// ChatEvent is the payload of the chat event (messaging spec §2.2).
+// ChatEvent is the payload of the chat event (doc/messaging.md §2.2).
 type ChatEvent struct {
 	RunID        string       `json:"runId" jsonschema:"minLength=1"`
 	SessionKey   string       `json:"sessionKey" jsonschema:"minLength=1"`
@@ -451,7 +451,7 @@ type NodeInvokeRequestEvent struct {
 // NodePairRequest is a pending legacy node-pairing request: an entry of
 // <state>/nodes/pending.json, the request of node.pair.request and
 // node.pair.list, and the node.pair.requested event payload. isRepair is
-// always present (spec §3.3: "…metadata, silent?, isRepair, ts"): the
+// always present (doc/messaging.md §3.3: "…metadata, silent?, isRepair, ts"): the
 // original sets it to whether the node was already paired.
 type NodePairRequest struct {
 	RequestID       string          `json:"requestId"`
@@ -803,7 +803,7 @@ type SentinelInfo struct {
 	Payload RestartSentinelPayload `json:"payload"`
 }
 
-// Restart sentinel kinds and statuses (protocol spec §9.3).
+// Restart sentinel kinds and statuses (doc/protocol.md §9.3).
 const (
 	SentinelConfigApply = "config-apply"
 	SentinelUpdate      = "update"
@@ -816,7 +816,7 @@ const (
 // RestartSentinelPayload is the payload of <state>/restart-sentinel.json
 // ({version:1, payload}), which config.apply/patch also return as
 // sentinel.payload. Message is an explicit null when there is no note, as
-// config.apply writes it (spec §3.5: "message: note|null").
+// config.apply writes it (doc/protocol.md §3.5: "message: note|null").
 type RestartSentinelPayload struct {
 	Kind       string         `json:"kind"`   // config-apply | update | restart
 	Status     string         `json:"status"` // ok | error | skipped

@@ -21,7 +21,7 @@ func SchemaFS() embed.FS { return schemaFS }
 
 // ErrMalformedJSON marks a frame that is not JSON at all. Before the
 // handshake the gateway closes 1000 without a response; after it the frame
-// is ignored (spec §2.2), so callers test for it with errors.Is.
+// is ignored (doc/protocol.md §2.2), so callers test for it with errors.Is.
 var ErrMalformedJSON = errors.New("malformed JSON")
 
 var (

@@ -18,7 +18,7 @@ func agentParams(idem, msg string) map[string]any {
 
 // A plain turn: ack → lifecycle start → assistant deltas (each followed
 // by its chat delta) → lifecycle end + chat final → final res
-// (messaging spec §2.1, §2.3).
+// (doc/messaging.md §2.1, §2.3).
 func TestPlainTurnEventOrder(t *testing.T) {
 	h := newHarness(t, nil)
 	id, done := h.call("agent", agentParams("run-1", "hi there"))

@@ -13,7 +13,7 @@ import (
 )
 
 // stopWords are the messages that abort a session's chat runs
-// (messaging spec §1.5 step 5), compared trimmed and lowercased.
+// (doc/messaging.md §1.5 step 5), compared trimmed and lowercased.
 var stopWords = map[string]bool{"/stop": true, "stop": true, "esc": true, "abort": true, "wait": true, "exit": true, "interrupt": true}
 
 // IsStopCommand reports whether message is a stop command.
@@ -24,7 +24,7 @@ func IsStopCommand(message string) bool {
 // ResetGreeting is the user text of the turn /new and /reset run.
 const ResetGreeting = "A new session was started via /new or /reset. Say hi briefly (1-2 sentences) and ask what the user wants to do next. If the runtime model differs from default_model in the system prompt, mention the default model in the greeting. Do not mention internal steps, files, tools, or reasoning."
 
-// Thinking levels and their aliases (messaging spec §4.2).
+// Thinking levels and their aliases (doc/messaging.md §4.2).
 func normalizeThinking(s string) (string, bool) {
 	switch l := strings.ToLower(strings.TrimSpace(s)); l {
 	case llm.ThinkingOff, llm.ThinkingMinimal, llm.ThinkingLow, llm.ThinkingMedium, llm.ThinkingHigh, llm.ThinkingXHigh:

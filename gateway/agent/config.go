@@ -11,7 +11,7 @@ import (
 )
 
 // Config is what the agent runtime reads from clawdbot.json, with the
-// original's defaults filled in (messaging spec §4.3, §4.5).
+// original's defaults filled in (doc/messaging.md §4.3, §4.5).
 type Config struct {
 	// MaxConcurrent is agents.defaults.maxConcurrent: the "main" lane.
 	MaxConcurrent int
@@ -158,7 +158,7 @@ func ParseConfig(doc map[string]any) Config {
 }
 
 // DefaultAgentID is the first agents.list entry with default:true, else
-// the first entry, else "main" (messaging spec §3.2).
+// the first entry, else "main" (doc/messaging.md §3.2).
 func (c Config) DefaultAgentID() string {
 	for _, a := range c.Agents {
 		if a.Default {

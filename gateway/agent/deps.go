@@ -1,5 +1,5 @@
 // Package agent is the agent runtime of the gateway and the methods a
-// client chats through (messaging spec §1.2–§1.8, §1.12, §1.15, §2, §4):
+// client chats through (doc/messaging.md §1.2–§1.8, §1.12, §1.15, §2, §4):
 // the runner of one turn (user message → system prompt → model stream →
 // assistant message), the lanes and queue modes that order turns, the
 // agent and chat events, timeouts and aborts, and the methods agent,
@@ -58,7 +58,7 @@ type SessionUpdate struct {
 	ModelOverride  *string
 	QueueMode      *string
 	AbortedLastRun *bool
-	// Run results, written after each run (messaging spec §3.3).
+	// Run results, written after each run (doc/messaging.md §3.3).
 	Model, ModelProvider string
 	Usage                *llm.Usage
 	ContextTokens        int64

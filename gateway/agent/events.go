@@ -8,7 +8,7 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// Agent event streams (messaging spec §2.1).
+// Agent event streams (doc/messaging.md §2.1).
 const (
 	StreamLifecycle = "lifecycle"
 	StreamAssistant = "assistant"

@@ -54,7 +54,7 @@ type handlers struct {
 // channel hints besides "last" and "webchat" (its static list).
 var knownChannels = []string{"telegram", "whatsapp", "discord", "googlechat", "slack", "signal", "imessage", "last", "webchat"}
 
-// agent is the two-stage agent method (messaging spec §1.2).
+// agent is the two-stage agent method (doc/messaging.md §1.2).
 func (h *handlers) agent(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.AgentParams
 	if e := c.Decode(&p); e != nil {
@@ -152,7 +152,7 @@ func (h *handlers) agentWait(c *rpc.Call) (any, *wire.ErrorShape) {
 	return h.r.Wait(context.Background(), p.RunID, timeout), nil
 }
 
-// identity is agent.identity.get (messaging spec §1.4).
+// identity is agent.identity.get (doc/messaging.md §1.4).
 func (h *handlers) identity(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.AgentIdentityParams
 	if e := c.Decode(&p); e != nil {
@@ -261,7 +261,7 @@ func readIdentityFile(ws string) identityFile {
 	return out
 }
 
-// agentsList is agents.list (messaging spec §1.12).
+// agentsList is agents.list (doc/messaging.md §1.12).
 func (h *handlers) agentsList(c *rpc.Call) (any, *wire.ErrorShape) {
 	cfg := h.r.d.Config()
 	res := wire.AgentsListResult{DefaultID: cfg.DefaultAgentID(), MainKey: cfg.MainKey, Scope: cfg.Scope, Agents: []wire.AgentsListItem{}}
@@ -290,7 +290,7 @@ func (h *handlers) agentsList(c *rpc.Call) (any, *wire.ErrorShape) {
 	return res, nil
 }
 
-// Attachment limits (messaging spec §1.2 step 3).
+// Attachment limits (doc/messaging.md §1.2 step 3).
 const maxAttachmentBytes = 5_000_000
 
 var base64Chars = regexp.MustCompile(`^[A-Za-z0-9+/=]*$`)

@@ -11,7 +11,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/rpc"
 )
 
-// Queue modes (messaging spec §4.5).
+// Queue modes (doc/messaging.md §4.5).
 const (
 	QueueCollect   = "collect"
 	QueueFollowup  = "followup"

@@ -233,7 +233,7 @@ func (r *Runner) Run(ctx context.Context, t Turn) Outcome {
 	} else {
 		// The embedded runner's end is {phase, endedAt}; an aborted run
 		// gets agentCommand's {phase, startedAt, endedAt, aborted}
-		// (messaging spec §2.1).
+		// (doc/messaging.md §2.1).
 		end := lifecycleEnd{Phase: PhaseEnd, EndedAt: endedAt}
 		if out.Aborted {
 			end.StartedAt, end.Aborted = startedAt, true

@@ -1,4 +1,4 @@
-// Package canvas is the canvas host (protocol spec §8): static files from a
+// Package canvas is the canvas host (doc/protocol.md §8): static files from a
 // root directory under /__clawdbot__/canvas/, with live reload over a
 // WebSocket at /__clawdbot/ws. The gateway mounts a Host on its own port; the
 // same Host can also serve a standalone listener (canvasHost.port, default
@@ -166,7 +166,7 @@ func New(opts Options) (*Host, error) {
 func (h *Host) Root() string { return h.root }
 
 // Handles reports whether path belongs to the canvas host, so a server that
-// dispatches in order (spec §7) can hand it over.
+// dispatches in order (doc/protocol.md §7) can hand it over.
 func Handles(path string) bool {
 	return path == WSPath || path == strings.TrimSuffix(Prefix, "/") || strings.HasPrefix(path, Prefix)
 }

@@ -43,7 +43,7 @@ func Register(reg *rpc.Registry, d Deps) {
 
 type handlers struct{ d Deps }
 
-// toSnapshot is the config.get result (spec §3.5): config is the whole
+// toSnapshot is the config.get result (doc/protocol.md §3.5): config is the whole
 // resolved document with the original's load-time defaults
 // (profiles.Snapshot.ConfigJSON). A missing or unparsable file reports
 // parsed/config as {}; issues carry only {path, message}, as the

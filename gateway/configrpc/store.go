@@ -1,5 +1,5 @@
 // Package configrpc answers config.get, config.set, config.apply and
-// config.patch (spec §3.5): read the profile's clawdbot.json, guard writes
+// config.patch (doc/protocol.md §3.5): read the profile's clawdbot.json, guard writes
 // with the base hash, validate, write atomically, and for apply/patch
 // leave a restart sentinel and ask the lifecycle for a restart.
 package configrpc
@@ -40,7 +40,7 @@ func (s *Store) load() (*profiles.Snapshot, *wire.ErrorShape) {
 	return snap, nil
 }
 
-// checkBaseHash is the base-hash guard of spec §3.5.
+// checkBaseHash is the base-hash guard of doc/protocol.md §3.5.
 func checkBaseHash(snap *profiles.Snapshot, base string) *wire.ErrorShape {
 	if !snap.Exists {
 		return nil
@@ -76,7 +76,7 @@ func (s *Store) validateAndSave(raw []byte) (*profiles.Snapshot, *wire.ErrorShap
 }
 
 // writeLocked is the write path shared by config.set, config.apply and
-// config.patch (spec §3.5): load the file, check the base hash, take raw as
+// config.patch (doc/protocol.md §3.5): load the file, check the base hash, take raw as
 // the new file (set, apply) or merge it into the current one (patch), then
 // validate and save it. The caller holds s.mu, so apply/patch keep their
 // restart sentinel in step with the file they wrote.

@@ -23,7 +23,7 @@ type Deps struct {
 // Register adds device.pair.* (an operator with operator.pairing approves
 // the non-local devices that got NOT_PAIRED at connect) and
 // device.token.* (rotate and revoke the per-(device, role) tokens issued
-// in hello-ok.auth), spec §3.6.
+// in hello-ok.auth), doc/protocol.md §3.6.
 func Register(reg *rpc.Registry, d Deps) {
 	h := &handlers{d: d}
 	reg.Handle("device.pair.list", h.pairList)

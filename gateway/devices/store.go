@@ -1,4 +1,4 @@
-// Package devices is device identity and pairing (spec §1.5, §3.6): the
+// Package devices is device identity and pairing (doc/protocol.md §1.5, §3.6): the
 // paired/pending store under <state>/devices/ and the per-(device, role)
 // tokens, the identity checks the handshake runs on a connect's device
 // block, and the device.pair.* and device.token.* methods.
@@ -21,7 +21,7 @@ import (
 // PendingTTL is how long a pairing request waits for a decision.
 const PendingTTL = 5 * time.Minute
 
-// Token is one per-(device, role) token (spec §1.5).
+// Token is one per-(device, role) token (doc/protocol.md §1.5).
 type Token struct {
 	Token        string   `json:"token"`
 	Role         string   `json:"role"`
@@ -267,7 +267,7 @@ func (d *Store) EnsureToken(id, role string, scopes []string) (Token, error) {
 }
 
 // issueLocked replaces the device's token for role with a fresh one
-// (32 hex chars, spec §1.5), keeping the old one's creation and last-use
+// (32 hex chars, doc/protocol.md §1.5), keeping the old one's creation and last-use
 // times and marking it rotated.
 func (d *Store) issueLocked(p *Paired, role string, scopes []string) Token {
 	now := d.now().UnixMilli()
@@ -301,7 +301,7 @@ func normalizeScopes(scopes []string) []string {
 var ErrUnknownDeviceRole = errors.New("unknown deviceId/role")
 
 // RotateToken issues a new token for (device, role) (device.token.rotate,
-// spec §3.6). Scopes default to the current token's, then the device's;
+// doc/protocol.md §3.6). Scopes default to the current token's, then the device's;
 // explicit scopes also become the device's paired scopes, as in the
 // original.
 func (d *Store) RotateToken(id, role string, scopes []string) (Token, error) {

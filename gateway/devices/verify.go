@@ -8,10 +8,10 @@ import (
 	"github.com/clawdbot/clawdbot/wire/device"
 )
 
-// maxSignatureSkew is how far device.signedAt may be from now (spec §1.5).
+// maxSignatureSkew is how far device.signedAt may be from now (doc/protocol.md §1.5).
 const maxSignatureSkew = 10 * time.Minute
 
-// VerifyIdentity runs the six device checks of spec §1.5 in order on a
+// VerifyIdentity runs the six device checks of doc/protocol.md §1.5 in order on a
 // connect's device block and returns the failure message ("" when the
 // device is valid). nonce is the connection's challenge nonce; a local
 // client may omit it.

@@ -270,7 +270,7 @@ type Entry struct {
 }
 
 // ParseLine reads one file-log line with the original reader's rules
-// (supervision spec §8.1): time from "time" (fallback _meta.date), level
+// (doc/supervision.md §8.1): time from "time" (fallback _meta.date), level
 // from _meta.logLevelName lower-cased, subsystem and module from the JSON in
 // _meta.name, and the message as every numeric-key value joined by spaces
 // (non-strings JSON-encoded). ok is false for a line that is not a JSON

@@ -4,7 +4,7 @@
 // `clawdbot logs`, and Tail, the logs.tail algorithm.
 //
 // The line shape stays compatible with the original's tslog "hidden" lines
-// (supervision spec §8.1) so the original `clawdbot logs` and ours render
+// (doc/supervision.md §8.1) so the original `clawdbot logs` and ours render
 // each other's files: numeric keys "0", "1", … hold the arguments (for a
 // subsystem logger "0" is the JSON string {"subsystem":"<name>"}, then an
 // attrs object when there are attrs, then the message), "_meta" carries name,

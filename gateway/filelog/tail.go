@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// logs.tail limits (protocol spec §3.4): the defaults the server applies when
+// logs.tail limits (doc/protocol.md §3.4): the defaults the server applies when
 // a request leaves them out, and the schema maxima.
 const (
 	DefaultTailLimit    = 500
@@ -38,7 +38,7 @@ type TailResult struct {
 var rollingName = regexp.MustCompile(`^(gateway|clawdbot)-\d{4}-\d{2}-\d{2}\.log$`)
 
 // Tail reads the end of the log file at path following the logs.tail
-// algorithm of protocol spec §3.4:
+// algorithm of doc/protocol.md §3.4:
 //
 //   - no cursor: start at max(0, size−maxBytes); truncated when that is > 0;
 //   - cursor > size (rotated or shrunk): reset, start at the tail;

@@ -103,7 +103,7 @@ func bearer(r *http.Request) string {
 
 // authorized checks the /v1 bearer against the gateway auth: the token in
 // token mode, the password in password mode; mode none lets every
-// request in (protocol spec §7).
+// request in (doc/protocol.md §7).
 func (h *Handler) authorized(r *http.Request) bool {
 	a := h.cfg.Auth
 	switch a.Mode {
@@ -347,7 +347,7 @@ func normalizeAgentID(id string) string {
 	return out
 }
 
-// target resolves the agent and session of a /v1 request (messaging spec
+// target resolves the agent and session of a /v1 request (doc/messaging.md
 // §6.1): the x-clawdbot-agent-id (or x-clawdbot-agent) header, else the
 // model name, else main; the x-clawdbot-session-key header verbatim, else
 // agent:<id>:<prefix>-user:<user>, else agent:<id>:<prefix>:<uuid>. An

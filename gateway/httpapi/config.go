@@ -9,7 +9,7 @@ import (
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
-// Body limits (messaging spec §6.1–6.3).
+// Body limits (doc/messaging.md §6.1–6.3).
 const (
 	DefaultChatMaxBodyBytes      = 1 << 20
 	DefaultResponsesMaxBodyBytes = 20 << 20

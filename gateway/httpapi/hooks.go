@@ -29,7 +29,7 @@ func hookText(w http.ResponseWriter, status int, body string) {
 }
 
 // hookToken is the token a hook request carries: Authorization: Bearer,
-// else X-Clawdbot-Token, else ?token= (protocol spec §7).
+// else X-Clawdbot-Token, else ?token= (doc/protocol.md §7).
 func hookToken(r *http.Request) string {
 	if t := bearer(r); t != "" {
 		return t
@@ -40,7 +40,7 @@ func hookToken(r *http.Request) string {
 	return strings.TrimSpace(r.URL.Query().Get("token"))
 }
 
-// serveHooks answers POST <hooks.path>/<sub> (messaging spec §6.3): the
+// serveHooks answers POST <hooks.path>/<sub> (doc/messaging.md §6.3): the
 // token first (constant-time, rate-limited per address), then the
 // method, the sub-path, the body, and wake / agent / the mappings.
 func (h *Handler) serveHooks(w http.ResponseWriter, r *http.Request) {

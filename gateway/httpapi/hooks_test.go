@@ -13,7 +13,7 @@ import (
 
 const hookTok = "hook-token-123"
 
-// Every row of the hooks status table (messaging spec §6.3).
+// Every row of the hooks status table (doc/messaging.md §6.3).
 func TestHookStatuses(t *testing.T) {
 	e := newEnv(t, nil)
 	tok := map[string]string{"X-Clawdbot-Token": hookTok}

@@ -1,5 +1,5 @@
 // Package httpapi serves the gateway's HTTP API on the gateway port
-// (messaging spec §6, protocol spec §7): the OpenAI Chat Completions
+// (doc/messaging.md §6, doc/protocol.md §7): the OpenAI Chat Completions
 // endpoint POST /v1/chat/completions, the OpenResponses endpoint POST
 // /v1/responses, and the automation hooks under hooks.path (POST
 // <path>/wake, <path>/agent and mapped sub-paths).
@@ -10,7 +10,7 @@
 // (from the runtime's config, New) and hands it the requests Routes
 // accepts.
 //
-// Differences from the original, on purpose (messaging spec §8):
+// Differences from the original, on purpose (doc/messaging.md §8):
 //   - Every error is answered cleanly: an oversize body is a 413 (the
 //     original resets the connection), a failed stream ends with an error
 //     event and [DONE] (the original may leave it open).

@@ -403,7 +403,7 @@ func parseDataURL(u string) (mime, data string, ok bool) {
 	return strings.TrimSuffix(head, ";base64"), data, true
 }
 
-// The response resource and its parts (messaging spec §6.2).
+// The response resource and its parts (doc/messaging.md §6.2).
 type (
 	responseObject struct {
 		ID        string          `json:"id"`
@@ -551,7 +551,7 @@ type streamEvent struct {
 }
 
 // streamResponse runs turn and streams it as the original's event
-// sequence (messaging spec §6.2), with a sequence_number on every event
+// sequence (doc/messaging.md §6.2), with a sequence_number on every event
 // (OpenAI sends one; the original does not). A failed run ends with
 // response.failed and [DONE]: the stream always terminates.
 func (h *Handler) streamResponse(ctx context.Context, w http.ResponseWriter, turn Turn, resp responseObject, itemID string) {

@@ -40,7 +40,7 @@ func do(t *testing.T, e *env, method, path, auth, body string, hdr map[string]st
 	return reply{res.StatusCode, res.Header, string(b)}
 }
 
-// Every status of the /v1 endpoints (messaging spec §6.1, §6.2), plus ours
+// Every status of the /v1 endpoints (doc/messaging.md §6.1, §6.2), plus ours
 // where the original misbehaves (413, 404 unknown agent, stream end).
 func TestV1Statuses(t *testing.T) {
 	e := newEnv(t, nil)

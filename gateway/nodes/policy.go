@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Platform command allowlists for node.invoke (spec §3.3).
+// Platform command allowlists for node.invoke (doc/protocol.md §3.3).
 var (
 	canvasCmds = []string{"canvas.present", "canvas.hide", "canvas.navigate", "canvas.eval", "canvas.snapshot",
 		"canvas.a2ui.push", "canvas.a2ui.pushJSONL", "canvas.a2ui.reset"}

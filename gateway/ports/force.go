@@ -30,7 +30,7 @@ var (
 //
 // A listener that a service manager started (CLAWDBOT_SERVICE_MARKER in its
 // environment) is not killed: the manager would start it again and race us
-// for the port (supervision spec §10 item 9). The error names the stop
+// for the port (doc/supervision.md §10 item 9). The error names the stop
 // command instead. Nothing is signalled unless every target may be.
 func ForceFree(ctx context.Context, port int, logf func(format string, args ...any)) ([]Listener, error) {
 	_, killed, err := takeOver(ctx, port, nil, logf)

@@ -20,7 +20,7 @@ const (
 	StatusUnknown Status = "unknown"
 )
 
-// Hint texts (supervision spec §7.2).
+// Hint texts (doc/supervision.md §7.2).
 const (
 	HintGateway   = "Gateway already running locally. Stop it (clawdbot gateway stop) or use a different port."
 	HintSSH       = "SSH tunnel already bound to this port. Close the tunnel or use a different local port in -L."

@@ -1,5 +1,5 @@
 // Package ports answers "who holds the gateway port, and what do we do about
-// it" (supervision spec §7): it lists the listeners on a port (the kernel's
+// it" (doc/supervision.md §7): it lists the listeners on a port (the kernel's
 // socket and process tables on Linux, lsof elsewhere, a bind probe when
 // neither names a process), classifies them (our gateway, an SSH
 // tunnel, something else), phrases the one-line error that names the holder
@@ -21,7 +21,7 @@ import (
 // Kind classifies a listener.
 type Kind string
 
-// Listener kinds (supervision spec §7.2).
+// Listener kinds (doc/supervision.md §7.2).
 const (
 	KindGateway Kind = "gateway" // a clawdbot gateway (command line or service marker)
 	KindSSH     Kind = "ssh"     // an SSH tunnel (ssh -L)

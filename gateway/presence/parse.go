@@ -18,7 +18,7 @@ type NodeText struct {
 }
 
 // ParseNodeText parses "Node: <host> (<ip>) · app <ver> · last input <N>s
-// ago · mode <mode> · reason <reason>" (spec §6). ok is false, and the
+// ago · mode <mode> · reason <reason>" (doc/protocol.md §6). ok is false, and the
 // result empty, when text does not have that shape.
 func ParseNodeText(text string) (n NodeText, ok bool) {
 	m := nodeTextRE.FindStringSubmatch(strings.TrimSpace(text))
@@ -35,7 +35,7 @@ func ParseNodeText(text string) (n NodeText, ok bool) {
 	return n, true
 }
 
-// SystemEventKey is the presence key of a system-event (spec §6): the first
+// SystemEventKey is the presence key of a system-event (doc/protocol.md §6): the first
 // of deviceId, instanceId (both trimmed and lowercased), the host parsed
 // from the text (lowercased), the parsed ip, the first 64 characters of the
 // trimmed text, and the gateway's own key.

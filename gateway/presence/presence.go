@@ -1,4 +1,4 @@
-// Package presence keeps the gateway's presence list (protocol spec §6):
+// Package presence keeps the gateway's presence list (doc/protocol.md §6):
 // entries keyed by device id / instance id / connection id, expired 5
 // minutes after their last update, capped at 200, listed newest first, plus
 // a gateway self entry that never expires. The clock is injectable so expiry
@@ -98,7 +98,7 @@ func (s *Store) Update(key string, patch wire.PresenceEntry) wire.PresenceEntry 
 	return e
 }
 
-// Set records a client's connect (spec §6): the entry's fields become e's
+// Set records a client's connect (doc/protocol.md §6): the entry's fields become e's
 // (an empty field clears the stored one, as the original's object spread
 // of explicit undefineds does), roles and scopes are unioned with the
 // stored ones, ts is set to now, and text is kept when e has none.

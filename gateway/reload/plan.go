@@ -5,7 +5,7 @@ import "strings"
 // Mode is gateway.reload.mode.
 type Mode string
 
-// Reload modes (spec §9.1).
+// Reload modes (doc/protocol.md §9.1).
 const (
 	ModeOff     Mode = "off"     // log changes, apply nothing
 	ModeHot     Mode = "hot"     // apply hot changes; ignore (log) changes that need a restart

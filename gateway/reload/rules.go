@@ -1,5 +1,5 @@
 // Package reload decides what a config change means for a running gateway
-// and notices when the config file changes (protocol spec §9).
+// and notices when the config file changes (doc/protocol.md §9).
 //
 // The pipeline is: Watcher (file changed, debounced) → the caller re-reads the
 // config → Diff(old, new) gives dotted paths → Plan(paths, mode) says which
@@ -60,13 +60,13 @@ func rule(t ActionType, kind string, prefixes ...string) Rule {
 }
 
 // channelRules are the channel plugins whose config changes restart only
-// that channel (spec §9.2 item 7).
+// that channel (doc/protocol.md §9.2 item 7).
 var channelIDs = []string{
 	"telegram", "discord", "slack", "signal", "imessage", "bluebubbles", "googlechat", "line",
 	"matrix", "mattermost", "msteams", "nextcloud-talk", "nostr", "tlon", "zalo", "zalouser",
 }
 
-// Rules is the table of protocol spec §9.2 in order; the first matching
+// Rules is the table of doc/protocol.md §9.2 in order; the first matching
 // prefix wins. Paths that match nothing restart the gateway.
 var Rules = buildRules()
 

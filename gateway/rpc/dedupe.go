@@ -7,7 +7,7 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// Dedupe limits (protocol spec §5): one map per process, shared by every
+// Dedupe limits (doc/protocol.md §5): one map per process, shared by every
 // connection, entries kept 5 minutes, at most 1000 of them.
 const (
 	DedupeTTL = 5 * time.Minute

@@ -150,7 +150,7 @@ func (c *Call) Respond(payload any, e *wire.ErrorShape) {
 // NoReply, returned by a handler as its payload (with a nil error), tells
 // the core that the handler already sent its only response with Respond:
 // chat.send answers {status:"started"} before its run may broadcast any
-// event (messaging spec §2.3), so the ack cannot wait for the return.
+// event (doc/messaging.md §2.3), so the ack cannot wait for the return.
 var NoReply any = noReply{}
 
 type noReply struct{}

@@ -1,7 +1,7 @@
 // Package sessions answers the session methods (sessions.list, .preview,
 // .resolve, .patch, .reset, .delete, .compact) and chat.history over the
 // session store (gateway/sessionstore), with the original's params,
-// result shapes and error messages (messaging spec §1.6, §1.11).
+// result shapes and error messages (doc/messaging.md §1.6, §1.11).
 package sessions
 
 import (

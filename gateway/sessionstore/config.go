@@ -52,7 +52,7 @@ type Config struct {
 	// {agentId}; empty for the default layout.
 	StorePath string
 	// Reset, ResetByType (dm|group|thread), ResetByChannel and the legacy
-	// IdleMinutes are the freshness settings (spec §3.5).
+	// IdleMinutes are the freshness settings (doc/protocol.md §3.5).
 	Reset          *ResetPolicy
 	ResetByType    map[string]ResetPolicy
 	ResetByChannel map[string]ResetPolicy

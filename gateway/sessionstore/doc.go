@@ -1,5 +1,5 @@
 // Package sessionstore is the gateway's session storage, compatible both
-// ways with the original's files (messaging spec §3): the session store
+// ways with the original's files (doc/messaging.md §3): the session store
 // <state>/agents/<agentId>/sessions/sessions.json (read as JSON5, written
 // under the original's lock-file protocol through a temp file and a
 // rename, mode 0600), the session keys and their aliases (§3.2), the

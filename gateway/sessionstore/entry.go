@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-// Entry is one session of sessions.json (messaging spec §3.3). The fields
+// Entry is one session of sessions.json (doc/messaging.md §3.3). The fields
 // this gateway reads or writes are typed; everything else an entry holds
 // (the original's skillsSnapshot, systemPromptReport, queue settings, fields
 // of later releases) is kept verbatim in Extra, so that loading and saving a
@@ -115,7 +115,7 @@ func (e Entry) Clone() Entry {
 	return e
 }
 
-// legacyRenames are the original's on-load migrations (spec §3.1): an old
+// legacyRenames are the original's on-load migrations (doc/messaging.md §3.1): an old
 // name moves to the new one when the new one is absent.
 var legacyRenames = [][2]string{{"provider", "channel"}, {"lastProvider", "lastChannel"}, {"room", "groupChannel"}}
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Session keys (messaging spec §3.2). The canonical form is
+// Session keys (doc/messaging.md §3.2). The canonical form is
 // agent:<agentId>:<rest>; "global" and "unknown" are special bare keys.
 
 // Special bare keys.
@@ -155,7 +155,7 @@ type Peer struct {
 // PeerKey is the session key of a channel conversation
 // (buildAgentPeerSessionKey). A DM follows session.dmScope: "main" gives
 // agent:<id>:main (the literal "main", not session.mainKey — the original
-// does this, messaging spec §8 item 3), "per-peer" agent:<id>:dm:<peer>,
+// does this, doc/messaging.md §8 item 3), "per-peer" agent:<id>:dm:<peer>,
 // "per-channel-peer" agent:<id>:<channel>:dm:<peer>; session.identityLinks
 // replace the peer by its canonical name outside "main". Groups and
 // channels are agent:<id>:<channel>:<kind>:<peer>.

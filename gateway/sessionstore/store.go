@@ -267,7 +267,7 @@ func (s *Store) AgentIDs() []string {
 
 // Resolve returns the session of key for a new turn, creating it when it
 // does not exist and giving it a new sessionId (and so a new transcript)
-// when it is stale by the reset policy (spec §3.5); created reports
+// when it is stale by the reset policy (doc/protocol.md §3.5); created reports
 // either. A rotated session keeps its settings (levels, model, label,
 // delivery) and loses its token counts and flags, as sessions.reset does.
 // A fresh session is returned unchanged: the caller touches updatedAt

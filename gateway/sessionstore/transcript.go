@@ -19,7 +19,7 @@ import (
 )
 
 // Transcripts are <sessionId>.jsonl files in the pi-coding-agent v3 line
-// format (messaging spec §3.4): a header line
+// format (doc/messaging.md §3.4): a header line
 //
 //	{"type":"session","version":3,"id":"<sessionId>","timestamp":"…","cwd":"…"}
 //

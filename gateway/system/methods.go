@@ -40,7 +40,7 @@ func (h *handlers) health(c *rpc.Call) (any, *wire.ErrorShape) {
 	return h.s.healthFor(p.Probe != nil && *p.Probe), nil
 }
 
-// status answers status (spec §3.3) in the original's shape.
+// status answers status (doc/protocol.md §3.3) in the original's shape.
 func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 	sess := h.s.readSessions(10)
 	recent := statusRows(sess.Recent)

@@ -22,7 +22,7 @@ import (
 )
 
 // healthCacheTTL: a health call without probe answers from a cache younger
-// than this (spec §3.3).
+// than this (doc/protocol.md §3.3).
 const healthCacheTTL = 60 * time.Second
 
 // connectHealthDebounce coalesces the health refresh the original runs
@@ -73,7 +73,7 @@ type Options struct {
 type State struct {
 	o Options
 
-	// The health cache (wire.HealthSummary, spec §3.3) and
+	// The health cache (wire.HealthSummary, doc/protocol.md §3.3) and
 	// stateVersion.health. There are no channels or agent runs yet, so the
 	// summary reports the one default agent and the session store in the
 	// state dir, honestly empty where we have nothing.

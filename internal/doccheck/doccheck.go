@@ -5,9 +5,9 @@
 // prints the same report.
 //
 // Citations come in three spellings. The explicit one names the file:
-// "doc/protocol.md §3.3". The older one names the document: "protocol spec
+// "doc/protocol.md §3.3". The older one names the document: "doc/protocol.md
 // §3.3" (protocol, supervision or messaging, mapped to doc/<name>.md). A bare
-// "spec §3.3" or "§3.3" means the document cited last earlier in the same
+// "doc/protocol.md §3.3" or "§3.3" means the document cited last earlier in the same
 // file, else the document of the file's package (DefaultDoc). This is also
 // the rule doc/tools/rewrite-spec-refs.sh applies, so that its rewrite
 // changes spellings, never targets.

@@ -1,6 +1,6 @@
 // Package client is the Go client of the Clawdbot gateway protocol, used by
-// the CLI and doctor. It follows the original Node GatewayClient (protocol
-// spec §11): dial, wait up to 750 ms for connect.challenge, send connect
+// the CLI and doctor. It follows the original Node GatewayClient
+// (doc/protocol.md §11): dial, wait up to 750 ms for connect.challenge, send connect
 // signed with the profile's Ed25519 device identity (payload v2 with the
 // nonce, v1 without), keep the device token from hello-ok and prefer it next
 // time, drop a stored token whose connect failed, match responses to
@@ -313,7 +313,7 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 }
 
 // connect waits for the challenge, sends the signed connect and decodes
-// hello-ok, managing the stored device token (spec §1.5).
+// hello-ok, managing the stored device token (doc/protocol.md §1.5).
 func (c *Conn) connect(ctx context.Context, id *device.Identity, store *device.AuthStore) (*wire.HelloOk, error) {
 	var nonce string
 	t := time.NewTimer(c.opts.ChallengeWait)

@@ -1,7 +1,7 @@
 package client
 
 // fakeGateway is a small in-test WebSocket server that follows the
-// handshake of protocol spec §1 (challenge, connect, hello-ok, error + close).
+// handshake of doc/protocol.md §1 (challenge, connect, hello-ok, error + close).
 // It is a fake on purpose, not our gateway package: it lets each test pin the
 // client's behaviour on paths a correct server reaches only by accident or
 // timing (no challenge, a connect that never answers, a close mid-call, seq

@@ -97,7 +97,7 @@ func TestRealGatewayEventsAndErrors(t *testing.T) {
 	if c.Hello().Protocol != wire.ProtocolVersion || c.Hello().Policy.TickIntervalMs != wire.DefaultTickIntervalMs {
 		t.Errorf("hello %+v", c.Hello())
 	}
-	// The gateway broadcasts health after every connect (spec §1.6).
+	// The gateway broadcasts health after every connect (doc/protocol.md §1.6).
 	select {
 	case e := <-events:
 		if e.Event != "health" || e.Seq == nil {

@@ -1,5 +1,5 @@
 // Package device is the Ed25519 device identity of the Clawdbot protocol
-// (spec §1.5): the key pair a client keeps in <state>/identity/device.json,
+// (doc/protocol.md §1.5): the key pair a client keeps in <state>/identity/device.json,
 // the v1/v2 connect payload it signs, the server-side verification of that
 // signature, and the per-role device tokens a client stores in
 // <state>/identity/device-auth.json after a successful connect.

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// PayloadFields are the inputs of the signed connect payload (spec §1.5).
+// PayloadFields are the inputs of the signed connect payload (doc/protocol.md §1.5).
 type PayloadFields struct {
 	DeviceID   string
 	ClientID   string

@@ -28,7 +28,7 @@ func init() {
 		}})
 }
 
-// Defaults of the original's agent command (messaging spec §1.16, §4.3).
+// Defaults of the original's agent command (doc/messaging.md §1.16, §4.3).
 const (
 	defaultAgentTimeoutSeconds = 600
 	defaultMainKey             = "main"
@@ -231,7 +231,7 @@ func cliDialOptions(o client.Options) client.Options {
 	return o
 }
 
-// agentFinal is the final payload of the agent method (messaging spec §1.2).
+// agentFinal is the final payload of the agent method (doc/messaging.md §1.2).
 type agentFinal struct {
 	RunID   string `json:"runId"`
 	Status  string `json:"status"`
@@ -279,7 +279,7 @@ func (f agentFinal) text() string {
 }
 
 // streamPrinter writes a run's assistant text to the terminal as agent
-// events arrive (stream "assistant"; messaging spec §2.1). data.text is
+// events arrive (stream "assistant"; doc/messaging.md §2.1). data.text is
 // the whole text of the current assistant message, so it is the source of
 // truth and data.delta only tells a new message apart: a repeated or late
 // event (per-run seq not above the last one) is ignored, and a text that
@@ -377,7 +377,7 @@ func (p *streamPrinter) finishLine() {
 }
 
 // agentConfig is what the agent command reads from the config: enough to
-// resolve the session key locally as the original does (messaging spec
+// resolve the session key locally as the original does (doc/messaging.md
 // §1.16) and to bound its wait.
 type agentConfig struct {
 	MainKey        string

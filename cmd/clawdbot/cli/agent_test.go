@@ -166,7 +166,7 @@ func TestAgentErrors(t *testing.T) {
 			wantJSON: `{"ok":false,"error":{"code":"INVALID_REQUEST","message":"agent: invalid agent params: unknown channel: carrierpigeon","fix":""}}`,
 		},
 		{
-			// The ack, then a second res with ok:false (messaging spec §1.2).
+			// The ack, then a second res with ok:false (doc/messaging.md §1.2).
 			name: "failed after the ack", skip: []string{"i-agent-errors-3"},
 			wantText: "error: agent: Error: Invalid thinking level. Use one of: off, minimal, low, medium, high.\n",
 			wantJSON: `{"ok":false,"error":{"code":"UNAVAILABLE","message":"agent: Error: Invalid thinking level. Use one of: off, minimal, low, medium, high.","fix":""}}`,

@@ -239,7 +239,7 @@ func (e *Env) ProfileName() string {
 
 // Hint formats a printed fix command for the active profile, e.g.
 // "clawdbot doctor --fix" → "clawdbot --profile work doctor --fix"
-// (supervision spec §1.7). Use it for every command a message tells the user
+// (doc/supervision.md §1.7). Use it for every command a message tells the user
 // to run.
 func (e *Env) Hint(cmd string) string { return FormatHint(e.ProfileName(), cmd) }
 
@@ -456,7 +456,7 @@ func isGroup(path string) bool {
 }
 
 // parseGlobal consumes --dev, --profile NAME, --profile=NAME, --help and
-// --version before the first positional word (supervision spec §1.1); flags
+// --version before the first positional word (doc/supervision.md §1.1); flags
 // after the command word belong to the command.
 func parseGlobal(args []string, env *Env) (rest []string, code int, ok bool) {
 	i := 0

@@ -17,8 +17,8 @@ import (
 	"github.com/clawdbot/clawdbot/wire/client"
 )
 
-// The cron commands drive the gateway's scheduler over cron.* (protocol
-// spec §3.6), with the original's flags and output: every command prints
+// The cron commands drive the gateway's scheduler over cron.*
+// (doc/protocol.md §3.6), with the original's flags and output: every command prints
 // the method's result as indented JSON, except `cron list`, which prints
 // a table unless --json is given. Flag values are checked here before
 // anything is sent (a bad one is a usage error, exit 2); what only the

@@ -2,7 +2,7 @@ package cli
 
 // doctor: run every check in parallel, print a grouped report with a fix per
 // finding, and with --fix run the repairs in their fixed order (doctor
-// package). The prompt policy follows the original (supervision spec §6.2):
+// package). The prompt policy follows the original (doc/supervision.md §6.2):
 // without a TTY and without --yes, doctor only reports.
 
 import (
@@ -79,7 +79,7 @@ func runDoctor(env *Env, args []string) int {
 	checks := doctor.Checks()
 	findings := doctor.Run(ctx, c, checks)
 
-	// Prompt policy (spec §6.2).
+	// Prompt policy (doc/supervision.md §6.2).
 	tty := stdinIsTTY(env)
 	interactive := !nonInteractive && (tty || yes)
 	apply := (fix || repair || yes) && interactive

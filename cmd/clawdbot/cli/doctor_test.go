@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The prompt policy without a TTY (spec §6.2 and its issue): repairs only
+// The prompt policy without a TTY (doc/supervision.md §6.2 and its issue): repairs only
 // with --fix/--repair/--yes and, with no TTY, only with --yes;
 // --non-interactive never repairs; --generate-gateway-token is an explicit
 // request and runs on its own. Exit codes: 0 no errors remain, 1 errors

@@ -193,7 +193,7 @@ func gatewayStartCheck(env *Env, prof profiles.Profile, f GatewayFlags) profiles
 }
 
 // GatewayRuntime resolves the config-derived runtime (auth, proxies) and
-// the bind host, refusing what profiles.CheckStartable refuses (spec
+// the bind host, refusing what profiles.CheckStartable refuses (doc/protocol.md
 // §10.3). A restart calls it with the new config.
 func GatewayRuntime(env *Env, prof profiles.Profile, cfg *profiles.Config, f GatewayFlags) (gateway.RuntimeConfig, string, error) {
 	chk := gatewayStartCheck(env, prof, f)

@@ -3,7 +3,7 @@ package cli
 // gateway status: the supervisor's view and the RPC view of this profile's
 // gateway in one report (doctor.GatherStatus does the work). The human form
 // says in its exit code whether the gateway is up; --json exits 0 whenever
-// it printed the report, as the original does (supervision spec §5.6): the
+// it printed the report, as the original does (doc/supervision.md §5.6): the
 // macOS app and scripts run `gateway status --json --no-probe` and read the
 // state from the JSON, and a non-zero exit would read as "no report".
 

@@ -21,7 +21,7 @@ var healthExits = []ExitCode{
 }
 
 // healthSummary is the part of the health result the text output uses
-// (protocol spec §3.3); --json prints the result untouched.
+// (doc/protocol.md §3.3); --json prints the result untouched.
 type healthSummary struct {
 	OK            bool                       `json:"ok"`
 	DurationMs    int64                      `json:"durationMs"`

@@ -16,7 +16,7 @@ func init() {
 	Register(&Command{Path: "logs", Summary: "show (and follow) the gateway's file log over RPC", Run: runLogs})
 }
 
-// logsRecord is one --json output object (supervision spec §8.2).
+// logsRecord is one --json output object (doc/supervision.md §8.2).
 type logsRecord struct {
 	Type      string `json:"type"`
 	File      string `json:"file,omitempty"`

@@ -3,7 +3,7 @@ package cli
 // Gateway service commands: gateway install | uninstall | start | stop |
 // restart. They resolve the profile, build a supervise.Spec for this binary,
 // and drive the platform's supervise.Manager. Output is a few human lines,
-// or with --json the action object of supervision spec §4.4 (the contract
+// or with --json the action object of doc/supervision.md §4.4 (the contract
 // the macOS app reads).
 
 import (
@@ -36,7 +36,7 @@ func init() {
 	Register(&Command{Path: "gateway restart", Summary: "restart the gateway service", Run: func(e *Env, a []string) int { return runServiceAction(e, "restart", a) }})
 }
 
-// serviceJSON is the action result of spec §4.4.
+// serviceJSON is the action result of doc/supervision.md §4.4.
 type serviceJSON struct {
 	OK       bool     `json:"ok"`
 	Action   string   `json:"action"`
@@ -50,7 +50,7 @@ type serviceJSON struct {
 	Service *serviceSummary `json:"service,omitempty"`
 }
 
-// serviceSummary is spec §4.4's "service" object plus our richer status.
+// serviceSummary is doc/supervision.md §4.4's "service" object plus our richer status.
 type serviceSummary struct {
 	Label         string            `json:"label"`
 	Loaded        bool              `json:"loaded"`
@@ -223,7 +223,7 @@ func runServiceInstall(env *Env, args []string) int {
 	}
 	rep := &serviceReport{env: env, json: sf.json, verbose: verbose, out: serviceJSON{Action: "install"}}
 	if v := strings.TrimSpace(env.Getenv("CLAWDBOT_NIX_MODE")); v == "1" {
-		//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §4.2)
+		//lint:ignore ST1005 the original's message, printed verbatim (doc/supervision.md §4.2)
 		return rep.fail(errors.New("Nix mode detected; service install is disabled"))
 	}
 	if code, ok := env.PortFlag(fs, "port", port); !ok {
@@ -314,7 +314,7 @@ func runServiceInstall(env *Env, args []string) int {
 	if token != "" {
 		// The token goes into the profile's config (0600, atomic, .bak) and
 		// not into the unit/plist: those are world-readable by convention
-		// (spec §3.5, gap §10.4), and the gateway reads its token from the
+		// (doc/supervision.md §3.5, gap §10.4), and the gateway reads its token from the
 		// config anyway. One place for the secret also works on launchd,
 		// which has no EnvironmentFile equivalent.
 		if err := storeGatewayToken(prof.ConfigPath, env.Getenv, token); err != nil {
@@ -541,7 +541,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 		}
 		rep.line("%s", rep.out.Message)
 		if st := rep.attachStatus(ctx, m, spec); st.Loaded {
-			//lint:ignore ST1005 the original's message, printed verbatim (supervision spec §4.3)
+			//lint:ignore ST1005 the original's message, printed verbatim (doc/supervision.md §4.3)
 			return rep.fail(errors.New("Gateway service still loaded after uninstall"))
 		}
 		return rep.done()
@@ -554,7 +554,7 @@ func runServiceAction(env *Env, action string, args []string) int {
 		rep.attachStatus(ctx, m, spec)
 		if action == "stop" {
 			// As the original: nothing installed means nothing to stop
-			// (spec §4.4). A gateway started by hand is not the service's:
+			// (doc/supervision.md §4.4). A gateway started by hand is not the service's:
 			// name it and how to stop it.
 			rep.line("%s", rep.out.Message)
 			if l, ok := handStartedGateway(ctx, prof); ok {

@@ -24,8 +24,8 @@ var sessionsExits = []ExitCode{
 	{Code: ExitUsage},
 }
 
-// sessionsRow is one --json row, in the original's key order (messaging
-// spec §3.3; d:commands/sessions.js).
+// sessionsRow is one --json row, in the original's key order
+// (doc/messaging.md §3.3; d:commands/sessions.js).
 type sessionsRow struct {
 	Key             string `json:"key"`
 	Kind            string `json:"kind"`

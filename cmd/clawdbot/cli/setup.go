@@ -33,7 +33,7 @@ type setupReport struct {
 	Changed     bool     `json:"changed"`
 }
 
-// runSetup makes a profile ready to run a gateway (supervision spec §9): the
+// runSetup makes a profile ready to run a gateway (doc/supervision.md §9): the
 // state dir (0700), a config (0600) with gateway.mode=local, a loopback bind,
 // token auth with a fresh token and the workspace, the workspace itself and
 // the sessions dir. It is idempotent: it only adds what is missing; an

@@ -9,7 +9,7 @@ import (
 
 // Console output of a supervised gateway goes to files nobody rotates: the
 // launchd plist points stdout/stderr at <state>/logs/gateway.log and
-// gateway.err.log, and launchd never rotates them (supervision spec §10,
+// gateway.err.log, and launchd never rotates them (doc/supervision.md §10,
 // gap 5). The complete record is the gateway's own file log (per day, 7 days
 // kept), so a console file that passes its cap is truncated in place, with a
 // line saying where the full log is.

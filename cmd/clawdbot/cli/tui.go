@@ -40,7 +40,7 @@ type tuiFlags struct {
 
 // runTUI is the original's `clawdbot tui`: a chat on one session of the
 // gateway, kept connected by client.Reconnecting. It speaks the Control
-// UI's methods (messaging spec §1.16): chat.history on open and after
+// UI's methods (doc/messaging.md §1.16): chat.history on open and after
 // every switch, chat.send with chat events streaming the reply (§1.5,
 // §2.2), chat.abort on Esc (§1.7), sessions.list for the picker (ctrl+p)
 // and the footer's model and tokens, agents.list for the agent names.
@@ -620,7 +620,7 @@ func firstLine(s string) string {
 	return line
 }
 
-// onEvent follows the chat events of the current session (messaging spec
+// onEvent follows the chat events of the current session (doc/messaging.md
 // §2.2) and the lifecycle of the active run (§2.1), as the original's TUI
 // does: a delta replaces the run's streamed text (it carries the whole
 // text so far), a final settles it, aborted and error end the run.

@@ -1,4 +1,4 @@
-// Package lanes is the agent runtime's command queue (messaging spec §4.5):
+// Package lanes is the agent runtime's command queue (doc/messaging.md §4.5):
 // named FIFO lanes, each with a concurrency limit. Every run takes two
 // slots: its session lane ("session:<key>", concurrency 1, so one run per
 // session in arrival order) and, inside it, a global lane ("main" =

@@ -1,5 +1,5 @@
 // Package prompt builds the system prompt of an agent turn the way the
-// original does (messaging spec §4.1): a fixed preamble, the workspace's
+// original does (doc/messaging.md §4.1): a fixed preamble, the workspace's
 // bootstrap files (AGENTS.md, SOUL.md, TOOLS.md, IDENTITY.md, USER.md,
 // HEARTBEAT.md, BOOTSTRAP.md) as "Project Context", the tools on offer
 // with the original's one-line summaries ("## Tooling"), each bounded to

@@ -1,5 +1,5 @@
 // Package reply turns a model's answer text into reply payloads the way
-// the original does (messaging spec §4.4): MEDIA: lines become media URLs,
+// the original does (doc/messaging.md §4.4): MEDIA: lines become media URLs,
 // [[reply_to_current]] / [[reply_to:<id>]] set the reply target,
 // [[audio_as_voice]] marks audio for a voice note, and a reply that is
 // exactly NO_REPLY (or HEARTBEAT_OK in heartbeat runs) is silent.
@@ -158,7 +158,7 @@ func validMedia(c string, allowSpaces bool) bool {
 }
 
 // StripTags removes the reply and audio directive tags from streamed text
-// and trims it: the "text" of an assistant event (messaging spec §2.1).
+// and trims it: the "text" of an assistant event (doc/messaging.md §2.1).
 func StripTags(s string) string {
 	s = audioTag.ReplaceAllString(s, " ")
 	s = replyTag.ReplaceAllString(s, " ")
