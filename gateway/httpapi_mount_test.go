@@ -10,9 +10,9 @@ import (
 )
 
 // The gateway port routes /v1/* and the hooks path to the HTTP API as
-// its config enables them; everything else stays a plain 404. The agent
-// runtime is not wired into this test server, so an enabled, authorized
-// endpoint answers 503 (the handler's own tests run it with the runner).
+// its config enables them; everything else stays a plain 404. An enabled,
+// authorized endpoint reaches the handler (its own tests and the chat e2e
+// test run turns through it).
 func TestHTTPAPIRouting(t *testing.T) {
 	cfg := &profiles.Config{}
 	cfg.Gateway.HTTP.Endpoints.ChatCompletions.Enabled = true
@@ -25,7 +25,9 @@ func TestHTTPAPIRouting(t *testing.T) {
 		want       string
 	}{
 		{"/v1/chat/completions", "", 401, `"type":"unauthorized"`},
-		{"/v1/chat/completions", testToken, 503, "agent runtime is not available"},
+		// Routed to the handler, which is wired to the agent runner: an
+		// empty body is the handler's own 400.
+		{"/v1/chat/completions", testToken, 400, "missing_user_message"},
 		{"/v1/responses", testToken, 404, "Not Found"},
 		{"/in/wake", "", 401, "Unauthorized"},
 		{"/in/wake", "hook-tok", 400, "text required"},
