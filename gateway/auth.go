@@ -2,14 +2,13 @@ package gateway
 
 import (
 	"crypto/subtle"
-	"sync"
-	"time"
 
 	"github.com/clawdbot/clawdbot/wire"
 )
 
 // The handshake's auth step: the shared secret of the runtime's Auth, with
-// the failed-attempt limiter in front of it (doc/protocol.md §10.1). Device tokens are
+// the failed-attempt limiter (gateway/internal/faillimit) in front of it
+// (doc/protocol.md §10.1). Device tokens are
 // the fallback, checked by gateway/devices.
 
 // checkSharedAuth compares the presented secret with the configured one in
@@ -60,65 +59,4 @@ func authHint(client wire.ClientInfo, password bool) string {
 		return "provide gateway auth password"
 	}
 	return "provide gateway auth token"
-}
-
-// failLimiter bounds failed auth attempts per client address: after
-// maxFails failures within failWindow further connects are refused until the
-// window passes. The table is capped so a flood of addresses cannot grow it
-// without bound (the oldest entry is evicted).
-type failLimiter struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]*failEntry
-}
-
-type failEntry struct {
-	first time.Time
-	n     int
-}
-
-const (
-	maxFails      = 20
-	failWindow    = time.Minute
-	failTableSize = 4096
-)
-
-func newFailLimiter(now func() time.Time) *failLimiter {
-	return &failLimiter{now: now, m: map[string]*failEntry{}}
-}
-
-func (l *failLimiter) blocked(addr string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.m[addr]
-	if e == nil {
-		return false
-	}
-	if l.now().Sub(e.first) > failWindow {
-		delete(l.m, addr)
-		return false
-	}
-	return e.n >= maxFails
-}
-
-func (l *failLimiter) fail(addr string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	e := l.m[addr]
-	if e == nil || now.Sub(e.first) > failWindow {
-		if e == nil && len(l.m) >= failTableSize {
-			var oldK string
-			var oldT time.Time
-			for k, v := range l.m {
-				if oldK == "" || v.first.Before(oldT) {
-					oldK, oldT = k, v.first
-				}
-			}
-			delete(l.m, oldK)
-		}
-		e = &failEntry{first: now}
-		l.m[addr] = e
-	}
-	e.n++
 }

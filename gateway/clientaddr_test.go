@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+	"github.com/clawdbot/clawdbot/gateway/internal/faillimit"
 )
 
 // The client address behind trusted proxies: the right-most
@@ -94,7 +95,7 @@ func TestSpoofedForwardedForIsNotLocal(t *testing.T) {
 
 	// Rate limit: the failed-auth exemption is for local clients only.
 	var last string
-	for range maxFails + 1 {
+	for range faillimit.MaxFails + 1 {
 		r := viaProxy()
 		r.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
 		_, last = errOf(t, r.ReadRes())

@@ -155,7 +155,7 @@ func (c *conn) stepVersion(h *hsState) *rejection {
 // clients are exempt: they share one address, so a script looping with a
 // wrong token would otherwise lock the user's own CLI out.
 func (c *conn) stepLimit(h *hsState) *rejection {
-	if !c.who.Local && c.s.failures.blocked(c.who.RemoteIP) {
+	if !c.who.Local && c.s.failures.Blocked(c.who.RemoteIP) {
 		c.logAuthFailure(h, "too many failed attempts")
 		return reject(rpc.Invalid("unauthorized: too many failed attempts; retry later"))
 	}
@@ -194,7 +194,7 @@ func (c *conn) stepAuth(h *hsState) *rejection {
 	}
 	if msg != "" {
 		if !c.who.Local {
-			c.s.failures.fail(c.who.RemoteIP)
+			c.s.failures.Fail(c.who.RemoteIP)
 		}
 		c.logAuthFailure(h, authReason(msg))
 		return reject(rpc.Invalid(msg))

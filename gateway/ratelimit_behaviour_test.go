@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+	"github.com/clawdbot/clawdbot/gateway/internal/faillimit"
 )
 
 // The failed-auth limiter (ours; the original has none, doc/protocol.md §10.1) must
@@ -18,7 +19,7 @@ func TestAuthLimiterSparesLocalClients(t *testing.T) {
 	s := startServer(t, func(o *Options) {
 		o.IsLocal = func(r *http.Request) bool { return r.Header.Get("X-Test-Remote") == "" }
 	})
-	for range maxFails + 1 {
+	for range faillimit.MaxFails + 1 {
 		c := dial(t, s)
 		c.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
 		if _, msg := errOf(t, c.ReadRes()); !strings.Contains(msg, "token mismatch") {
@@ -39,7 +40,7 @@ func TestAuthLimiterSparesLocalClients(t *testing.T) {
 		return rc
 	}
 	var last string
-	for range maxFails + 1 {
+	for range faillimit.MaxFails + 1 {
 		r := remote()
 		r.Send(map[string]any{"type": "req", "id": "a", "method": "connect", "params": connectParams("wrong")})
 		_, last = errOf(t, r.ReadRes())

@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/filelog"
+	"github.com/clawdbot/clawdbot/gateway/internal/faillimit"
 	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
@@ -192,7 +193,7 @@ type Server struct {
 	seq   int64
 	conns map[*conn]struct{}
 
-	failures *failLimiter
+	failures *faillimit.Limiter
 	authLog  *authLog // failed logins, rate-limited (authlog.go)
 	preAuth  *preAuth // pre-handshake connection caps (listener_caps.go)
 	f        features
@@ -231,7 +232,7 @@ func New(opts Options) (*Server, error) {
 		conns:    make(map[*conn]struct{}),
 		done:     make(chan struct{}),
 		tickStop: make(chan struct{}),
-		failures: newFailLimiter(opts.Now),
+		failures: faillimit.New(opts.Now),
 	}
 	s.authLog = newAuthLog(s.wsLog, opts.Now)
 	s.f = newFeatures(s)

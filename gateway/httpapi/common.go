@@ -10,77 +10,24 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/clawdbot/clawdbot/gateway/internal/faillimit"
 )
 
-// Limiter bounds failed bearers per client address, as the gateway's
-// failed-auth limiter does for the WebSocket handshake: after MaxFails
-// failures within FailWindow the address is refused (429) until the
-// window passes. The table is capped; the oldest entry is evicted.
-type Limiter struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]*failEntry
-}
-
-type failEntry struct {
-	first time.Time
-	n     int
-}
+// Limiter bounds failed bearers per client address with the same rule as
+// the WebSocket handshake's (gateway/internal/faillimit): after MaxFails
+// failures within FailWindow the address gets 429 until the window passes.
+type Limiter = faillimit.Limiter
 
 // Limits of the Limiter.
 const (
-	MaxFails      = 20
-	FailWindow    = time.Minute
-	failTableSize = 4096
+	MaxFails   = faillimit.MaxFails
+	FailWindow = faillimit.Window
 )
 
 // NewLimiter returns an empty limiter (now nil: time.Now).
-func NewLimiter(now func() time.Time) *Limiter {
-	if now == nil {
-		now = time.Now
-	}
-	return &Limiter{now: now, m: map[string]*failEntry{}}
-}
-
-// Blocked reports whether addr has used up its failures.
-func (l *Limiter) Blocked(addr string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.m[addr]
-	if e == nil {
-		return false
-	}
-	if l.now().Sub(e.first) > FailWindow {
-		delete(l.m, addr)
-		return false
-	}
-	return e.n >= MaxFails
-}
-
-// Fail counts one failure of addr.
-func (l *Limiter) Fail(addr string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	e := l.m[addr]
-	if e == nil || now.Sub(e.first) > FailWindow {
-		if e == nil && len(l.m) >= failTableSize {
-			var oldK string
-			var oldT time.Time
-			for k, v := range l.m {
-				if oldK == "" || v.first.Before(oldT) {
-					oldK, oldT = k, v.first
-				}
-			}
-			delete(l.m, oldK)
-		}
-		e = &failEntry{first: now}
-		l.m[addr] = e
-	}
-	e.n++
-}
+func NewLimiter(now func() time.Time) *Limiter { return faillimit.New(now) }
 
 // secretEqual compares a presented secret with the configured one in
 // constant time (hashing first hides the length too).
