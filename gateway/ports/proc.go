@@ -1,28 +1,9 @@
 package ports
 
-import (
-	"context"
-	"os/exec"
-	"strconv"
-	"strings"
-	"time"
-)
-
 // procInfo is what we can learn about a process besides lsof's fields.
 type procInfo struct {
 	comm    string // short command name, as lsof's c field
 	cmdline string
 	user    string
 	env     map[string]string // only the CLAWDBOT_* variables we look for
-}
-
-// psField runs `ps -p <pid> -o <field>=` (the portable fallback to /proc).
-func psField(ctx context.Context, pid int, field string) string {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ps", "-p", strconv.Itoa(pid), "-o", field+"=").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
 }

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package ports
 
@@ -8,8 +8,8 @@ import "context"
 // with the rights to see other users' processes.
 const NoDetailsFix = "install lsof or run as an admin user"
 
-// findListeners asks lsof: macOS has no /proc, and Windows keeps the
-// original's lsof requirement (see lsofPath). lsof shows every listener it
+// findListeners asks lsof: macOS has no /proc (Linux reads /proc,
+// Windows the system's TCP table). lsof shows every listener it
 // may see, so nothing is reported hidden.
 func findListeners(ctx context.Context, port int) ([]Listener, []HiddenListener, error) {
 	ls, err := lsof(ctx, port, "pcn")
