@@ -1,39 +1,21 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/clawdbot/clawdbot/gateway"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
 // TestApprovalsCommandsThroughGateway runs get, allowlist add/remove and
 // set against a real gateway on loopback and checks the file it owns.
 func TestApprovalsCommandsThroughGateway(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
-	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: filepath.Join(state, "clawdbot.json"),
-		Version: "test", Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "right"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	url := "ws://" + ln.Addr().String()
+	g := startTestGateway(t, "right", "")
+	state := g.state
+	url := g.url
 	env, out, errb := callTestEnv(t, map[string]string{})
 	run := func(args ...string) (int, string) {
 		t.Helper()

@@ -1,15 +1,10 @@
 package cli
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/clawdbot/clawdbot/gateway"
 )
 
 // TestExplicitCredentialIsChecked runs `gateway call` against a real
@@ -18,23 +13,8 @@ import (
 // like any auth error), while the ambient credentials (config, env) keep
 // deferring to the stored device token as the original does.
 func TestExplicitCredentialIsChecked(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
-	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: filepath.Join(state, "clawdbot.json"),
-		Version: "test", Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "right"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	url := "ws://" + ln.Addr().String()
+	g := startTestGateway(t, "right", "")
+	url := g.url
 
 	vars := map[string]string{}
 	env, out, errb := callTestEnv(t, vars)

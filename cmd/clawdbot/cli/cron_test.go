@@ -2,18 +2,15 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/clawdbot/clawdbot/gateway"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -30,29 +27,8 @@ type cronGateway struct {
 
 func startCronGateway(t *testing.T, config string) *cronGateway {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
-	cfgPath := filepath.Join(state, "clawdbot.json")
-	if config != "" {
-		if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: cfgPath,
-		Version: "test", Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: cronToken}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return &cronGateway{url: "ws://" + ln.Addr().String(), state: state}
+	g := startTestGateway(t, cronToken, config)
+	return &cronGateway{url: g.url, state: g.state}
 }
 
 // run runs a CLI command against g and returns its exit code and streams.

@@ -3,10 +3,7 @@
 package cli
 
 import (
-	"context"
 	"io"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +11,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
-
-	"github.com/clawdbot/clawdbot/gateway"
 )
 
 // The TUI runs on a real pseudo-terminal, talking to the replay gateway
@@ -246,23 +241,8 @@ func TestTUINeedsATerminal(t *testing.T) {
 // gateway yet, so no turn runs here): it connects as the original's TUI
 // (gateway-client / ui), and the history and the session row load.
 func TestTUIRealGateway(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
-	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: filepath.Join(state, "clawdbot.json"),
-		Version: "test", Runtime: gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "tui-token"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	h := startTUIAt(t, "ws://"+ln.Addr().String(), "--token", "tui-token")
+	g := startTestGateway(t, "tui-token", "")
+	h := startTUIAt(t, g.url, "--token", "tui-token")
 	s := h.waitScreen("· session agent:main:main", "gateway connected", "agent main | session main |")
 	if strings.Contains(s, "failed") {
 		t.Errorf("a call failed:\n%s", s)
