@@ -96,7 +96,7 @@ func newFeatures(s *Server) features {
 	// tools) plus exec/process behind the owner's approval policy.
 	execTool, processTool := exec.New(exec.Options{
 		Approver: execApprover{m: f.approvals, skillBins: f.skills.EligibleBins}, Now: o.Now})
-	toolset := tools.New(tools.Options{Workspace: o.Workspace, Config: s.parsedConfig, Store: store,
+	toolset := tools.New(tools.Options{Workspace: o.Workspace, Config: cron.ConfigFile(o.ConfigPath), Store: store,
 		Sessions: agentSessions{store}, Runner: lateRunner{s}, Extra: []tools.Tool{execTool, processTool},
 		Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent/tools")})
 	// Nothing here reads a file or builds a client: the store, the config
@@ -115,16 +115,6 @@ type lateRunner struct{ s *Server }
 
 func (l lateRunner) Run(ctx context.Context, t agent.Turn) agent.Outcome {
 	return l.s.f.agent.Run(ctx, t)
-}
-
-// parsedConfig is the config file as parsed (before ${ENV} substitution),
-// for the tool policy; an empty document when it cannot be read.
-func (s *Server) parsedConfig() map[string]any {
-	snap, err := profiles.Load(s.opts.ConfigPath)
-	if err != nil || snap.Parsed == nil {
-		return map[string]any{}
-	}
-	return snap.Parsed
 }
 
 // workspaceOf is agentID's workspace: its agents.list entry, else
