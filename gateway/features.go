@@ -144,7 +144,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	sessions.Register(reg, sessions.Deps{Store: f.sessions, Aborter: runAborter{f.agent}, Models: f.sessionModels()})
 	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
 	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
-	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
+	approvals.Register(reg, approvals.Deps{Manager: f.approvals, Nodes: nodeInvoker{f.nodes}})
 	skills.Register(reg, f.skills)
 	tts.Register(reg, tts.Deps{Config: s.configJSON, StateDir: s.opts.StateDir})
 	update.Register(reg, update.Deps{})
