@@ -103,11 +103,7 @@ func (t cronToolImpl) Run(ctx context.Context, c *Call) (agent.ToolResult, error
 	if strings.TrimSpace(a.GatewayURL) != "" || strings.TrimSpace(a.GatewayToken) != "" {
 		return agent.ToolResult{}, errors.New("gatewayUrl/gatewayToken are not supported: the cron tool manages this gateway's scheduler; omit them")
 	}
-	timeout := cronDefaultTimeout
-	if a.TimeoutMs != nil {
-		ms := min(max(*a.TimeoutMs, 1), float64(cronMaxTimeout/time.Millisecond))
-		timeout = time.Duration(ms) * time.Millisecond
-	}
+	timeout := cronTimeout(a.TimeoutMs)
 	call := func(method string, params any) (agent.ToolResult, error) {
 		raw, err := json.Marshal(params)
 		if err != nil {
@@ -161,6 +157,16 @@ func (t cronToolImpl) Run(ctx context.Context, c *Call) (agent.ToolResult, error
 	default:
 		return agent.ToolResult{}, fmt.Errorf("Unknown action: %s", a.Action)
 	}
+}
+
+// cronTimeout is the wait for timeoutMs: the original's floor of 1 ms and
+// default of 10 s, and a cap of 5 min since the model picks it.
+func cronTimeout(timeoutMs *float64) time.Duration {
+	if timeoutMs == nil {
+		return cronDefaultTimeout
+	}
+	ms := min(max(*timeoutMs, 1), float64(cronMaxTimeout/time.Millisecond))
+	return time.Duration(ms) * time.Millisecond
 }
 
 // callWithin calls the scheduler and waits at most timeout; a call still
