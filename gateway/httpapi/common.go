@@ -369,17 +369,23 @@ func buildPrompt(entries []entry) string {
 	return b.String()
 }
 
-// joinTexts is the reply of a run: the non-empty payload texts joined by
-// blank lines, or the original's placeholder.
-func joinTexts(texts []string) string {
+// replyText is the non-empty payload texts joined by blank lines ("" for
+// none).
+func replyText(texts []string) string {
 	var parts []string
 	for _, t := range texts {
 		if t != "" {
 			parts = append(parts, t)
 		}
 	}
-	if len(parts) == 0 {
-		return "No response from Clawdbot."
-	}
 	return strings.Join(parts, "\n\n")
+}
+
+// joinTexts is the reply of a run: the non-empty payload texts joined by
+// blank lines, or the original's placeholder.
+func joinTexts(texts []string) string {
+	if s := replyText(texts); s != "" {
+		return s
+	}
+	return "No response from Clawdbot."
 }

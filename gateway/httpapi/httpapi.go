@@ -87,11 +87,12 @@ type Turn struct {
 	Thinking string
 	// Timeout bounds the run (0: the agent default).
 	Timeout time.Duration
-	// MaxTokens bounds the answer (OpenResponses max_output_tokens; 0:
-	// the model's maximum).
+	// MaxTokens bounds the answer (max_output_tokens, max_tokens,
+	// max_completion_tokens; 0: the model's maximum).
 	MaxTokens int
-	// ClientTools are function tools the client offers (OpenResponses).
-	// A call of one ends the turn with Outcome.ToolCalls.
+	// ClientTools are function tools the client offers (tools of either
+	// endpoint, bounded by parseTools). A call of one ends the turn with
+	// Outcome.ToolCalls.
 	ClientTools []llm.Tool
 	// OnDelta receives the assistant text as it streams.
 	OnDelta func(delta string)
