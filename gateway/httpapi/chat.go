@@ -164,12 +164,18 @@ type (
 		TotalTokens      int64 `json:"total_tokens"`
 	}
 	chatChunk struct {
-		ID      string        `json:"id"`
-		Object  string        `json:"object"`
-		Created int64         `json:"created"`
-		Model   string        `json:"model"`
-		Choices []chunkChoice `json:"choices"`
-		Usage   *chatUsage    `json:"usage,omitempty"`
+		ID      string     `json:"id"`
+		Object  string     `json:"object"`
+		Created int64      `json:"created"`
+		Model   string     `json:"model"`
+		Choices []any      `json:"choices"` // chunkChoice, or roleChoice first
+		Usage   *chatUsage `json:"usage,omitempty"`
+	}
+	// roleChoice is the first chunk's choice: the original's has no
+	// finish_reason key at all.
+	roleChoice struct {
+		Index int        `json:"index"`
+		Delta chunkDelta `json:"delta"`
 	}
 	chunkChoice struct {
 		Index        int        `json:"index"`
@@ -253,12 +259,12 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s := startSSE(w)
-	chunk := chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: make([]chunkChoice, 1)}
+	chunk := chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: make([]any, 1)}
 	roleSent, sawDelta := false, false
 	send := func(content string) {
 		if !roleSent {
 			roleSent = true
-			chunk.Choices[0] = chunkChoice{Delta: chunkDelta{Role: "assistant"}}
+			chunk.Choices[0] = roleChoice{Delta: chunkDelta{Role: "assistant"}}
 			s.event("", chunk)
 		}
 		chunk.Choices[0] = chunkChoice{Delta: chunkDelta{Content: content}}
@@ -284,7 +290,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	case len(out.ToolCalls) > 0:
 		if !roleSent {
 			roleSent = true
-			chunk.Choices[0] = chunkChoice{Delta: chunkDelta{Role: "assistant"}}
+			chunk.Choices[0] = roleChoice{Delta: chunkDelta{Role: "assistant"}}
 			s.event("", chunk)
 		}
 		chunk.Choices[0] = chunkChoice{Delta: chunkDelta{ToolCalls: chatCalls(out.ToolCalls, true)}}
@@ -299,7 +305,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	chunk.Choices[0] = chunkChoice{FinishReason: &stop}
 	if req.StreamOptions.IncludeUsage {
 		s.event("", chunk)
-		chunk.Choices = []chunkChoice{}
+		chunk.Choices = []any{}
 		chunk.Usage = &usage
 		s.event("", chunk)
 	} else {

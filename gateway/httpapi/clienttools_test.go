@@ -309,5 +309,3 @@ func post(t testing.TB, e *env, path, token, body string) (int, string) {
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
 }
-
-

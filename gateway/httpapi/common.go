@@ -118,7 +118,7 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		hookText(w, http.StatusMethodNotAllowed, "Method Not Allowed") // the original's bytes, no newline
 		return false
 	}
 	if h.d.Agent == nil {
