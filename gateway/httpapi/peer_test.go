@@ -72,6 +72,7 @@ const (
 	whyAnnot      = "output_text parts carry annotations:[], as OpenAI's (doc/messaging.md §6.5)"
 	whyClientTool = "client tools reach the model and a call of one ends the turn; the original drops them on the way to the model (doc/messaging.md §6.4, §8)"
 	whyChatTools  = "/v1/chat/completions reads tools and max_tokens; the original ignores both (doc/messaging.md §6.4)"
+	whyToolLabel  = "a tool result is labelled with its tool's name from the assistant's tool_calls; the original writes a bare Tool (doc/messaging.md §6.4)"
 	whyErrCode    = "errors carry OpenAI's code field and our own message (doc/messaging.md §6.5)"
 	whyJSONError  = "a malformed body is named by Go's decoder, not V8's (doc/messaging.md §6.5)"
 	whyDisabled   = "a disabled endpoint is a 404; the original's Control UI answers every POST with 405 (doc/messaging.md §6.5)"
@@ -85,6 +86,10 @@ var peerDifferences = map[string][]difference{
 		{"body/choices/0/finish_reason", whyChatTools}, {"body/choices/0/message/**", whyChatTools}, {"body/usage/*", whyUsage},
 		{"upstream/0/body/max_completion_tokens", whyChatTools}, {"upstream/0/body/tools/others/**", whyChatTools},
 		{"upstream/1/**", whyChatTools}, {"upstream/count", whyChatTools},
+	},
+	"chat-tool-output": {
+		{"body/usage/*", whyUsage}, {"upstream/0/body/messages/1/content/0/text", whyToolLabel},
+		{"upstream/0/body/tools/others/**", whyChatTools},
 	},
 	"responses-nonstream": {{"body/output/0/content/0/annotations", whyAnnot}},
 	"responses-stream": {
@@ -171,8 +176,8 @@ func newPeerEnv(t *testing.T, configFile string, up *llmtest.Server) *env {
 
 func TestPeerDifferential(t *testing.T) {
 	files, _ := filepath.Glob("testdata/peer/exchange-*.json")
-	if len(files) < 15 {
-		t.Fatalf("%d captured exchanges in testdata/peer, want the 15 of capture/http.go", len(files))
+	if len(files) < 16 {
+		t.Fatalf("%d captured exchanges in testdata/peer, want the 16 of capture/http.go", len(files))
 	}
 	up := llmtest.NewOpenAI(t, llmtest.Script{Func: peerScript})
 	on := newPeerEnv(t, "testdata/peer/peer-config-endpoints-true.json", up)

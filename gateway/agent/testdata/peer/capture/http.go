@@ -100,6 +100,13 @@ func httpExchanges(tok string) []exchangeSpec {
 				map[string]any{"type": "function_call", "call_id": "call_client_1", "name": "get_weather", "arguments": `{"city":"Paris"}`},
 				map[string]any{"type": "function_call_output", "call_id": "call_client_1", "output": "22C and sunny"},
 			}, "tools": []any{weatherTool}, "user": "peer-resp-5"}),
+		chat("chat-tool-output", "the follow-up carrying a tool's result", map[string]any{"model": "clawdbot:main",
+			"messages": []any{
+				map[string]any{"role": "user", "content": "CLIENTTOOL weather in Paris?"},
+				map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{"id": "call_client_1", "type": "function",
+					"function": map[string]any{"name": "get_weather", "arguments": `{"city":"Paris"}`}}}},
+				map[string]any{"role": "tool", "tool_call_id": "call_client_1", "content": "22C and sunny"},
+			}, "tools": []any{weatherTool}, "user": "peer-chat-4"}),
 		{"chat-401", "wrong bearer", httpReq{Method: "POST", Path: "/v1/chat/completions", Headers: bearer("wrong-token"),
 			Body: jsonBody(map[string]any{"model": "clawdbot", "messages": sysUser})}},
 		{"chat-400-bad-json", "malformed JSON", httpReq{Method: "POST", Path: "/v1/chat/completions", Headers: h, BodyText: "{bad json"}},
