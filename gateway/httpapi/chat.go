@@ -212,13 +212,13 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	if model == "" {
 		model = "clawdbot"
 	}
-	agentID, key, ok := h.target(w, r, model, req.User, "openai")
-	if !ok {
-		return
-	}
 	tools, hint, maxTokens, err := chatTools(req)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, typeInvalid, "invalid_request", err.Error())
+		return
+	}
+	agentID, key, ok := h.target(w, r, model, req.User, "openai")
+	if !ok {
 		return
 	}
 	message, extra := chatPrompt(req.Messages)
