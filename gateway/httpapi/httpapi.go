@@ -22,6 +22,10 @@
 //   - Chat Completions streams end with a finish_reason "stop" chunk and
 //     report real usage numbers.
 //   - The hooks/agent run id is the run's id: its agent events carry it.
+//   - Client function tools reach the model on both endpoints, and a call
+//     of one comes back as tool_calls / function_call items (the
+//     original drops them before the model, doc/messaging.md §6.4);
+//     max_tokens caps the answer on Chat Completions too.
 //
 // A client that disconnects does not abort its run: the turn continues to
 // its end (bounded by the agent timeout), its reply is written to the
