@@ -168,11 +168,18 @@ type (
 		Object  string     `json:"object"`
 		Created int64      `json:"created"`
 		Model   string     `json:"model"`
-		Choices []any      `json:"choices"` // chunkChoice, or roleChoice first
-		Usage   *chatUsage `json:"usage,omitempty"`
+		Choices []chunkChoice `json:"choices"`
+		Usage   *chatUsage    `json:"usage,omitempty"`
 	}
-	// roleChoice is the first chunk's choice: the original's has no
-	// finish_reason key at all.
+	// roleChunk is the first chunk: its choice has no finish_reason key
+	// at all, as the original's.
+	roleChunk struct {
+		ID      string       `json:"id"`
+		Object  string       `json:"object"`
+		Created int64        `json:"created"`
+		Model   string       `json:"model"`
+		Choices []roleChoice `json:"choices"`
+	}
 	roleChoice struct {
 		Index int        `json:"index"`
 		Delta chunkDelta `json:"delta"`
@@ -259,14 +266,17 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s := startSSE(w)
-	chunk := chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: make([]any, 1)}
+	chunk := chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: make([]chunkChoice, 1)}
 	roleSent, sawDelta := false, false
-	send := func(content string) {
+	sendRole := func() {
 		if !roleSent {
 			roleSent = true
-			chunk.Choices[0] = roleChoice{Delta: chunkDelta{Role: "assistant"}}
-			s.event("", chunk)
+			s.event("", roleChunk{ID: id, Object: chunk.Object, Created: created, Model: model,
+				Choices: []roleChoice{{Delta: chunkDelta{Role: "assistant"}}}})
 		}
+	}
+	send := func(content string) {
+		sendRole()
 		chunk.Choices[0] = chunkChoice{Delta: chunkDelta{Content: content}}
 		s.event("", chunk)
 	}
@@ -288,11 +298,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	stop := "stop"
 	switch {
 	case len(out.ToolCalls) > 0:
-		if !roleSent {
-			roleSent = true
-			chunk.Choices[0] = roleChoice{Delta: chunkDelta{Role: "assistant"}}
-			s.event("", chunk)
-		}
+		sendRole()
 		chunk.Choices[0] = chunkChoice{Delta: chunkDelta{ToolCalls: chatCalls(out.ToolCalls, true)}}
 		s.event("", chunk)
 		stop = "tool_calls"
@@ -305,7 +311,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request) {
 	chunk.Choices[0] = chunkChoice{FinishReason: &stop}
 	if req.StreamOptions.IncludeUsage {
 		s.event("", chunk)
-		chunk.Choices = []any{}
+		chunk.Choices = []chunkChoice{}
 		chunk.Usage = &usage
 		s.event("", chunk)
 	} else {
