@@ -4,6 +4,7 @@
 
 import { Gateway } from './gateway.js';
 import { h, fill } from './dom.js';
+import { preloadMarkdown } from './markdown.js';
 import { chatTab } from './tabs/chat.js';
 import { overviewTab } from './tabs/overview.js';
 import { channelsTab } from './tabs/channels.js';
@@ -193,3 +194,5 @@ toggle.addEventListener('click', () => {
 
 go(routeName(), false);
 gw.start();
+// The Markdown libraries load once the page has painted.
+requestAnimationFrame(() => setTimeout(preloadMarkdown, 0));
