@@ -146,6 +146,8 @@ form.addEventListener('submit', (ev) => {
 const statusEl = document.querySelector('[data-testid="connection-status"]');
 const errorEl = document.querySelector('[data-testid="connection-error"]');
 const banner = document.querySelector('[data-testid="gateway-banner"]');
+statusEl.title = 'Gateway access';
+statusEl.addEventListener('click', () => document.body.classList.toggle('show-auth'));
 const STATE_TEXT = { connected: 'Connected', connecting: 'Connecting…', disconnected: 'Disconnected' };
 
 gw.on('state', (state, err) => {
