@@ -549,4 +549,3 @@ func (m *Manager) recordRoute(sessionKey string, msg Inbound) {
 		m.d.Log.Warn(fmt.Sprintf("[%s/%s] session route not recorded: %v", msg.Channel, msg.AccountID, err))
 	}
 }
-
