@@ -99,7 +99,12 @@ func TestChannelInboundPairingThenAgentReply(t *testing.T) {
 func TestChannelMethodsOverTheWire(t *testing.T) {
 	s, plugin := channelServer(t, `{"channels":{"fake":{"token":"t"}}}`, newFakeModel("x"))
 	c := dial(t, s)
-	c.Connect(connectParams(testToken))
+	hello := c.Connect(connectParams(testToken))
+	// A QR-login plugin is loaded: web.login.* follow the core methods.
+	methods := hello["features"].(map[string]any)["methods"].([]any)
+	if n := len(methods); n < 2 || methods[n-2] != "web.login.start" || methods[n-1] != "web.login.wait" {
+		t.Errorf("hello-ok methods end %v", methods[max(0, n-3):])
+	}
 
 	res := c.Call("channels.status", map[string]any{"probe": true, "timeoutMs": 5000})
 	if res["ok"] != true {

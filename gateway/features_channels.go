@@ -122,9 +122,9 @@ func (s *Server) registerChannels(reg *rpc.Registry) {
 
 // pluginMethods are the registered methods outside the core list, in
 // the order hello-ok appends them.
-func pluginMethods(reg *rpc.Registry) []string {
+func (s *Server) pluginMethods(reg *rpc.Registry) []string {
 	var out []string
-	for _, n := range channels.WebLoginMethods {
+	for _, n := range s.f.channels.AdvertisedMethods() {
 		if reg.Has(n) && !slices.Contains(wire.AdvertisedMethods(), n) {
 			out = append(out, n)
 		}

@@ -54,6 +54,10 @@ func New(meta channels.Meta) *Plugin {
 // Meta implements channels.Plugin.
 func (p *Plugin) Meta() channels.Meta { return p.meta }
 
+// QRLogin marks the fake as a QR-login plugin (its accounts implement
+// channels.QRLoginer).
+func (p *Plugin) QRLogin() {}
+
 // OnRun sets a hook run at the start of each Account.Run with the
 // account's 1-based attempt count (see Plugin.runHook).
 func (p *Plugin) OnRun(h func(acct *Account, attempt int) error) {
@@ -295,6 +299,7 @@ func (a *Account) WaitLogin(context.Context, time.Duration) (channels.LoginWaitR
 
 var (
 	_ channels.Plugin          = (*Plugin)(nil)
+	_ channels.QRLoginPlugin   = (*Plugin)(nil)
 	_ channels.Account         = (*Account)(nil)
 	_ channels.Typer           = (*Account)(nil)
 	_ channels.Prober          = (*Account)(nil)
