@@ -167,3 +167,55 @@ func TestChannelMethodsOverTheWire(t *testing.T) {
 		t.Errorf("token still in the config: %s", b)
 	}
 }
+
+// agentFinal runs agent with params and returns the final res frame.
+func agentFinal(t *testing.T, c *testClient, id string, params map[string]any) wsFrame {
+	t.Helper()
+	send(c, id, "agent", params)
+	var n int
+	var last wsFrame
+	collectUntil(t, c, func(f wsFrame) bool {
+		if f.is("res", id) {
+			n++
+			last = f
+		}
+		return n == 2
+	})
+	return last
+}
+
+// agent deliver:true sends the final reply through the channel (the
+// session's last route for channel "last"); a failed delivery fails a
+// non-main run and is only logged for the main session.
+func TestAgentDeliverThroughChannel(t *testing.T) {
+	s, plugin := channelServer(t, `{"channels":{"fake":{"token":"t"}}}`, newFakeModel("delivered", " reply"))
+	acct := plugin.Account("default")
+	c, _ := connectChat(t, s)
+	// A send to 55 records fake/55 as the main session's last route.
+	if res := c.Call("send", map[string]any{"channel": "fake", "to": "55", "message": "ping", "idempotencyKey": "s1"}); res["ok"] != true {
+		t.Fatalf("send %v", res)
+	}
+	f := agentFinal(t, c, "a1", map[string]any{"message": "hi", "sessionKey": "main", "deliver": true, "channel": "last",
+		"idempotencyKey": "run-deliver"})
+	if f.m["ok"] != true {
+		t.Fatalf("agent %v", f.m)
+	}
+	sent := acct.Sent()
+	if len(sent) != 3 || sent[1].To != "55" || sent[1].Text != "delivered" || sent[2].Text != "reply" {
+		t.Fatalf("sent %+v", sent)
+	}
+	// Another session with no deliverable route: whatsapp, which is not
+	// loaded → the run fails UNAVAILABLE.
+	f = agentFinal(t, c, "a2", map[string]any{"message": "hi", "sessionKey": "agent:main:other", "deliver": true,
+		"idempotencyKey": "run-deliver-2"})
+	if f.m["ok"] != false || !strings.Contains(f.m["error"].(map[string]any)["message"].(string), "Outbound not configured for channel: whatsapp") {
+		t.Errorf("failed delivery %v", f.m)
+	}
+	// The main session delivers best-effort: an unresolvable target is
+	// logged and the run stays ok.
+	f = agentFinal(t, c, "a3", map[string]any{"message": "hi", "sessionKey": "main", "deliver": true, "channel": "last",
+		"to": "invalid", "idempotencyKey": "run-deliver-3"})
+	if f.m["ok"] != true {
+		t.Errorf("best-effort delivery %v", f.m)
+	}
+}
