@@ -219,3 +219,32 @@ func TestAgentDeliverThroughChannel(t *testing.T) {
 		t.Errorf("best-effort delivery %v", f.m)
 	}
 }
+
+// BenchmarkChannelInboundToReply is one allowed inbound DM through the
+// manager, the router, an agent turn on an instant fake model and the
+// reply send, on a real gateway: the framework's share of the
+// inbound → reply latency (the issue's target is ≤ 20 ms beyond polling).
+func BenchmarkChannelInboundToReply(b *testing.B) {
+	plugin := channelstest.New(channels.Meta{ID: "fake", Label: "Fake"})
+	s := chatServer(b, newFakeModel("ok"), func(o *Options) {
+		o.ChannelPlugins = []channels.Plugin{plugin}
+		if err := os.WriteFile(o.ConfigPath, []byte(`{"channels":{"fake":{"token":"t","dmPolicy":"open"}}}`), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	})
+	s.startChannels()
+	gatewaytest.WaitFor(b, 5*time.Second, func() bool { a := plugin.Account("default"); return a != nil && a.Running() })
+	acct := plugin.Account("default")
+	got := make(chan struct{}, 1)
+	acct.OnSend(func(channels.Outbound) { got <- struct{}{} })
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		acct.Deliver(channels.Inbound{SenderID: "1", Text: "hi"})
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("no reply")
+		}
+		_ = i
+	}
+}

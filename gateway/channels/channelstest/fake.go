@@ -121,6 +121,7 @@ type Account struct {
 	// SendErr, when set, fails every Send.
 	SendErr error
 	nextID  int
+	onSend  func(channels.Outbound)
 	inbound chan channels.Inbound
 	host    channels.Host
 }
@@ -219,7 +220,18 @@ func (a *Account) Send(_ context.Context, m channels.Outbound) (channels.SendRes
 	}
 	a.nextID++
 	a.sent = append(a.sent, m)
+	if a.onSend != nil {
+		a.onSend(m)
+	}
 	return channels.SendResult{MessageID: strconv.Itoa(a.nextID), ChatID: m.To}, nil
+}
+
+// OnSend sets a callback run (under the account's lock: keep it short)
+// for every successful Send; benchmarks wait on it instead of polling.
+func (a *Account) OnSend(fn func(channels.Outbound)) {
+	a.mu.Lock()
+	a.onSend = fn
+	a.mu.Unlock()
 }
 
 // Sent are the messages sent so far, in order.
