@@ -72,6 +72,9 @@ type Manager struct {
 	pairing *PairingStore
 	router  *router
 
+	// applyMu serialises Apply and Stop (reloads arrive on their own
+	// goroutines).
+	applyMu  sync.Mutex
 	mu       sync.Mutex
 	accounts map[string]*accountRunner // channel + "/" + accountID
 	root     json.RawMessage
@@ -170,8 +173,16 @@ func (m *Manager) Start() {
 	m.Apply(m.d.Config())
 }
 
-// Stop stops every account and waits for them (bounded per account).
+// shutdownWait bounds Stop: the gateway's shutdown budget is 5 s, and a
+// channel that does not stop in time is left behind (logged).
+const shutdownWait = 3 * time.Second
+
+// Stop stops every account, aborts the turns of inbound messages and
+// waits for both, at most shutdownWait. The manager cannot be started
+// again.
 func (m *Manager) Stop() {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
 	m.started = false
 	runners := make([]*accountRunner, 0, len(m.accounts))
@@ -179,12 +190,22 @@ func (m *Manager) Stop() {
 		runners = append(runners, r)
 	}
 	m.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		wg.Go(r.stop)
+	m.cancel()
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, r := range runners {
+			wg.Go(r.stop)
+		}
+		wg.Wait()
+		m.router.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownWait):
+		m.d.Log.Warn(fmt.Sprintf("channels did not stop within %s; exiting without them", shutdownWait))
 	}
-	wg.Wait()
-	m.router.stop()
 }
 
 // Apply brings the accounts in line with root: new accounts are built
@@ -193,6 +214,8 @@ func (m *Manager) Stop() {
 // stopped and rebuilt. Unchanged accounts keep running. The gateway calls
 // it on every accepted config change; it is cheap when nothing changed.
 func (m *Manager) Apply(root json.RawMessage) {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	if len(root) == 0 {
 		root = json.RawMessage("{}")
 	}
