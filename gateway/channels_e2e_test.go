@@ -285,7 +285,9 @@ func TestChannelsStartAndHotReloadUnderRun(t *testing.T) {
 	go func() {
 		done <- s.Run(ctx, LifecycleOptions{Getenv: func(string) string { return "" }, Home: dir, Initial: snap,
 			Signals: make(chan os.Signal),
-			Runtime: func(cfg *profiles.Config) (RuntimeConfig, string, error) { return RuntimeConfig{Config: cfg, Auth: rc.Auth}, "", nil }})
+			Runtime: func(cfg *profiles.Config) (RuntimeConfig, string, error) {
+				return RuntimeConfig{Config: cfg, Auth: rc.Auth}, "", nil
+			}})
 	}()
 	defer func() {
 		cancel()
