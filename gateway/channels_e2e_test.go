@@ -160,6 +160,17 @@ func TestChannelMethodsOverTheWire(t *testing.T) {
 	if res["ok"] != true || res["payload"].(map[string]any)["connected"] != true {
 		t.Errorf("web.login.wait %v", res)
 	}
+	good, _ := os.ReadFile(s.opts.ConfigPath)
+	if err := os.WriteFile(s.opts.ConfigPath, []byte(`{"channels":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res = c.Call("channels.logout", map[string]any{"channel": "fake"})
+	if code, msg := errOf(t, res); code != "INVALID_REQUEST" || msg != "config invalid; fix it before logging out" {
+		t.Errorf("logout with a broken config: %s %s", code, msg)
+	}
+	if err := os.WriteFile(s.opts.ConfigPath, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res = c.Call("channels.logout", map[string]any{"channel": "fake"})
 	if res["ok"] != true || res["payload"].(map[string]any)["cleared"] != true {
 		t.Fatalf("logout %v", res)

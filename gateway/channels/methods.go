@@ -112,6 +112,9 @@ func (m *Manager) Logout(ctx context.Context, channel, accountID string) (map[st
 	if r == nil {
 		return nil, &invalidError{fmt.Sprintf("unknown %s account %q", id, accountID)}
 	}
+	if v, ok := m.d.EditConfig.(interface{ Valid() error }); ok && v.Valid() != nil {
+		return nil, &invalidError{"config invalid; fix it before logging out"}
+	}
 	r.build()
 	lo, ok := r.acct().(LogoutAccounter)
 	if !ok {

@@ -452,6 +452,14 @@ func firstNonEmpty(s ...string) string {
 func (m *Manager) runTurn(r *accountRunner, sessionKey string, batch []Inbound) {
 	last := batch[len(batch)-1]
 	m.recordRoute(sessionKey, last)
+	if last.ChatType != ChatGroup {
+		// A DM also moves the main session's last route (the original's
+		// updateLastRoute), whatever session.dmScope keys the DM by.
+		sc := m.sessionConfig()
+		if main := sc.MainKey(); main != sessionKey && main != sessionstore.KeyGlobal {
+			m.recordRoute(main, last)
+		}
+	}
 	if m.d.Agent == nil {
 		return
 	}

@@ -2,6 +2,8 @@ package channels_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/channels"
 	"github.com/clawdbot/clawdbot/gateway/channels/channelstest"
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 )
 
 // fakeAgent stands in for the agent runner (the core's adapter is tested
@@ -205,6 +208,50 @@ func TestRoutingQueueModes(t *testing.T) {
 			}
 			if tc.mode == "" && !strings.Contains(turns[1].Message, "[Queued messages while agent was busy]") {
 				t.Errorf("collected turn %q", turns[1].Message)
+			}
+		})
+	}
+}
+
+// session.dmScope keys DMs; the main session's last route follows every
+// DM; groups get their own session.
+func TestRoutingSessionKeys(t *testing.T) {
+	cases := []struct {
+		session string
+		msg     channels.Inbound
+		key     string
+	}{
+		{``, channels.Inbound{SenderID: "111"}, "agent:main:main"},
+		{`"session":{"dmScope":"per-peer"},`, channels.Inbound{SenderID: "111"}, "agent:main:dm:111"},
+		{`"session":{"dmScope":"per-channel-peer"},`, channels.Inbound{SenderID: "111"}, "agent:main:fake:dm:111"},
+		{`"session":{"dmScope":"per-peer"},`, channels.Inbound{SenderID: "111", ThreadID: "7"}, "agent:main:dm:111:thread:7"},
+		{``, channels.Inbound{SenderID: "5", ChatID: "-100", ChatType: channels.ChatGroup, MentionedBot: true}, "agent:main:fake:group:-100"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.key, func(t *testing.T) {
+			ag := &fakeAgent{reply: "ok"}
+			dir := t.TempDir()
+			cfg := `{` + tc.session + `"channels":{"fake":{"token":"t","dmPolicy":"open","groupPolicy":"open"}}}`
+			if err := os.WriteFile(filepath.Join(dir, "clawdbot.json"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			store := sessionstore.New(sessionstore.Options{StateDir: dir, Config: sessionstore.ConfigFile(filepath.Join(dir, "clawdbot.json"))})
+			f := newFixture(t, cfg, func(d *channels.Deps) { d.Agent, d.Sessions, d.StateDir = ag, store, dir })
+			f.m.Start()
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { a := f.plugin.Account("default"); return a != nil && a.Running() })
+			acct := f.plugin.Account("default")
+			acct.Deliver(tc.msg)
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { return len(acct.Sent()) == 1 })
+			if turns := ag.Turns(); len(turns) != 1 || turns[0].SessionKey != tc.key {
+				t.Fatalf("turns %+v, want session %s", turns, tc.key)
+			}
+			e, ok := store.Get(tc.key)
+			if !ok || e.LastChannel != "fake" {
+				t.Errorf("session %s route %+v", tc.key, e)
+			}
+			main, ok := store.Get("agent:main:main")
+			if tc.msg.ChatType != channels.ChatGroup && (!ok || main.LastTo != firstNonEmpty(tc.msg.ChatID, tc.msg.SenderID)) {
+				t.Errorf("main session route %+v", main)
 			}
 		})
 	}
