@@ -73,9 +73,9 @@ func (m *Manager) Deliver(ctx context.Context, d Delivery) error {
 		return fmt.Errorf("unknown %s account: %s", channel, accountID)
 	}
 	r.build()
-	a := r.acct()
+	a, buildErr := r.built()
 	if a == nil {
-		return fmt.Errorf("%s account %s is not usable: %v", channel, r.id, r.buildErr)
+		return fmt.Errorf("%s account %s is not usable: %v", channel, r.id, buildErr)
 	}
 	var target string
 	if err := safeCall(func() error {

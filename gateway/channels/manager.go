@@ -397,6 +397,13 @@ func (r *accountRunner) acct() Account {
 	return r.account
 }
 
+// built is the account and the error that kept it from being built.
+func (r *accountRunner) built() (Account, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.account, r.buildErr
+}
+
 func (r *accountRunner) nowMs() *int64 {
 	n := r.m.d.Now().UnixMilli()
 	return &n

@@ -211,11 +211,11 @@ func (m *Manager) Send(ctx context.Context, p wire.SendParams) (any, *wire.Error
 		return nil, rpc.Invalid(fmt.Sprintf("unknown %s account: %s", channel, accountID)), false
 	}
 	r.build()
-	a := r.acct()
+	a, buildErr := r.built()
 	if a == nil {
 		msg := "channel config unusable"
-		if r.buildErr != nil {
-			msg = r.buildErr.Error()
+		if buildErr != nil {
+			msg = buildErr.Error()
 		}
 		return nil, rpc.Unavailable("Error: " + msg), true
 	}

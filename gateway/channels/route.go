@@ -141,8 +141,8 @@ func (rt *router) work(key string, q *chatQueue) {
 // the allowed messages queued behind it in collect mode).
 func (rt *router) handle(key string, q *chatQueue, first routed) {
 	m := rt.m
-	if !m.allowed(first.r, first.msg) {
-		return
+	if !m.allowed(first.r, first.msg) || first.msg.Historical {
+		return // history catch-up is never answered
 	}
 	batch := []Inbound{first.msg}
 	if m.queueMode(first.msg.Channel) == queueCollect {
@@ -152,6 +152,9 @@ func (rt *router) handle(key string, q *chatQueue, first routed) {
 		rt.mu.Unlock()
 		var rest []routed
 		for _, p := range pending {
+			if p.msg.Historical {
+				continue
+			}
 			if m.allowed(p.r, p.msg) {
 				batch = append(batch, p.msg)
 			} else {

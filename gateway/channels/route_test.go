@@ -93,6 +93,7 @@ func TestRoutingPolicies(t *testing.T) {
 	}{
 		{"default pairing: unknown gets a code", `{"token":"t"}`, dm("111"), false, true},
 		{"pairing: historical gets nothing", `{"token":"t"}`, channels.Inbound{SenderID: "111", Historical: true}, false, false},
+		{"open: historical not answered", `{"token":"t","dmPolicy":"open"}`, channels.Inbound{SenderID: "111", Historical: true}, false, false},
 		{"allowlist: unknown dropped", `{"token":"t","dmPolicy":"allowlist"}`, dm("111"), false, false},
 		{"allowlist: listed runs", `{"token":"t","dmPolicy":"allowlist","allowFrom":[111]}`, dm("111"), true, false},
 		{"pairing: listed runs", `{"token":"t","allowFrom":["111"]}`, dm("111"), true, false},
