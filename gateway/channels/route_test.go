@@ -257,3 +257,44 @@ func TestRoutingSessionKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestRoutingBindings(t *testing.T) {
+	agents := `"agents":{"list":[{"id":"main","default":true},{"id":"work"},{"id":"fam"},{"id":"any"}]},`
+	cases := []struct {
+		name, bindings string
+		msg            channels.Inbound
+		key            string
+	}{
+		{"no bindings", ``, channels.Inbound{SenderID: "1"}, "agent:main:main"},
+		{"peer binding", `"bindings":[{"agentId":"fam","match":{"channel":"fake","peer":{"kind":"dm","id":"1"}}},{"agentId":"work","match":{"channel":"fake"}}],`,
+			channels.Inbound{SenderID: "1"}, "agent:fam:main"},
+		{"account binding when the peer differs", `"bindings":[{"agentId":"fam","match":{"channel":"fake","peer":{"kind":"dm","id":"2"}}},{"agentId":"work","match":{"channel":"fake"}}],`,
+			channels.Inbound{SenderID: "1"}, "agent:work:main"},
+		{"* after the account", `"bindings":[{"agentId":"any","match":{"channel":"fake","accountId":"*"}},{"agentId":"work","match":{"channel":"FAKE","accountId":"default"}}],`,
+			channels.Inbound{SenderID: "1"}, "agent:work:main"},
+		{"other channel ignored", `"bindings":[{"agentId":"work","match":{"channel":"telegram"}}],`, channels.Inbound{SenderID: "1"}, "agent:main:main"},
+		{"unknown agent falls back", `"bindings":[{"agentId":"ghost","match":{"channel":"fake"}}],`, channels.Inbound{SenderID: "1"}, "agent:main:main"},
+		{"group peer", `"bindings":[{"agentId":"fam","match":{"channel":"fake","peer":{"kind":"group","id":"-100"}}}],`,
+			channels.Inbound{SenderID: "1", ChatID: "-100", ChatType: channels.ChatGroup, MentionedBot: true}, "agent:fam:fake:group:-100"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ag := &fakeAgent{reply: "ok"}
+			cfg := `{` + agents + tc.bindings + `"channels":{"fake":{"token":"t","dmPolicy":"open","groupPolicy":"open"}}}`
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "clawdbot.json"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			store := sessionstore.New(sessionstore.Options{StateDir: dir, Config: sessionstore.ConfigFile(filepath.Join(dir, "clawdbot.json"))})
+			f := newFixture(t, cfg, func(d *channels.Deps) { d.Agent, d.Sessions, d.StateDir = ag, store, dir })
+			f.m.Start()
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { a := f.plugin.Account("default"); return a != nil && a.Running() })
+			acct := f.plugin.Account("default")
+			acct.Deliver(tc.msg)
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { return len(acct.Sent()) == 1 })
+			if turns := ag.Turns(); len(turns) != 1 || turns[0].SessionKey != tc.key {
+				t.Fatalf("turns %+v, want %s", turns, tc.key)
+			}
+		})
+	}
+}
