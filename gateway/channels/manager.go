@@ -171,6 +171,31 @@ func (m *Manager) Start() {
 		m.d.Log.Info("skipping channel start (CLAWDBOT_SKIP_CHANNELS)")
 	}
 	m.Apply(m.d.Config())
+	if m.skip {
+		return
+	}
+	// Accounts a request built before Start (ensure) start now.
+	m.mu.Lock()
+	runners := make([]*accountRunner, 0, len(m.accounts))
+	for _, r := range m.accounts {
+		runners = append(runners, r)
+	}
+	m.mu.Unlock()
+	for _, r := range runners {
+		r.build()
+		r.start()
+	}
+}
+
+// ensure builds the accounts from the config once, for a request that
+// arrives before Start (status, send): they exist, not yet running.
+func (m *Manager) ensure() {
+	m.mu.Lock()
+	applied := m.root != nil
+	m.mu.Unlock()
+	if !applied {
+		m.Apply(m.d.Config())
+	}
 }
 
 // shutdownWait bounds Stop: the gateway's shutdown budget is 5 s, and a

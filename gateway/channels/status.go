@@ -107,6 +107,7 @@ func (r *accountRunner) runProbe(ctx context.Context) {
 // Status is channels.status: every loaded channel and its accounts, probed
 // first (in parallel, within timeout) when probe is set.
 func (m *Manager) Status(ctx context.Context, probe bool, timeout time.Duration) StatusSnapshot {
+	m.ensure()
 	if probe {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		var wg sync.WaitGroup
