@@ -89,6 +89,14 @@ func newRouter(m *Manager) *router { return &router{m: m, chats: map[string]*cha
 
 func (rt *router) stop() { rt.wg.Wait() }
 
+// Busy reports inbound messages being handled or waiting (their chat's
+// worker has not finished).
+func (m *Manager) Busy() bool {
+	m.router.mu.Lock()
+	defer m.router.mu.Unlock()
+	return len(m.router.chats) > 0
+}
+
 // inbound queues msg on its chat's worker.
 func (rt *router) inbound(r *accountRunner, msg Inbound) {
 	key := msg.Channel + "/" + msg.AccountID + "/" + msg.ChatID + "/" + msg.ThreadID

@@ -65,18 +65,11 @@ func routeFixture(t *testing.T, section string) (*fixture, *fakeAgent, *channels
 	return f, ag, f.plugin.Account("default")
 }
 
-// settle waits until inbound work is done: no new sends or turns for a
-// moment.
-func settle(acct *channelstest.Account, ag *fakeAgent) {
-	last := -1
-	for range 100 {
-		n := len(acct.Sent()) + len(ag.Turns())
-		if n == last {
-			return
-		}
-		last = n
-		time.Sleep(30 * time.Millisecond)
-	}
+// settle waits until every delivered message has been routed to its end
+// (reply sent or dropped).
+func settle(t *testing.T, m *channels.Manager, acct *channelstest.Account) {
+	t.Helper()
+	gatewaytest.WaitFor(t, 10*time.Second, func() bool { return acct.Handed() && !m.Busy() })
 }
 
 func TestRoutingPolicies(t *testing.T) {
@@ -117,7 +110,7 @@ func TestRoutingPolicies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ag, acct := routeFixture(t, tc.section)
 			acct.Deliver(tc.msg)
-			settle(acct, ag)
+			settle(t, f.m, acct)
 			if got := len(ag.Turns()) > 0; got != tc.turn {
 				t.Errorf("turn = %v, want %v", got, tc.turn)
 			}
@@ -150,7 +143,7 @@ func TestRoutingPairingThenApprove(t *testing.T) {
 	f, ag, acct := routeFixture(t, `{"token":"t"}`)
 	acct.Deliver(channels.Inbound{SenderID: "111", SenderUsername: "alice", Text: "hi"})
 	acct.Deliver(channels.Inbound{SenderID: "111", Text: "hi again"})
-	settle(acct, ag)
+	settle(t, f.m, acct)
 	sent := acct.Sent()
 	if len(sent) != 1 {
 		t.Fatalf("sent %d replies, want exactly one pairing reply: %+v", len(sent), sent)
@@ -168,7 +161,7 @@ func TestRoutingPairingThenApprove(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	acct.Deliver(channels.Inbound{SenderID: "111", Text: "now?", MessageID: "m7"})
-	settle(acct, ag)
+	settle(t, f.m, acct)
 	turns := ag.Turns()
 	if len(turns) != 1 || turns[0].SessionKey != "agent:main:main" || !strings.Contains(turns[0].Message, "now?") ||
 		!strings.Contains(turns[0].Message, "[message_id: m7]") || turns[0].Channel != "fake" {
@@ -200,9 +193,9 @@ func TestRoutingQueueModes(t *testing.T) {
 			gatewaytest.WaitFor(t, 5*time.Second, func() bool { return len(ag.Turns()) == 1 })
 			acct.Deliver(channels.Inbound{SenderID: "1", Text: "two"})
 			acct.Deliver(channels.Inbound{SenderID: "1", Text: "three"})
-			time.Sleep(100 * time.Millisecond)
+			gatewaytest.WaitFor(t, 5*time.Second, acct.Handed) // both wait behind the running turn
 			close(ag.block)
-			settle(acct, ag)
+			settle(t, f.m, acct)
 			turns := ag.Turns()
 			if len(turns) != tc.wantTurns {
 				t.Fatalf("%d turns, want %d: %+v", len(turns), tc.wantTurns, turns)
