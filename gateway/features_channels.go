@@ -41,7 +41,12 @@ func newChannels(s *Server, f *features) *channels.Manager {
 	}
 	return channels.New(channels.Deps{Plugins: plugins, Config: s.configJSON, StateDir: o.StateDir, Getenv: os.Getenv,
 		Sessions: f.sessions, Agent: channelTurns{agentTurns{s}}, Events: func(text string) { f.system.Enqueue(text) },
-		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now})
+		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now,
+		Changed: func() {
+			if !s.closing.Load() {
+				f.system.HealthSoon()
+			}
+		}})
 }
 
 // startChannels starts the configured channel accounts in the background
