@@ -7,7 +7,9 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -21,11 +23,31 @@ type listOpts struct {
 	activeMinutes, limit                                      int64
 }
 
-// row is a listed session and what derivedTitle needs of its entry.
+// row is a listed session: its row encoded once (without the closing
+// brace, so derivedTitle and lastMessagePreview, the row's last fields,
+// can follow), what the filters, the sort and derivedTitle read of it,
+// and the store entry it was built from. The store replaces an entry on
+// every write and never mutates one, so a row stays valid for as long as
+// the store holds the same *Entry: rows are cached on that identity.
 type row struct {
-	wire.SessionRow
-	sessionID, displayName, subject string
-	updatedAt                       int64
+	entry *sessionstore.Entry
+	enc   []byte
+	// key is canonical; display is the row's displayName (derived: the
+	// entry's own is entry.DisplayName).
+	key, display string
+}
+
+// listed is one row of a result with its per-call fields.
+type listed struct {
+	*row
+	title, preview string
+}
+
+// rowCache holds the encoded row of every session last listed, keyed by
+// canonical key and valid while the store holds the same entry.
+type rowCache struct {
+	mu   sync.Mutex
+	rows map[string]*row
 }
 
 func (h *handlers) list(c *rpc.Call) (any, *wire.ErrorShape) {
@@ -45,74 +67,156 @@ func (h *handlers) list(c *rpc.Call) (any, *wire.ErrorShape) {
 	return h.listResult(o), nil
 }
 
+// listPayload is the sessions.list result (wire.SessionsListResult's
+// shape), encoded from the cached rows.
+type listPayload struct {
+	ts       int64
+	path     string
+	defaults wire.SessionsDefaults
+	rows     []listed
+}
+
+// AppendJSON writes the result as json.Marshal would write the
+// wire.SessionsListResult (TestListGolden holds the two equal).
+func (p *listPayload) AppendJSON(dst []byte) ([]byte, error) {
+	size := 160 + len(p.path)
+	for _, r := range p.rows {
+		size += len(r.enc) + len(r.title) + len(r.preview) + 48
+	}
+	dst = slices.Grow(dst, size)
+	dst = append(dst, `{"ts":`...)
+	dst = strconv.AppendInt(dst, p.ts, 10)
+	dst = append(dst, `,"path":`...)
+	dst = wire.AppendString(dst, p.path)
+	dst = append(dst, `,"count":`...)
+	dst = strconv.AppendInt(dst, int64(len(p.rows)), 10)
+	dst = append(dst, `,"defaults":`...)
+	dst, _ = p.defaults.AppendJSON(dst)
+	dst = append(dst, `,"sessions":[`...)
+	for i, r := range p.rows {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, r.enc...)
+		if r.title != "" {
+			dst = append(dst, `,"derivedTitle":`...)
+			dst = wire.AppendString(dst, r.title)
+		}
+		if r.preview != "" {
+			dst = append(dst, `,"lastMessagePreview":`...)
+			dst = wire.AppendString(dst, r.preview)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...), nil
+}
+
+// MarshalJSON is AppendJSON, for callers that encode with encoding/json.
+func (p *listPayload) MarshalJSON() ([]byte, error) { return p.AppendJSON(nil) }
+
 // listResult is listSessionsFromStore of the original.
-func (h *handlers) listResult(o listOpts) wire.SessionsListResult {
+func (h *handlers) listResult(o listOpts) *listPayload {
 	cfg := h.d.Store.Config()
 	rows, path := h.rowsPath(o)
-	out := make([]wire.SessionRow, len(rows))
+	out := make([]listed, len(rows))
 	for i, r := range rows {
-		if r.sessionID != "" && (o.derivedTitles || o.lastMessage) {
-			e := sessionstore.Entry{SessionID: r.sessionID, DisplayName: r.displayName, Subject: r.subject, UpdatedAt: r.updatedAt}
-			if full, ok := h.d.Store.Get(r.Key); ok {
-				e = full
-			}
-			t := h.d.Store.Target(r.Key)
+		out[i].row = r
+		if r.entry.SessionID != "" && (o.derivedTitles || o.lastMessage) {
+			e := *r.entry
+			t := h.d.Store.Target(r.key)
 			file := h.d.Store.FindTranscript(t, e)
 			if o.derivedTitles {
-				r.DerivedTitle = deriveTitle(e, firstUserMessage(file))
+				out[i].title = deriveTitle(e, firstUserMessage(file))
 			}
 			if o.lastMessage && file != "" {
-				r.LastMessagePreview = lastMessagePreview(file)
+				out[i].preview = lastMessagePreview(file)
 			}
 		}
-		out[i] = r.SessionRow
 	}
 	provider, model := cfg.ModelProvider, cfg.Model
 	ctx := cfg.ContextTokens
 	if ctx == 0 {
 		ctx = sessionstore.DefaultContextTokens
 	}
-	return wire.SessionsListResult{TS: h.now().UnixMilli(), Path: path, Count: int64(len(out)),
-		Defaults: wire.SessionsDefaults{ModelProvider: &provider, Model: &model, ContextTokens: &ctx}, Sessions: out}
+	return &listPayload{ts: h.now().UnixMilli(), path: path,
+		defaults: wire.SessionsDefaults{ModelProvider: &provider, Model: &model, ContextTokens: &ctx}, rows: out}
 }
 
 func (h *handlers) rows(o listOpts) []*row { r, _ := h.rowsPath(o); return r }
+
+// cachedRow is the row of key's entry e: the cached one while the store
+// still holds e, else built and encoded now (h.cache.mu held).
+func (h *handlers) cachedRow(fresh map[string]*row, key string, e *sessionstore.Entry) *row {
+	if r := h.cache.rows[key]; r != nil && r.entry == e {
+		fresh[key] = r
+		return r
+	}
+	sr := toRow(key, e)
+	var scratch [1024]byte
+	enc, err := sr.AppendJSON(scratch[:0])
+	if err != nil {
+		// Unreachable for an entry the store decoded (its raw fields are
+		// valid JSON); the row then carries no raw fields rather than
+		// failing the whole listing.
+		sr.Origin, sr.DeliveryContext = nil, nil
+		enc, _ = sr.AppendJSON(nil)
+	}
+	r := &row{entry: e, enc: slices.Clone(enc[:len(enc)-1]), key: key, display: sr.DisplayName}
+	fresh[key] = r
+	return r
+}
+
+// keeps is the filter of listSessionsFromStore before sorting: global and
+// unknown on request, then agentId, spawnedBy and label.
+func (o listOpts) keeps(agent, key string, e *sessionstore.Entry) bool {
+	switch {
+	case !o.includeGlobal && key == sessionstore.KeyGlobal, !o.includeUnknown && key == sessionstore.KeyUnknown:
+		return false
+	}
+	if agent != "" {
+		a, _, ok := sessionstore.ParseAgentKey(key)
+		if !ok || sessionstore.NormalizeAgentID(a) != agent {
+			return false
+		}
+	}
+	if o.spawnedBy != "" && (key == sessionstore.KeyGlobal || key == sessionstore.KeyUnknown || e.SpawnedBy != o.spawnedBy) {
+		return false
+	}
+	return o.label == "" || e.Label == o.label
+}
 
 func (h *handlers) rowsPath(o listOpts) ([]*row, string) {
 	agent := ""
 	if o.agentID != "" {
 		agent = sessionstore.NormalizeAgentID(o.agentID)
 	}
+	h.cache.mu.Lock()
+	fresh := make(map[string]*row, len(h.cache.rows))
 	var rows []*row
 	path := h.d.Store.Range(func(key, _ string, e *sessionstore.Entry) {
-		switch {
-		case !o.includeGlobal && key == sessionstore.KeyGlobal, !o.includeUnknown && key == sessionstore.KeyUnknown:
-			return
-		}
-		if agent != "" {
-			a, _, ok := sessionstore.ParseAgentKey(key)
-			if !ok || sessionstore.NormalizeAgentID(a) != agent {
-				return
+		if !o.keeps(agent, key, e) {
+			// Not listed this time, but still current: keep its row.
+			if r := h.cache.rows[key]; r != nil && r.entry == e {
+				fresh[key] = r
 			}
-		}
-		if o.spawnedBy != "" && (key == sessionstore.KeyGlobal || key == sessionstore.KeyUnknown || e.SpawnedBy != o.spawnedBy) {
 			return
 		}
-		if o.label != "" && e.Label != o.label {
-			return
-		}
-		rows = append(rows, &row{SessionRow: toRow(key, e), sessionID: e.SessionID, displayName: e.DisplayName, subject: e.Subject, updatedAt: e.UpdatedAt})
+		rows = append(rows, h.cachedRow(fresh, key, e))
 	})
+	// The cache now holds exactly the store's current entries' rows: a
+	// rewritten or deleted entry's old row is gone.
+	h.cache.rows = fresh
+	h.cache.mu.Unlock()
 	// A key in two stores keeps the later one, as the original's merge.
 	if len(rows) > 1 {
 		last := make(map[string]int, len(rows))
 		for i, r := range rows {
-			last[r.Key] = i
+			last[r.key] = i
 		}
 		if len(last) != len(rows) {
 			kept := rows[:0]
 			for i, r := range rows {
-				if last[r.Key] == i {
+				if last[r.key] == i {
 					kept = append(kept, r)
 				}
 			}
@@ -120,41 +224,28 @@ func (h *handlers) rowsPath(o listOpts) ([]*row, string) {
 		}
 	}
 	// Newest first, file order among equals (a stable sort, as the
-	// original's Array.prototype.sort), on indexes: rows are large.
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	at := func(i int) int64 {
-		if u := rows[i].UpdatedAt; u != nil {
-			return *u
-		}
-		return 0
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(at(b), at(a)) })
-	sorted := make([]*row, len(rows))
-	for i, j := range idx {
-		sorted[i] = rows[j]
-	}
-	rows = sorted[:0]
+	// original's Array.prototype.sort).
+	slices.SortStableFunc(rows, func(a, b *row) int { return cmp.Compare(b.entry.UpdatedAt, a.entry.UpdatedAt) })
 	now := h.now().UnixMilli()
-	for _, r := range sorted {
-		if o.search != "" && !matches(r.SessionRow, o.search) {
+	kept := rows[:0]
+	for _, r := range rows {
+		if o.search != "" && !r.matches(o.search) {
 			continue
 		}
-		if o.activeMinutes > 0 && (r.UpdatedAt == nil || *r.UpdatedAt < now-o.activeMinutes*60_000) {
+		if o.activeMinutes > 0 && (r.entry.UpdatedAt == 0 || r.entry.UpdatedAt < now-o.activeMinutes*60_000) {
 			continue
 		}
-		rows = append(rows, r)
+		kept = append(kept, r)
 	}
+	rows = kept
 	if o.limit > 0 && int64(len(rows)) > o.limit {
 		rows = rows[:o.limit]
 	}
 	return rows, path
 }
 
-func matches(r wire.SessionRow, q string) bool {
-	for _, f := range []string{r.DisplayName, r.Label, r.Subject, r.SessionID, r.Key} {
+func (r *row) matches(q string) bool {
+	for _, f := range [...]string{r.display, r.entry.Label, r.entry.Subject, r.entry.SessionID, r.key} {
 		if f != "" && strings.Contains(strings.ToLower(f), q) {
 			return true
 		}
@@ -209,14 +300,18 @@ func toRow(key string, e *sessionstore.Entry) wire.SessionRow {
 		r.UpdatedAt = &u
 	}
 	if len(r.DeliveryContext) == 0 && e.LastChannel != "" {
-		dc := map[string]string{"channel": e.LastChannel}
-		if e.LastTo != "" {
-			dc["to"] = e.LastTo
-		}
+		// The original's {channel, to?, accountId?}, in the key order
+		// json.Marshal gave the map this used to be (sorted).
+		dc := []byte("{")
 		if e.LastAccountID != "" {
-			dc["accountId"] = e.LastAccountID
+			dc = wire.AppendString(append(dc, `"accountId":`...), e.LastAccountID)
+			dc = append(dc, ',')
 		}
-		r.DeliveryContext, _ = json.Marshal(dc)
+		dc = wire.AppendString(append(dc, `"channel":`...), e.LastChannel)
+		if e.LastTo != "" {
+			dc = wire.AppendString(append(dc, `,"to":`...), e.LastTo)
+		}
+		r.DeliveryContext = append(dc, '}')
 	}
 	return r
 }

@@ -3,9 +3,13 @@ package sessions
 import (
 	"bytes"
 	goflag "flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 )
 
 var update = goflag.Bool("update", false, "rewrite testdata/list_golden.txt from the current sessions.list")
@@ -67,5 +71,51 @@ func TestListGolden(t *testing.T) {
 			}
 		}
 		t.Fatalf("output has %d lines, golden %d", len(gl), len(wl))
+	}
+}
+
+// TestListRowCacheFollowsWrites: a cached row is rebuilt when its entry is
+// rewritten (here or by another process) and dropped when it is deleted,
+// and the cache never holds more rows than the store has sessions.
+func TestListRowCacheFollowsWrites(t *testing.T) {
+	f := newFixture(t)
+	label := func() any {
+		for _, r := range f.ok(t, "sessions.list", `{}`)["sessions"].([]any) {
+			if r := r.(map[string]any); r["key"] == "agent:main:main" {
+				return r["label"]
+			}
+		}
+		return "missing"
+	}
+	if l := label(); l != nil {
+		t.Fatalf("label = %v", l)
+	}
+	f.store.Update("main", func(e *sessionstore.Entry) error { e.Label = "first"; return nil })
+	if l := label(); l != "first" {
+		t.Errorf("after Update: label = %v", l)
+	}
+	// Another process rewrites the file: the store reloads, every entry is new.
+	b, _ := os.ReadFile(filepath.Join(f.dir, "sessions.json"))
+	b = bytes.Replace(b, []byte(`"label": "first"`), []byte(`"label": "second"`), 1)
+	os.WriteFile(filepath.Join(f.dir, "sessions.json"), b, 0o600)
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(f.dir, "sessions.json"), future, future)
+	if l := label(); l != "second" {
+		t.Errorf("after an outside write: label = %v", l)
+	}
+	f.store.Delete("main")
+	if l := label(); l != "missing" {
+		t.Errorf("after Delete: label = %v", l)
+	}
+	if n := len(f.handlers.cache.rows); n != 0 {
+		t.Errorf("cache holds %d rows after the only session was deleted", n)
+	}
+	for i := range 40 {
+		f.store.Update(fmt.Sprintf("s%d", i), func(e *sessionstore.Entry) error { e.Label = fmt.Sprint(i); return nil })
+		f.ok(t, "sessions.list", fmt.Sprintf(`{"label":"%d"}`, i))
+		f.store.Update(fmt.Sprintf("s%d", i), func(e *sessionstore.Entry) error { e.Label = fmt.Sprint(i); e.UpdatedAt++; return nil })
+	}
+	if n := len(f.handlers.cache.rows); n > 40 {
+		t.Errorf("filtered listings grew the cache to %d rows over 40 sessions", n)
 	}
 }
