@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -30,12 +31,19 @@ const upstreamE2EKey = "sk-e2e-fake"
 // up, with chat deltas unthrottled.
 func upstreamGateway(t *testing.T, api string, up *llmtest.Server) *Server {
 	t.Helper()
+	return upstreamGatewayWith(t, api, up, "")
+}
+
+// upstreamGatewayWith is upstreamGateway with more agents.defaults
+// settings (JSON5 members, each followed by a comma).
+func upstreamGatewayWith(t *testing.T, api string, up *llmtest.Server, defaults string) *Server {
+	t.Helper()
 	t.Setenv("CLAWDBOT_E2E_FAKE_KEY", upstreamE2EKey)
 	cfg := fmt.Sprintf(`{
   models: {providers: {fake: {baseUrl: %q, apiKey: "${CLAWDBOT_E2E_FAKE_KEY}", api: %q,
     models: [{id: "fake-model", name: "Fake"}]}}},
-  agents: {defaults: {model: {primary: "fake/fake-model"}}},
-}`, up.URL, api)
+  agents: {defaults: {%s model: {primary: "fake/fake-model"}}},
+}`, up.URL, api, defaults)
 	return chatServer(t, nil, func(o *Options) {
 		if err := os.WriteFile(o.ConfigPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -230,5 +238,35 @@ func TestChatThroughRealResolverToolRoundTrip(t *testing.T) {
 				t.Errorf("history roles %v", roles)
 			}
 		})
+	}
+}
+
+// TestChatSystemBlockThroughGateway: a system event queued through the
+// system-event method reaches the model at the start of the next
+// main-session chat turn as the original's "System:" block, once.
+func TestChatSystemBlockThroughGateway(t *testing.T) {
+	up := llmtest.NewOpenAI(t, llmtest.Script{})
+	s := upstreamGatewayWith(t, "openai-completions", up, `envelopeTimezone: "utc",`)
+	c, _ := connectChat(t, s)
+	if r := c.Call("system-event", map[string]any{"text": "Reminder: water the plants"}); r["ok"] != true {
+		t.Fatalf("system-event: %v", r)
+	}
+	chatTurn(t, c, "run-sys-1", "hello")
+	waitIdle(t, s, "agent:main:main")
+	chatTurn(t, c, "run-sys-2", "again")
+	reqs := up.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d upstream requests", len(reqs))
+	}
+	first := reqs[0].LastUserText()
+	if !regexp.MustCompile(`^System: \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] Reminder: water the plants\n\nhello\n\[message_id: run-sys-1\]$`).MatchString(first) {
+		t.Errorf("first turn's user text %q", first)
+	}
+	if second := reqs[1].LastUserText(); second != "again\n[message_id: run-sys-2]" {
+		t.Errorf("second turn's user text %q, want no System block", second)
+	}
+	// The transcript keeps what the model saw, as the original's does.
+	if h := historyOf(t, c); len(h) < 1 || !strings.Contains(fmt.Sprint(h[0]["content"]), "System: [") {
+		t.Errorf("history %v", h)
 	}
 }

@@ -104,7 +104,8 @@ func newFeatures(s *Server) features {
 	f.agent = agent.NewRunner(agent.Deps{Broadcast: s, Sessions: agentSessions{store}, Models: resolver,
 		Tools: toolset, SkillsPrompt: f.skills.PromptFor,
 		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
-		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host})
+		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host,
+		SystemEvents: s.chatSystemEvents})
 	f.httpAPI = httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now), Agent: httpTurns{agentTurns{s}}, System: httpTurns{agentTurns{s}}}
 	return f
 }
@@ -142,7 +143,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	agent.Register(reg, agent.Deps{Runner: f.agent})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions, Aborter: runAborter{f.agent}, Models: f.sessionModels()})
-	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
+	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{s: f.system}})
 	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
 	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
 	skills.Register(reg, f.skills)

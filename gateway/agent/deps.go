@@ -169,4 +169,9 @@ type Deps struct {
 	// SkillsPrompt returns the eligible skills block of a workspace's
 	// system prompt (nil: no skills section).
 	SkillsPrompt func(workspace string) string
+	// SystemEvents takes the system events queued for a session (wake,
+	// system-event, hooks, cron), each the text of one "System:" line, and
+	// empties its queue; a chat turn of that session prepends them to its
+	// user message (doc/messaging.md §1.5). nil: none.
+	SystemEvents func(sessionKey string) []string
 }
