@@ -119,3 +119,37 @@ func TestListRowCacheFollowsWrites(t *testing.T) {
 		t.Errorf("filtered listings grew the cache to %d rows over 40 sessions", n)
 	}
 }
+
+// TestListConcurrentWithWrites runs listings (filtered and not) beside
+// store writes, for the race detector: the row cache is shared.
+func TestListConcurrentWithWrites(t *testing.T) {
+	f := newFixture(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			f.store.Update(fmt.Sprintf("c%d", i%5), func(e *sessionstore.Entry) error { e.Label = fmt.Sprint("l", i); return nil })
+		}
+	}()
+	errs := make(chan error, 4)
+	for _, p := range []string{`{}`, `{"label":"l3"}`, `{"search":"c"}`, `{"includeGlobal":true}`} {
+		go func() {
+			for range 20 {
+				if _, e := f.call(t, "sessions.list", p); e != nil {
+					errs <- fmt.Errorf("%s: %s", p, e.Message)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+	if n := len(f.ok(t, "sessions.list", `{}`)["sessions"].([]any)); n != 6 {
+		t.Errorf("%d sessions after the writes, want main and c0..c4", n)
+	}
+}
