@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -268,5 +270,37 @@ func TestChatSystemBlockThroughGateway(t *testing.T) {
 	// The transcript keeps what the model saw, as the original's does.
 	if h := historyOf(t, c); len(h) < 1 || !strings.Contains(fmt.Sprint(h[0]["content"]), "System: [") {
 		t.Errorf("history %v", h)
+	}
+}
+
+// TestChatAuthProfileRotationThroughGateway: with two auth profiles for
+// the provider, the first rate limited, the turn is answered with the
+// second and the first's cooldown is in the agent's auth-profiles.json.
+func TestChatAuthProfileRotationThroughGateway(t *testing.T) {
+	up := llmtest.NewOpenAI(t, llmtest.Script{Func: func(r llmtest.Request) llmtest.Response {
+		if r.Header.Get("Authorization") == "Bearer sk-profile-2" {
+			return llmtest.Response{Text: helloDeltas}
+		}
+		return llmtest.Response{Status: 429, ErrorMessage: "rate limited"}
+	}})
+	s := upstreamGateway(t, "openai-completions", up)
+	path := filepath.Join(s.opts.StateDir, "agents", "main", "agent", "auth-profiles.json")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte(`{"version":1,"profiles":{"fake:one":{"type":"api_key","provider":"fake","key":"sk-profile-1"},"fake:two":{"type":"api_key","provider":"fake","key":"sk-profile-2"}}}`), 0o600)
+	c, _ := connectChat(t, s)
+	fs := chatTurn(t, c, "run-rotate", "hello")
+	if finalText(fs) != "Hello from the fake model." || up.Count() != 2 {
+		t.Fatalf("final %v after %d upstream requests", finalText(fs), up.Count())
+	}
+	var saved struct {
+		LastGood   map[string]string
+		UsageStats map[string]map[string]any
+	}
+	b, _ := os.ReadFile(path)
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	if saved.LastGood["fake"] != "fake:two" || saved.UsageStats["fake:one"]["cooldownUntil"] == nil || saved.UsageStats["fake:one"]["errorCount"] != 1.0 {
+		t.Errorf("auth-profiles.json after the turn:\n%s", b)
 	}
 }
