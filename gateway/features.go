@@ -105,7 +105,7 @@ func newFeatures(s *Server) features {
 		Tools: toolset, SkillsPrompt: f.skills.PromptFor,
 		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
 		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host,
-		SystemEvents: s.chatSystemEvents})
+		SystemEvents: chatSystemEvents(s, agentCfg)})
 	f.httpAPI = httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now), Agent: httpTurns{agentTurns{s}}, System: httpTurns{agentTurns{s}}}
 	return f
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,10 +172,10 @@ func authOrder(f authFile, provider string, now time.Time) []authProfile {
 			if a.typeScore != b.typeScore {
 				return a.typeScore - b.typeScore
 			}
-			return int(a.lastUsed - b.lastUsed)
+			return cmp.Compare(a.lastUsed, b.lastUsed)
 		})
 	}
-	slices.SortStableFunc(cooling, func(a, b scored) int { return int(a.until - b.until) })
+	slices.SortStableFunc(cooling, func(a, b scored) int { return cmp.Compare(a.until, b.until) })
 	var out []authProfile
 	for _, s := range append(avail, cooling...) {
 		out = append(out, s.p)
