@@ -35,6 +35,9 @@ type row struct {
 	// key is canonical; display is the row's displayName (derived: the
 	// entry's own is entry.DisplayName).
 	key, display string
+	// gen is rowCache.gen of the last listing that saw the row (guarded
+	// by rowCache.mu).
+	gen uint64
 }
 
 // listed is one row of a result with its per-call fields.
@@ -48,6 +51,19 @@ type listed struct {
 type rowCache struct {
 	mu   sync.Mutex
 	rows map[string]*row
+	// gen numbers the listings; a row's gen is the last one that saw it
+	// (a second sighting in one listing is a key in two stores).
+	gen uint64
+	// seen is scratch for the rows of one listing, in store order; buf
+	// for encoding one row.
+	seen []*row
+	buf  []byte
+}
+
+// rowOrder is a row's sort key: updatedAt, then its position.
+type rowOrder struct {
+	at int64
+	i  int
 }
 
 func (h *handlers) list(c *rpc.Call) (any, *wire.ErrorShape) {
@@ -144,26 +160,20 @@ func (h *handlers) listResult(o listOpts) *listPayload {
 
 func (h *handlers) rows(o listOpts) []*row { r, _ := h.rowsPath(o); return r }
 
-// cachedRow is the row of key's entry e: the cached one while the store
-// still holds e, else built and encoded now (h.cache.mu held).
-func (h *handlers) cachedRow(fresh map[string]*row, key string, e *sessionstore.Entry) *row {
-	if r := h.cache.rows[key]; r != nil && r.entry == e {
-		fresh[key] = r
-		return r
-	}
+// newRow builds and encodes the row of key's entry e (c.mu held: it
+// encodes into c.buf).
+func (c *rowCache) newRow(key string, e *sessionstore.Entry) *row {
 	sr := toRow(key, e)
-	var scratch [1024]byte
-	enc, err := sr.AppendJSON(scratch[:0])
+	enc, err := sr.AppendJSON(c.buf[:0])
 	if err != nil {
 		// Unreachable for an entry the store decoded (its raw fields are
 		// valid JSON); the row then carries no raw fields rather than
 		// failing the whole listing.
 		sr.Origin, sr.DeliveryContext = nil, nil
-		enc, _ = sr.AppendJSON(nil)
+		enc, _ = sr.AppendJSON(c.buf[:0])
 	}
-	r := &row{entry: e, enc: slices.Clone(enc[:len(enc)-1]), key: key, display: sr.DisplayName}
-	fresh[key] = r
-	return r
+	c.buf = enc
+	return &row{entry: e, enc: slices.Clone(enc[:len(enc)-1]), key: key, display: sr.DisplayName}
 }
 
 // keeps is the filter of listSessionsFromStore before sorting: global and
@@ -190,42 +200,74 @@ func (h *handlers) rowsPath(o listOpts) ([]*row, string) {
 	if o.agentID != "" {
 		agent = sessionstore.NormalizeAgentID(o.agentID)
 	}
-	h.cache.mu.Lock()
-	fresh := make(map[string]*row, len(h.cache.rows))
-	var rows []*row
+	c := &h.cache
+	c.mu.Lock()
+	if c.rows == nil {
+		c.rows = map[string]*row{}
+	}
+	c.gen++
+	gen := c.gen
+	seen := c.seen[:0]
+	changed, dup := false, false
+	rows := make([]*row, 0, len(c.rows))
 	path := h.d.Store.Range(func(key, _ string, e *sessionstore.Entry) {
-		if !o.keeps(agent, key, e) {
-			// Not listed this time, but still current: keep its row.
-			if r := h.cache.rows[key]; r != nil && r.entry == e {
-				fresh[key] = r
-			}
-			return
+		r := c.rows[key]
+		dup = dup || (r != nil && r.gen == gen)
+		if r == nil || r.entry != e {
+			r = c.newRow(key, e)
+			c.rows[key] = r
+			changed = true
 		}
-		rows = append(rows, h.cachedRow(fresh, key, e))
+		r.gen = gen
+		seen = append(seen, r)
+		if o.keeps(agent, key, e) {
+			rows = append(rows, r)
+		}
 	})
-	// The cache now holds exactly the store's current entries' rows: a
-	// rewritten or deleted entry's old row is gone.
-	h.cache.rows = fresh
-	h.cache.mu.Unlock()
+	// The cache keeps exactly the rows of the store's current entries: a
+	// rewritten or deleted entry's old row goes once anything changed.
+	if changed || dup || len(c.rows) != len(seen) {
+		m := make(map[string]*row, len(seen))
+		for _, r := range seen {
+			m[r.key] = r
+		}
+		c.rows = m
+	}
+	clear(seen)
+	c.seen = seen[:0]
+	c.mu.Unlock()
 	// A key in two stores keeps the later one, as the original's merge.
-	if len(rows) > 1 {
+	if dup {
 		last := make(map[string]int, len(rows))
 		for i, r := range rows {
 			last[r.key] = i
 		}
-		if len(last) != len(rows) {
-			kept := rows[:0]
-			for i, r := range rows {
-				if last[r.key] == i {
-					kept = append(kept, r)
-				}
+		kept := rows[:0]
+		for i, r := range rows {
+			if last[r.key] == i {
+				kept = append(kept, r)
 			}
-			rows = kept
 		}
+		rows = kept
 	}
-	// Newest first, file order among equals (a stable sort, as the
-	// original's Array.prototype.sort).
-	slices.SortStableFunc(rows, func(a, b *row) int { return cmp.Compare(b.entry.UpdatedAt, a.entry.UpdatedAt) })
+	// Newest first, file order among equals (the original's stable
+	// Array.prototype.sort): an unstable sort of (updatedAt, position),
+	// pointer-free so it runs without write barriers.
+	ord := make([]rowOrder, len(rows))
+	for i, r := range rows {
+		ord[i] = rowOrder{r.entry.UpdatedAt, i}
+	}
+	slices.SortFunc(ord, func(a, b rowOrder) int {
+		if c := cmp.Compare(b.at, a.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	sorted := make([]*row, len(rows))
+	for i, x := range ord {
+		sorted[i] = rows[x.i]
+	}
+	rows = sorted
 	now := h.now().UnixMilli()
 	kept := rows[:0]
 	for _, r := range rows {

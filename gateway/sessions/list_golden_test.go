@@ -153,3 +153,18 @@ func TestListConcurrentWithWrites(t *testing.T) {
 		t.Errorf("%d sessions after the writes, want main and c0..c4", n)
 	}
 }
+
+// TestListKeyTwiceKeepsLater: a bare key and its canonical form in one
+// store are one session, the later entry, on every listing (the cache
+// must not let the first one win on a second call).
+func TestListKeyTwiceKeepsLater(t *testing.T) {
+	f := newFixture(t)
+	os.WriteFile(filepath.Join(f.dir, "sessions.json"), []byte(`{"dupe": {"sessionId": "a", "updatedAt": 5, "label": "first"},
+		"agent:main:dupe": {"sessionId": "b", "updatedAt": 4, "label": "second"}}`), 0o600)
+	for i := range 3 {
+		rows := f.ok(t, "sessions.list", `{}`)["sessions"].([]any)
+		if len(rows) != 1 || rows[0].(map[string]any)["label"] != "second" {
+			t.Fatalf("listing %d: %v", i, rows)
+		}
+	}
+}

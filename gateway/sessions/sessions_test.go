@@ -264,9 +264,11 @@ func BenchmarkSessionsList1000(b *testing.B) {
 		}
 	}
 	b.Run("warm", func(b *testing.B) {
+		cpu := processCPU()
 		for b.Loop() {
 			list(b)
 		}
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(len(buf)), "bytes/result")
 	})
 	b.Run("changed", func(b *testing.B) {
@@ -280,11 +282,20 @@ func BenchmarkSessionsList1000(b *testing.B) {
 		}
 	})
 	b.Run("cold", func(b *testing.B) {
+		cpu := processCPU()
 		for b.Loop() {
 			f.handlers.cache.rows = nil
 			list(b)
 		}
+		reportCPU(b, cpu)
 	})
+}
+
+// reportCPU reports the process CPU time per op since start (cpu-ns/op).
+func reportCPU(b *testing.B, start time.Duration) {
+	if d := processCPU() - start; d > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // BenchmarkIdleSessionMemoryListed reports the heap an idle session takes
