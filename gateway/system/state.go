@@ -397,11 +397,15 @@ func EventTime(t time.Time, envelopeTZ, userTZ string) string {
 	return zoned(t.Local())
 }
 
-// zoned is Intl's "YYYY-MM-DD HH:MM:SS <short zone>"; a zone without an
-// abbreviation is written GMT+H[:MM], as Intl's short names are.
+// intlShortNames are the zone abbreviations Intl's en-US "short" style
+// writes; every other zone it writes as GMT+H[:MM].
+var intlShortNames = map[string]bool{"UTC": true, "GMT": true, "EST": true, "EDT": true, "CST": true, "CDT": true,
+	"MST": true, "MDT": true, "PST": true, "PDT": true, "AKST": true, "AKDT": true, "HST": true, "HDT": true}
+
+// zoned is Intl's "YYYY-MM-DD HH:MM:SS <short zone>" (en-US).
 func zoned(t time.Time) string {
 	name, off := t.Zone()
-	if name == "" || name[0] == '+' || name[0] == '-' {
+	if !intlShortNames[name] || (name == "GMT" && off != 0) {
 		name = "GMT"
 		if off != 0 {
 			sign := "+"
