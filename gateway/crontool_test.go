@@ -95,7 +95,7 @@ func toolNamesOf(r llmtest.Request) []string {
 }
 
 // chatTurn sends message to the main session and waits for the run's end.
-func chatTurn(t *testing.T, s *Server, c *testClient, runID, message string) {
+func chatTurnIdle(t *testing.T, s *Server, c *testClient, runID, message string) {
 	t.Helper()
 	send(c, "send-"+runID, "chat.send", map[string]any{"sessionKey": "main", "message": message, "idempotencyKey": runID})
 	fs := collectUntil(t, c, chatFinalOf(runID))
@@ -135,7 +135,7 @@ func TestCronToolThroughAgentTurns(t *testing.T) {
 
 	// A long first message: the reminder's context line is cut to 220.
 	long := "remind me " + strings.Repeat("x", 400)
-	chatTurn(t, s, c, "run-add", long)
+	chatTurnIdle(t, s, c, "run-add", long)
 	reqs := up.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d model requests, want tool call + answer", len(reqs))
@@ -171,7 +171,7 @@ func TestCronToolThroughAgentTurns(t *testing.T) {
 
 	// Once the job is due, the tool's run executes it.
 	gatewaytest.WaitFor(t, 10*time.Second, func() bool { return time.Now().UnixMilli() > atMs.Load() })
-	chatTurn(t, s, c, "run-run", "please run job "+id)
+	chatTurnIdle(t, s, c, "run-run", "please run job "+id)
 	reqs = up.Requests()
 	if got := lastToolText(reqs[len(reqs)-1]); !strings.Contains(got, `"ran": true`) {
 		t.Fatalf("run result the model saw = %q", got)
@@ -183,7 +183,7 @@ func TestCronToolThroughAgentTurns(t *testing.T) {
 
 	// A call the tool refuses is a tool error the model reads; the run
 	// goes on to its answer.
-	chatTurn(t, s, c, "run-bad", "broken call")
+	chatTurnIdle(t, s, c, "run-bad", "broken call")
 	reqs = up.Requests()
 	if got := lastToolText(reqs[len(reqs)-1]); got != "jobId required (id accepted for backward compatibility)" {
 		t.Fatalf("error result the model saw = %q", got)

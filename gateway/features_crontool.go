@@ -44,7 +44,7 @@ func (c *cronScheduler) registry() *rpc.Registry {
 	c.once.Do(func() {
 		f := &c.s.f
 		c.reg = rpc.NewRegistry()
-		cron.Register(c.reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
+		cron.Register(c.reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: f.cron.events})
 	})
 	return c.reg
 }

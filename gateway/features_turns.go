@@ -129,7 +129,7 @@ func (h httpTurns) Run(ctx context.Context, t httpapi.Turn) httpapi.Outcome {
 }
 
 func (h httpTurns) EnqueueSystemEvent(sessionKey, text string) {
-	mainEvents{h.s.f.system}.Enqueue(sessionKey, text)
+	mainEvents{s: h.s.f.system}.Enqueue(sessionKey, text)
 }
 
 func (h httpTurns) RequestHeartbeat(reason string) { h.s.f.cron.hb.RequestNow(reason) }

@@ -309,6 +309,17 @@ func (rec *record) finish(status, msg string, endedAt int64) {
 	close(rec.done)
 }
 
+// withSystemBlock prepends the original's "System:" block (one
+// "System: <line>" per queued event, then a blank line) to a chat turn's
+// text, outside its aborted note and [message_id] hint as the original's
+// prependSystemEvents wraps applySessionHints.
+func withSystemBlock(lines []string, text string) string {
+	if len(lines) == 0 {
+		return text
+	}
+	return "System: " + strings.Join(lines, "\nSystem: ") + "\n\n" + text
+}
+
 // turn is the model part of a run: history, prompt, the stream and the
 // tool loop.
 func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *activeRun) Outcome {
@@ -326,6 +337,9 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 	text := t.Message
 	if t.Chat && s.AbortedLastRun {
 		text = AbortedNote + "\n\n" + text
+	}
+	if t.Chat && r.d.SystemEvents != nil && s.Key != "" {
+		text = withSystemBlock(r.d.SystemEvents(s.Key), text)
 	}
 	user := llm.Message{Role: llm.RoleUser, Content: append([]llm.Content{llm.Text(text)}, t.Images...), Timestamp: r.now().UnixMilli()}
 	r.append(s, user)
