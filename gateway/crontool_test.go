@@ -94,7 +94,7 @@ func toolNamesOf(r llmtest.Request) []string {
 	return out
 }
 
-// chatTurn sends message to the main session and waits for the run's end.
+// chatTurnIdle sends message to the main session and waits for the run's end and the session is idle again.
 func chatTurnIdle(t *testing.T, s *Server, c *testClient, runID, message string) {
 	t.Helper()
 	send(c, "send-"+runID, "chat.send", map[string]any{"sessionKey": "main", "message": message, "idempotencyKey": runID})
