@@ -1,0 +1,75 @@
+package telegram
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/mymmrac/telego"
+
+	"github.com/clawdbot/clawdbot/gateway/channels"
+	"github.com/clawdbot/clawdbot/gateway/channels/telegram/telegramtest"
+)
+
+func TestParseUpdate(t *testing.T) {
+	bot := BotIdentity{ID: 42, Username: "MyBot"}
+	from := `"from":{"id":7,"is_bot":false,"first_name":"Bo","username":"bo"}`
+	group := `"chat":{"id":-100,"type":"supergroup"}`
+	cases := []struct {
+		name, update string
+		ok           bool
+		chatType     channels.ChatType
+		mentioned    bool
+		thread       string
+	}{
+		{"dm", `{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},` + from + `,"text":"hi"}}`, true, channels.ChatDM, false, ""},
+		{"group plain", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"hi all"}}`, true, channels.ChatGroup, false, ""},
+		{"mention entity", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"😀 @mybot hi","entities":[{"type":"mention","offset":3,"length":6}]}}`, true, channels.ChatGroup, true, ""},
+		{"other mention", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"@mybotx hi","entities":[{"type":"mention","offset":0,"length":7}]}}`, true, channels.ChatGroup, false, ""},
+		{"text mention", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"Bot hi","entities":[{"type":"text_mention","offset":0,"length":3,"user":{"id":42,"is_bot":true,"first_name":"B"}}]}}`, true, channels.ChatGroup, true, ""},
+		{"command", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"/status@MyBot","entities":[{"type":"bot_command","offset":0,"length":13}]}}`, true, channels.ChatGroup, true, ""},
+		{"no entities", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"hey @mybot, look"}}`, true, channels.ChatGroup, true, ""},
+		{"reply to bot", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"yes","reply_to_message":{"message_id":4,"date":1,` + group + `,"from":{"id":42,"is_bot":true,"first_name":"B"}}}}`, true, channels.ChatGroup, true, ""},
+		{"topic", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"text":"t","is_topic_message":true,"message_thread_id":9}}`, true, channels.ChatGroup, false, "9"},
+		{"photo caption", `{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},` + from + `,"photo":[{"file_id":"a","file_unique_id":"b","width":1,"height":1}],"caption":"look"}}`, true, channels.ChatDM, false, ""},
+		{"own message", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,"from":{"id":42,"is_bot":true,"first_name":"B"},"text":"me"}}`, false, "", false, ""},
+		{"channel post", `{"update_id":1,"channel_post":{"message_id":5,"date":1,"chat":{"id":-5,"type":"channel"},"text":"news"}}`, false, "", false, ""},
+		{"service message", `{"update_id":1,"message":{"message_id":5,"date":1,` + group + `,` + from + `,"new_chat_title":"x"}}`, false, "", false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var u telego.Update
+			if err := json.Unmarshal([]byte(c.update), &u); err != nil {
+				t.Fatal(err)
+			}
+			in, ok := ParseUpdate(u, bot)
+			if ok != c.ok {
+				t.Fatalf("ok = %v", ok)
+			}
+			if !ok {
+				return
+			}
+			if in.ChatType != c.chatType || in.MentionedBot != c.mentioned || in.ThreadID != c.thread || in.SenderID != "7" || in.SenderUsername != "bo" || in.MessageID != "5" {
+				t.Fatalf("inbound %+v", in)
+			}
+		})
+	}
+}
+
+func TestGroupMentionThroughPolling(t *testing.T) {
+	srv := telegramtest.New(t)
+	host := newHost()
+	run(t, newAccount(t, srv, t.TempDir(), nil), host)
+	srv.PushGroup(-100500, alice, "no mention", false)
+	srv.PushGroup(-100500, alice, "with mention", true)
+	srv.PushReplyToBot(-100500, alice, "a reply", 77)
+	want := []struct {
+		text      string
+		mentioned bool
+	}{{"no mention", false}, {"@" + telegramtest.BotUsername + " with mention", true}, {"a reply", true}}
+	for _, w := range want {
+		m := host.next(t)
+		if m.Text != w.text || m.MentionedBot != w.mentioned || m.ChatType != channels.ChatGroup || m.ChatID != "-100500" {
+			t.Fatalf("inbound %+v, want %q mentioned=%v", m, w.text, w.mentioned)
+		}
+	}
+}
