@@ -10,6 +10,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/agent"
 	"github.com/clawdbot/clawdbot/gateway/channels"
+	"github.com/clawdbot/clawdbot/gateway/channels/telegram"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -25,7 +26,7 @@ import (
 // line each; Options.ChannelPlugins replaces the list (tests).
 func channelPlugins() []channels.Plugin {
 	return []channels.Plugin{
-		// telegram.New(),
+		telegram.New(),
 		// whatsapp.New(),
 	}
 }
