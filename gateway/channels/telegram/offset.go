@@ -2,12 +2,11 @@ package telegram
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-
-	"github.com/clawdbot/clawdbot/gateway/internal/statefile"
 )
 
 // offsetFile is the original's update-offset file, so either gateway can
@@ -44,7 +43,33 @@ func ReadOffset(path string) (last int64, ok bool) {
 	return *f.LastUpdateID, true
 }
 
-// WriteOffset stores id atomically (0600, directory 0700).
+// WriteOffset stores id atomically (temp file + rename, 0600, directory
+// 0700). Unlike the gateway's other state files it is not fsynced, as the
+// original does not: it is written after every batch of updates, and
+// after a power cut the worst case is a few updates delivered again.
 func WriteOffset(path string, id int64) error {
-	return statefile.Write(path, offsetFile{Version: 1, LastUpdateID: &id})
+	b, err := json.MarshalIndent(offsetFile{Version: 1, LastUpdateID: &id}, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(append(b, '\n'))
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o600)); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
 }

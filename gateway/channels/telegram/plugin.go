@@ -166,7 +166,7 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 		}
 		delay := o.errorBackoff.Delay(attempt)
 		host.SetStatus(map[string]any{"lastError": describeErr(err)})
-		host.Logf("[%s] getMe failed: %v; retrying in %v", a.acct.ID, err, delay.Round(time.Millisecond))
+		host.Logf("getMe failed: %v; retrying in %v", err, delay.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -178,7 +178,7 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 	a.bot = bot
 	a.mu.Unlock()
 	host.SetStatus(map[string]any{"lastError": nil})
-	host.Logf("[%s] starting provider (@%s)", a.acct.ID, me.Username)
+	host.Logf("starting provider (@%s)", me.Username)
 	return c.Poll(ctx, PollOptions{
 		OffsetPath:      OffsetPath(a.cfg.StateDir, a.acct.ID),
 		Timeout:         o.pollTimeout,
@@ -187,13 +187,13 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 		OnError: func(err error, conflict bool, retryIn time.Duration) {
 			host.SetStatus(map[string]any{"lastError": describeErr(err)})
 			if conflict {
-				host.Logf("[%s] Telegram getUpdates conflict; retrying in %v.", a.acct.ID, retryIn.Round(time.Millisecond))
+				host.Logf("Telegram getUpdates conflict; retrying in %v.", retryIn.Round(time.Millisecond))
 			} else {
-				host.Logf("[%s] getUpdates failed: %v; retrying in %v", a.acct.ID, err, retryIn.Round(time.Millisecond))
+				host.Logf("getUpdates failed: %v; retrying in %v", err, retryIn.Round(time.Millisecond))
 			}
 		},
 		OnRecovered:   func() { host.SetStatus(map[string]any{"lastError": nil}) },
-		OnOffsetError: func(err error) { host.Logf("[%s] failed to persist update offset: %v", a.acct.ID, err) },
+		OnOffsetError: func(err error) { host.Logf("failed to persist update offset: %v", err) },
 	}, func(u telego.Update) {
 		if in, ok := ParseUpdate(u, bot); ok {
 			in.AccountID = a.acct.ID
