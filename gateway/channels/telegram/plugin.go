@@ -25,6 +25,14 @@ type options struct {
 	errorBackoff, conflictBackoff Backoff
 	pollTimeout                   time.Duration
 	httpClient                    *http.Client
+	webhookListen                 string
+	webhookBound                  func(addr string)
+}
+
+// WithWebhookListen binds webhook mode's server to addr instead of the
+// original's 0.0.0.0:8787 and reports the bound address (tests use port 0).
+func WithWebhookListen(addr string, bound func(addr string)) Option {
+	return func(o *options) { o.webhookListen, o.webhookBound = addr, bound }
 }
 
 // WithBackoff replaces the network-error and 409 retry policies.
@@ -138,17 +146,16 @@ func (a *account) getClient() (*Client, error) {
 	return c, nil
 }
 
-// Run polls getUpdates until ctx ends. getMe comes first (mention
-// detection needs the bot's username) and is retried like a poll error.
+// Run polls getUpdates (or, with webhookUrl, serves the webhook) until
+// ctx ends. getMe comes first (mention detection needs the bot's
+// username) and is retried like a poll error.
 func (a *account) Run(ctx context.Context, host channels.Host) error {
 	c, err := a.getClient()
 	if err != nil {
 		return err
 	}
-	if a.acct.Mode() == "webhook" {
-		return errors.New("channels.telegram.webhookUrl is set, but webhook mode is not implemented in this gateway yet; remove webhookUrl to use long polling")
-	}
-	host.SetStatus(map[string]any{"mode": "polling"})
+	mode := a.acct.Mode()
+	host.SetStatus(map[string]any{"mode": mode})
 	o := a.plugin.opts
 	var me *telego.User
 	for attempt := 1; ; attempt++ {
@@ -179,6 +186,21 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 	a.mu.Unlock()
 	host.SetStatus(map[string]any{"lastError": nil})
 	host.Logf("starting provider (@%s)", me.Username)
+	deliver := func(u telego.Update) {
+		if in, ok := ParseUpdate(u, bot); ok {
+			in.AccountID = a.acct.ID
+			host.Inbound(in)
+		}
+	}
+	if mode == "webhook" {
+		cfg := a.acct.Config
+		return c.ServeWebhook(ctx, WebhookOptions{Listen: o.webhookListen, Path: cfg.WebhookPath, URL: cfg.WebhookURL,
+			Secret: cfg.WebhookSecret, Bound: o.webhookBound, ErrorBackoff: o.errorBackoff,
+			OnError: func(err error, retryIn time.Duration) {
+				host.SetStatus(map[string]any{"lastError": describeErr(err)})
+				host.Logf("setWebhook failed: %v; retrying in %v", err, retryIn.Round(time.Millisecond))
+			}}, deliver)
+	}
 	return c.Poll(ctx, PollOptions{
 		OffsetPath:      OffsetPath(a.cfg.StateDir, a.acct.ID),
 		Timeout:         o.pollTimeout,
@@ -194,12 +216,7 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 		},
 		OnRecovered:   func() { host.SetStatus(map[string]any{"lastError": nil}) },
 		OnOffsetError: func(err error) { host.Logf("failed to persist update offset: %v", err) },
-	}, func(u telego.Update) {
-		if in, ok := ParseUpdate(u, bot); ok {
-			in.AccountID = a.acct.ID
-			host.Inbound(in)
-		}
-	})
+	}, deliver)
 }
 
 // describeErr is the Bot API's description when there is one (the 409's
