@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,15 @@ func TestTelegramEndToEndPlainRetryAndSend(t *testing.T) {
 	if row["configured"] != true || row["tokenSource"] != "config" || row["running"] != true || row["mode"] != "polling" ||
 		row["lastError"] != nil || row["lastProbeAt"] == nil || probe["ok"] != true || bot["username"] != telegramtest.BotUsername {
 		t.Fatalf("telegram account row %v", row)
+	}
+	summary, _ := payload["channels"].(map[string]any)["telegram"].(map[string]any)
+	var keys []string
+	for k := range summary {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if strings.Join(keys, ",") != "configured,lastError,lastProbeAt,lastStartAt,lastStopAt,mode,probe,running,tokenSource" {
+		t.Fatalf("channels.telegram summary keys %v", keys)
 	}
 }
 

@@ -393,3 +393,20 @@ func TestDescribe(t *testing.T) {
 		t.Fatalf("Run without a token: %v", err)
 	}
 }
+
+func TestSendWaitsOutRateLimit(t *testing.T) {
+	srv := telegramtest.New(t)
+	acct := newAccount(t, srv, t.TempDir(), nil)
+	srv.RateLimitNext("sendMessage", 0, 0)
+	r, err := acct.Send(context.Background(), channels.Outbound{To: "111", Text: "after flood"})
+	if err != nil || r.MessageID == "" {
+		t.Fatalf("send after two 429s: %+v %v", r, err)
+	}
+	if n := len(srv.Requests("sendMessage")); n != 3 {
+		t.Fatalf("%d sendMessage calls, want 2 limited + 1", n)
+	}
+	srv.RateLimitNext("sendMessage", 3600)
+	if _, err := acct.Send(context.Background(), channels.Outbound{To: "111", Text: "x"}); err == nil || !strings.Contains(err.Error(), "Too Many Requests") {
+		t.Fatalf("an hour-long retry_after should fail at once: %v", err)
+	}
+}

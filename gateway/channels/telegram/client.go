@@ -225,10 +225,10 @@ func (c *Client) SendText(ctx context.Context, t Target, markdown string, o Text
 		if o.DisableLinkPreview {
 			p.LinkPreviewOptions = &telego.LinkPreviewOptions{IsDisabled: true}
 		}
-		m, err := c.bot.SendMessage(ctx, p)
+		m, err := retryRateLimit(ctx, func() (*telego.Message, error) { return c.bot.SendMessage(ctx, p) })
 		if IsParseError(err) {
 			p.Text, p.ParseMode = ch.Text, ""
-			m, err = c.bot.SendMessage(ctx, p)
+			m, err = retryRateLimit(ctx, func() (*telego.Message, error) { return c.bot.SendMessage(ctx, p) })
 		}
 		if err != nil {
 			return sent, sendError(err, t)
@@ -307,9 +307,11 @@ func (c *Client) SendMedia(ctx context.Context, t Target, media, caption string,
 			follow = caption
 		}
 	}
-	m, err := c.sendFile(ctx, t, KindOf(media), file, capHTML, telego.ModeHTML)
+	m, err := retryRateLimit(ctx, func() (*telego.Message, error) {
+		return c.sendFile(ctx, t, KindOf(media), file, capHTML, telego.ModeHTML)
+	})
 	if IsParseError(err) {
-		m, err = c.sendFile(ctx, t, KindOf(media), file, capText, "")
+		m, err = retryRateLimit(ctx, func() (*telego.Message, error) { return c.sendFile(ctx, t, KindOf(media), file, capText, "") })
 	}
 	if err != nil {
 		return Sent{}, sendError(err, t)
@@ -355,6 +357,34 @@ func (c *Client) sendFile(ctx context.Context, t Target, kind MediaKind, f teleg
 		return c.bot.SendAudio(ctx, &telego.SendAudioParams{ChatID: id, MessageThreadID: t.ThreadID, Audio: f, Caption: caption, ParseMode: mode})
 	default:
 		return c.bot.SendDocument(ctx, &telego.SendDocumentParams{ChatID: id, MessageThreadID: t.ThreadID, Document: f, Caption: caption, ParseMode: mode})
+	}
+}
+
+// maxRateLimitWait is the longest retry_after a send waits out; beyond it
+// the 429 is returned (a reply minutes late is worse than an error).
+const maxRateLimitWait = 30 * time.Second
+
+// retryRateLimit retries a send the API answered 429 (flood control) after
+// its retry_after, up to three times. Other errors are not retried: the
+// message may have been delivered, and a duplicate is worse than a miss.
+func retryRateLimit(ctx context.Context, send func() (*telego.Message, error)) (*telego.Message, error) {
+	for attempt := 0; ; attempt++ {
+		m, err := send()
+		e, ok := APIError(err)
+		if !ok || e.ErrorCode != http.StatusTooManyRequests || attempt == 3 || e.Parameters == nil {
+			return m, err
+		}
+		wait := time.Duration(e.Parameters.RetryAfter) * time.Second
+		if wait > maxRateLimitWait {
+			return m, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return m, err
+		case <-t.C:
+		}
 	}
 }
 

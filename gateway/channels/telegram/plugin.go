@@ -420,3 +420,28 @@ var (
 	_ channels.LogoutAccounter      = (*account)(nil)
 	_ channels.AllowEntryNormalizer = (*account)(nil)
 )
+
+// Summary is the channels.status "channels.telegram" object: the
+// original's buildChannelSummary keeps only these keys of the default
+// account's row (doc/messaging.md §1.14).
+func (p *Plugin) Summary(row map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, k := range []string{"configured", "tokenSource", "running", "mode", "lastStartAt", "lastStopAt", "lastError", "lastProbeAt"} {
+		out[k] = row[k]
+	}
+	if out["configured"] == nil {
+		out["configured"] = false
+	}
+	if out["tokenSource"] == nil {
+		out["tokenSource"] = TokenSourceNone
+	}
+	if out["running"] == nil {
+		out["running"] = false
+	}
+	if pr, ok := row["probe"]; ok {
+		out["probe"] = pr
+	}
+	return out
+}
+
+var _ channels.Summarizer = (*Plugin)(nil)

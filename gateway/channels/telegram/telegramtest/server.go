@@ -11,7 +11,7 @@
 // sendChatAction, sendPhoto/sendDocument/sendVideo/sendAudio/sendAnimation
 // (media by URL or upload), setMessageReaction, setMyCommands,
 // deleteWebhook/setWebhook/getWebhookInfo, and failure modes: a 409 conflict
-// on getUpdates, 5xx answers and dropped connections.
+// on getUpdates, 429 flood control, 5xx answers and dropped connections.
 package telegramtest
 
 import (
@@ -92,6 +92,7 @@ type Server struct {
 	rejectHTML bool
 	conflict   bool
 	failures   map[string][]int // method ("*" any) → queued statuses; 0 = drop the connection
+	rateLimits map[string][]int // method → queued retry_after values of 429 answers
 	webhookURL string
 	webhookKey string
 	maxPoll    time.Duration
@@ -99,7 +100,7 @@ type Server struct {
 
 // New starts a fake on 127.0.0.1 and closes it when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{nextUpdate: 1000, nextMessage: 1, wake: make(chan struct{}), recorded: make(chan struct{}), failures: map[string][]int{}, maxPoll: 5 * time.Second}
+	s := &Server{nextUpdate: 1000, nextMessage: 1, wake: make(chan struct{}), recorded: make(chan struct{}), failures: map[string][]int{}, rateLimits: map[string][]int{}, maxPoll: 5 * time.Second}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -125,6 +126,15 @@ func (s *Server) SetMaxPoll(d time.Duration) { s.mu.Lock(); s.maxPoll = d; s.mu.
 func (s *Server) FailNext(method string, statuses ...int) {
 	s.mu.Lock()
 	s.failures[method] = append(s.failures[method], statuses...)
+	s.mu.Unlock()
+}
+
+// RateLimitNext makes the next calls of method answer the real 429
+// "Too Many Requests: retry after N" with parameters.retry_after N, one
+// per value given.
+func (s *Server) RateLimitNext(method string, retryAfter ...int) {
+	s.mu.Lock()
+	s.rateLimits[method] = append(s.rateLimits[method], retryAfter...)
 	s.mu.Unlock()
 }
 
@@ -301,6 +311,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(status)
 		_, _ = fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>", status, http.StatusText(status))
+		return
+	}
+	s.mu.Lock()
+	var limited []int
+	if q := s.rateLimits[method]; len(q) > 0 {
+		limited, s.rateLimits[method] = q[:1], q[1:]
+	}
+	s.mu.Unlock()
+	if limited != nil {
+		s.record(req)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error_code": 429,
+			"description": fmt.Sprintf("Too Many Requests: retry after %d", limited[0]),
+			"parameters":  map[string]any{"retry_after": limited[0]}})
 		return
 	}
 	if method == "getUpdates" {
