@@ -39,7 +39,8 @@ type ClientOptions struct {
 
 // Client is a Bot API client for one bot token.
 type Client struct {
-	bot *telego.Bot
+	bot  *telego.Bot
+	http *http.Client
 
 	mu sync.Mutex
 	me *telego.User
@@ -68,7 +69,7 @@ func NewClient(token string, o ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telegram: %w", err)
 	}
-	return &Client{bot: bot}, nil
+	return &Client{bot: bot, http: hc}, nil
 }
 
 // Bot is the underlying telego bot (for calls this package does not wrap).

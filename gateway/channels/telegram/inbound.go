@@ -105,6 +105,27 @@ func mentions(text string, entities []telego.MessageEntity, bot BotIdentity) boo
 	return false
 }
 
+// mediaFileID is the file id of the attachment mediaOf lists ("" if none).
+func mediaFileID(m *telego.Message) string {
+	switch {
+	case len(m.Photo) > 0:
+		return m.Photo[len(m.Photo)-1].FileID
+	case m.Video != nil:
+		return m.Video.FileID
+	case m.Animation != nil:
+		return m.Animation.FileID
+	case m.Voice != nil:
+		return m.Voice.FileID
+	case m.Audio != nil:
+		return m.Audio.FileID
+	case m.Document != nil:
+		return m.Document.FileID
+	case m.Sticker != nil:
+		return m.Sticker.FileID
+	}
+	return ""
+}
+
 // mediaOf lists the attachments by kind; files are not downloaded here.
 func mediaOf(m *telego.Message) []channels.Media {
 	var out []channels.Media

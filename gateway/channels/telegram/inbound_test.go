@@ -2,6 +2,8 @@ package telegram
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mymmrac/telego"
@@ -71,5 +73,31 @@ func TestGroupMentionThroughPolling(t *testing.T) {
 		if m.Text != w.text || m.MentionedBot != w.mentioned || m.ChatType != channels.ChatGroup || m.ChatID != "-100500" {
 			t.Fatalf("inbound %+v, want %q mentioned=%v", m, w.text, w.mentioned)
 		}
+	}
+}
+
+func TestInboundPhotoIsDownloaded(t *testing.T) {
+	srv := telegramtest.New(t)
+	dir := t.TempDir()
+	srv.AddFile("ph1", "photos/file_1.jpg", []byte("\xff\xd8\xff fake jpeg"))
+	srv.AddFile("big", "photos/big.jpg", make([]byte, 2<<20))
+	host := newHost()
+	run(t, newAccount(t, srv, dir, map[string]any{"mediaMaxMb": 1}), host)
+	srv.PushPhotoDM(alice, "ph1", "look")
+	m := host.next(t)
+	if m.Text != "look" || len(m.Media) != 1 || m.Media[0].Kind != "image" || m.Media[0].Path == "" {
+		t.Fatalf("inbound %+v", m)
+	}
+	if filepath.Dir(m.Media[0].Path) != filepath.Join(dir, "media", "inbound") || filepath.Ext(m.Media[0].Path) != ".jpg" {
+		t.Errorf("media saved at %s", m.Media[0].Path)
+	}
+	b, err := os.ReadFile(m.Media[0].Path)
+	if err != nil || string(b) != "\xff\xd8\xff fake jpeg" {
+		t.Fatalf("downloaded %q, %v", b, err)
+	}
+	// Over mediaMaxMb: delivered with the placeholder only.
+	srv.PushPhotoDM(alice, "big", "too big")
+	if m := host.next(t); m.Text != "too big" || len(m.Media) != 1 || m.Media[0].Path != "" {
+		t.Fatalf("oversize inbound %+v", m)
 	}
 }

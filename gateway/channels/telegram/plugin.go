@@ -187,10 +187,15 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 	host.SetStatus(map[string]any{"lastError": nil})
 	host.Logf("starting provider (@%s)", me.Username)
 	deliver := func(u telego.Update) {
-		if in, ok := ParseUpdate(u, bot); ok {
-			in.AccountID = a.acct.ID
-			host.Inbound(in)
+		in, ok := ParseUpdate(u, bot)
+		if !ok {
+			return
 		}
+		in.AccountID = a.acct.ID
+		if len(in.Media) > 0 {
+			a.download(ctx, c, u.Message, &in.Media[0], host)
+		}
+		host.Inbound(in)
 	}
 	if mode == "webhook" {
 		cfg := a.acct.Config
@@ -217,6 +222,27 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 		OnRecovered:   func() { host.SetStatus(map[string]any{"lastError": nil}) },
 		OnOffsetError: func(err error) { host.Logf("failed to persist update offset: %v", err) },
 	}, deliver)
+}
+
+// download fetches an inbound attachment so the agent can read it; a
+// failure leaves the placeholder without a path (and is logged).
+func (a *account) download(ctx context.Context, c *Client, msg *telego.Message, md *channels.Media, host channels.Host) {
+	id := mediaFileID(msg)
+	if id == "" {
+		return
+	}
+	maxMB := a.acct.Config.MediaMaxMB
+	if maxMB <= 0 {
+		maxMB = DefaultMediaMaxMB
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	p, err := c.Download(ctx, id, InboundMediaDir(a.cfg.StateDir), int64(maxMB*(1<<20)))
+	if err != nil {
+		host.Logf("inbound %s not downloaded: %v", md.Kind, err)
+		return
+	}
+	md.Path = p
 }
 
 // describeErr is the Bot API's description when there is one (the 409's

@@ -9,7 +9,8 @@
 // timeout, fed by Push*), sendMessage (recorded; the 4096-char limit and,
 // when asked, the real "can't parse entities" rejection of HTML),
 // sendChatAction, sendPhoto/sendDocument/sendVideo/sendAudio/sendAnimation
-// (media by URL or upload), setMessageReaction, setMyCommands,
+// (media by URL or upload), getFile and /file/bot<token>/<path> downloads,
+// setMessageReaction, setMyCommands,
 // deleteWebhook/setWebhook/getWebhookInfo, and failure modes: a 409 conflict
 // on getUpdates, 429 flood control, 5xx answers and dropped connections.
 package telegramtest
@@ -93,6 +94,7 @@ type Server struct {
 	conflict   bool
 	failures   map[string][]int // method ("*" any) → queued statuses; 0 = drop the connection
 	rateLimits map[string][]int // method → queued retry_after values of 429 answers
+	files      map[string]fakeFile
 	webhookURL string
 	webhookKey string
 	maxPoll    time.Duration
@@ -100,7 +102,7 @@ type Server struct {
 
 // New starts a fake on 127.0.0.1 and closes it when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{nextUpdate: 1000, nextMessage: 1, wake: make(chan struct{}), recorded: make(chan struct{}), failures: map[string][]int{}, rateLimits: map[string][]int{}, maxPoll: 5 * time.Second}
+	s := &Server{nextUpdate: 1000, nextMessage: 1, wake: make(chan struct{}), recorded: make(chan struct{}), failures: map[string][]int{}, rateLimits: map[string][]int{}, files: map[string]fakeFile{}, maxPoll: 5 * time.Second}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -136,6 +138,30 @@ func (s *Server) RateLimitNext(method string, retryAfter ...int) {
 	s.mu.Lock()
 	s.rateLimits[method] = append(s.rateLimits[method], retryAfter...)
 	s.mu.Unlock()
+}
+
+type fakeFile struct {
+	path string
+	data []byte
+}
+
+// AddFile makes fileID downloadable: getFile answers filePath and
+// /file/bot<token>/<filePath> serves data.
+func (s *Server) AddFile(fileID, filePath string, data []byte) {
+	s.mu.Lock()
+	s.files[fileID] = fakeFile{path: filePath, data: data}
+	s.mu.Unlock()
+}
+
+// PushPhotoDM queues a private photo message with a caption; fileID
+// should be registered with AddFile for the download to succeed.
+func (s *Server) PushPhotoDM(p Sender, fileID, caption string) int64 {
+	chat := map[string]any{"id": p.ID, "type": "private", "first_name": p.user()["first_name"]}
+	m := s.message(chat, p, "", nil)
+	delete(m, "text")
+	m["caption"] = caption
+	m["photo"] = []map[string]any{{"file_id": fileID, "file_unique_id": "u" + fileID, "width": 90, "height": 90}}
+	return s.PushUpdate(map[string]any{"message": m})
 }
 
 // PushUpdate queues a raw update; update_id is assigned and returned.
@@ -280,6 +306,10 @@ func (s *Server) takeFailure(method string) (int, bool) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		s.serveFile(w, rest)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
 	token, method, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 {
@@ -358,12 +388,38 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.webhookURL, s.webhookKey = req.Str("url"), req.Str("secret_token")
 		s.mu.Unlock()
 		writeOK(w, true)
+	case "getFile":
+		s.mu.Lock()
+		f, ok := s.files[req.Str("file_id")]
+		s.mu.Unlock()
+		if !ok {
+			writeErr(w, http.StatusBadRequest, "Bad Request: invalid file_id")
+			return
+		}
+		writeOK(w, map[string]any{"file_id": req.Str("file_id"), "file_unique_id": "u" + req.Str("file_id"), "file_size": len(f.data), "file_path": f.path})
 	case "getWebhookInfo":
 		url, _ := s.Webhook()
 		writeOK(w, map[string]any{"url": url, "has_custom_certificate": false, "pending_update_count": 0})
 	default:
 		writeErr(w, http.StatusNotFound, "Not Found: method not found")
 	}
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, rest string) {
+	token, filePath, _ := strings.Cut(rest, "/")
+	if token != Token {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.files {
+		if f.path == filePath {
+			_, _ = w.Write(f.data)
+			return
+		}
+	}
+	http.NotFound(w, nil)
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, req Request) {
