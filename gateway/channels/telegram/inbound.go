@@ -42,6 +42,7 @@ func ParseUpdate(u telego.Update, bot BotIdentity) (channels.Inbound, bool) {
 	if strings.TrimSpace(text) == "" && len(media) == 0 {
 		return channels.Inbound{}, false
 	}
+	text = forwardPrefix(msg) + text + replySuffix(msg)
 	in := channels.Inbound{
 		Channel:        "telegram",
 		SenderID:       strconv.FormatInt(msg.From.ID, 10),
@@ -60,6 +61,100 @@ func ParseUpdate(u telego.Update, bot BotIdentity) (channels.Inbound, bool) {
 	in.MentionedBot = mentions(text, entities, bot) ||
 		(msg.ReplyToMessage != nil && msg.ReplyToMessage.From != nil && msg.ReplyToMessage.From.ID == bot.ID)
 	return in, true
+}
+
+// senderName is "First Last", else the username (the original's
+// buildSenderName).
+func senderName(u *telego.User) string {
+	if u == nil {
+		return ""
+	}
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
+		return n
+	}
+	return u.Username
+}
+
+// replySuffix is the original's reply context, appended to the body so the
+// agent knows what is being answered.
+func replySuffix(msg *telego.Message) string {
+	r := msg.ReplyToMessage
+	if r == nil {
+		return ""
+	}
+	body := strings.TrimSpace(r.Text)
+	if body == "" {
+		body = strings.TrimSpace(r.Caption)
+	}
+	if body == "" {
+		if md := mediaOf(r); len(md) > 0 {
+			body = "<media:" + md[0].Kind + ">"
+		}
+	}
+	if body == "" {
+		return ""
+	}
+	sender := senderName(r.From)
+	if sender == "" {
+		sender = "unknown sender"
+	}
+	id := ""
+	if r.MessageID != 0 {
+		id = " id:" + strconv.Itoa(r.MessageID)
+	}
+	return "\n\n[Replying to " + sender + id + "]\n" + body + "\n[/Replying]"
+}
+
+// forwardPrefix is the original's "[Forwarded from X at <ISO time>]" line.
+func forwardPrefix(msg *telego.Message) string {
+	var from string
+	var date int64
+	withSig := func(name, sig string) string {
+		if sig = strings.TrimSpace(sig); sig != "" {
+			return name + " (" + sig + ")"
+		}
+		return name
+	}
+	chatLabel := func(c telego.Chat, kind string) string {
+		switch {
+		case strings.TrimSpace(c.Title) != "":
+			return strings.TrimSpace(c.Title)
+		case c.Username != "":
+			return "@" + c.Username
+		default:
+			return kind + ":" + strconv.FormatInt(c.ID, 10)
+		}
+	}
+	switch o := msg.ForwardOrigin.(type) {
+	case *telego.MessageOriginUser:
+		u := o.SenderUser
+		name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+		switch {
+		case name != "" && u.Username != "":
+			from = name + " (@" + u.Username + ")"
+		case name != "":
+			from = name
+		case u.Username != "":
+			from = "@" + u.Username
+		default:
+			from = "user:" + strconv.FormatInt(u.ID, 10)
+		}
+		date = o.Date
+	case *telego.MessageOriginHiddenUser:
+		from, date = strings.TrimSpace(o.SenderUserName), o.Date
+	case *telego.MessageOriginChat:
+		from, date = withSig(chatLabel(o.SenderChat, "chat"), o.AuthorSignature), o.Date
+	case *telego.MessageOriginChannel:
+		from, date = withSig(chatLabel(o.Chat, "channel"), o.AuthorSignature), o.Date
+	}
+	if from == "" {
+		return ""
+	}
+	at := ""
+	if date != 0 {
+		at = " at " + time.Unix(date, 0).UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	return "[Forwarded from " + from + at + "]\n"
 }
 
 // mentions reports an @-mention of the bot: a mention entity with its

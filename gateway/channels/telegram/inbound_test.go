@@ -67,7 +67,7 @@ func TestGroupMentionThroughPolling(t *testing.T) {
 	want := []struct {
 		text      string
 		mentioned bool
-	}{{"no mention", false}, {"@" + telegramtest.BotUsername + " with mention", true}, {"a reply", true}}
+	}{{"no mention", false}, {"@" + telegramtest.BotUsername + " with mention", true}, {"a reply\n\n[Replying to Fake id:77]\nearlier\n[/Replying]", true}}
 	for _, w := range want {
 		m := host.next(t)
 		if m.Text != w.text || m.MentionedBot != w.mentioned || m.ChatType != channels.ChatGroup || m.ChatID != "-100500" {
@@ -99,5 +99,33 @@ func TestInboundPhotoIsDownloaded(t *testing.T) {
 	srv.PushPhotoDM(alice, "big", "too big")
 	if m := host.next(t); m.Text != "too big" || len(m.Media) != 1 || m.Media[0].Path != "" {
 		t.Fatalf("oversize inbound %+v", m)
+	}
+}
+
+func TestParseUpdateReplyAndForwardContext(t *testing.T) {
+	bot := BotIdentity{ID: 42, Username: "MyBot"}
+	cases := []struct{ name, update, want string }{
+		{"reply", `{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},"from":{"id":7,"is_bot":false,"first_name":"Bo"},"text":"agreed",
+			"reply_to_message":{"message_id":4,"date":1,"chat":{"id":7,"type":"private"},"from":{"id":9,"is_bot":false,"first_name":"Cy","last_name":"D"},"text":"lunch?"}}}`,
+			"agreed\n\n[Replying to Cy D id:4]\nlunch?\n[/Replying]"},
+		{"reply to photo", `{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},"from":{"id":7,"is_bot":false,"first_name":"Bo"},"text":"nice",
+			"reply_to_message":{"message_id":4,"date":1,"chat":{"id":7,"type":"private"},"photo":[{"file_id":"a","file_unique_id":"b","width":1,"height":1}]}}}`,
+			"nice\n\n[Replying to unknown sender id:4]\n<media:image>\n[/Replying]"},
+		{"forward from user", `{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},"from":{"id":7,"is_bot":false,"first_name":"Bo"},"text":"fyi",
+			"forward_origin":{"type":"user","date":1700000000,"sender_user":{"id":3,"is_bot":false,"first_name":"Ann","username":"ann"}}}}`,
+			"[Forwarded from Ann (@ann) at 2023-11-14T22:13:20.000Z]\nfyi"},
+		{"forward from channel", `{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},"from":{"id":7,"is_bot":false,"first_name":"Bo"},"text":"news",
+			"forward_origin":{"type":"channel","date":0,"chat":{"id":-100,"type":"channel","title":"Daily"},"message_id":3,"author_signature":"Ed"}}}`,
+			"[Forwarded from Daily (Ed)]\nnews"},
+	}
+	for _, c := range cases {
+		var u telego.Update
+		if err := json.Unmarshal([]byte(c.update), &u); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		in, ok := ParseUpdate(u, bot)
+		if !ok || in.Text != c.want {
+			t.Errorf("%s: text %q, want %q", c.name, in.Text, c.want)
+		}
 	}
 }
