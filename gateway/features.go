@@ -108,7 +108,8 @@ func newFeatures(s *Server) features {
 	f.agent = agent.NewRunner(agent.Deps{Broadcast: s, Sessions: agentSessions{store}, Models: resolver,
 		Tools: toolset, SkillsPrompt: f.skills.PromptFor,
 		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
-		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host})
+		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host,
+		Deliver: agentDelivery{s}})
 	f.channels = newChannels(s, &f)
 	f.httpAPI = httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now), Agent: httpTurns{agentTurns{s}}, System: httpTurns{agentTurns{s}}}
 	return f

@@ -123,9 +123,9 @@ func (s *Server) registerChannels(reg *rpc.Registry) {
 
 // pluginMethods are the registered methods outside the core list, in
 // the order hello-ok appends them.
-func pluginMethods(reg *rpc.Registry) []string {
+func (s *Server) pluginMethods(reg *rpc.Registry) []string {
 	var out []string
-	for _, n := range channels.WebLoginMethods {
+	for _, n := range s.f.channels.AdvertisedMethods() {
 		if reg.Has(n) && !slices.Contains(wire.AdvertisedMethods(), n) {
 			out = append(out, n)
 		}
@@ -145,3 +145,24 @@ func (s *Server) channelStatus(st *wire.StatusSummary) {
 		st.LinkChannel = &wire.LinkChannel{ID: id, Label: label, Linked: linked, AuthAgeMs: age}
 	}
 }
+
+// agentDelivery is agent.Deliverer over the channel manager (agent
+// deliver:true); a delivery to the internal channel is no delivery.
+type agentDelivery struct{ s *Server }
+
+func (a agentDelivery) Deliver(ctx context.Context, d agent.Delivery) error {
+	cd := channels.Delivery{SessionKey: d.SessionKey, Channel: d.Channel, To: d.To, AccountID: d.AccountID, ThreadID: d.ThreadID}
+	for _, p := range d.Payloads {
+		rp := channels.ReplyPayload{Text: p.Text, MediaURLs: slices.Clone(p.MediaURLs)}
+		if p.MediaURL != nil && !slices.Contains(rp.MediaURLs, *p.MediaURL) {
+			rp.MediaURLs = append([]string{*p.MediaURL}, rp.MediaURLs...)
+		}
+		cd.Payloads = append(cd.Payloads, rp)
+	}
+	if err := a.s.f.channels.Deliver(ctx, cd); err != nil && !errors.Is(err, channels.ErrNoDelivery) {
+		return err
+	}
+	return nil
+}
+
+var _ agent.Deliverer = agentDelivery{}

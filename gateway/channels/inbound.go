@@ -117,6 +117,14 @@ type QRLoginer interface {
 	WaitLogin(ctx context.Context, timeout time.Duration) (LoginWaitResult, error)
 }
 
+// QRLoginPlugin marks a plugin whose accounts implement QRLoginer: with
+// one loaded, hello-ok advertises web.login.start/wait after the core
+// methods, as the original does when its WhatsApp plugin is loaded. (The
+// methods answer either way: "web login provider is not available".)
+type QRLoginPlugin interface {
+	QRLogin()
+}
+
 // LoginStart are web.login.start's options.
 type LoginStart struct {
 	// Force asks for a fresh QR even when already linked.

@@ -225,7 +225,9 @@ func (m *Manager) Apply(root json.RawMessage) {
 			merged := MergeAccount(section, acct)
 			cfg := AccountConfig{Channel: id, AccountID: acct, Merged: merged, Section: section, Root: root,
 				StateDir: m.d.StateDir, Getenv: m.d.Getenv}
-			wanted[id+"/"+acct] = want{p: p, cfg: cfg, fp: string(merged) + "\x00" + string(section) + extra}
+			// Other accounts' fields do not restart this one: only its
+			// merged config, the section's enabled and watched sections.
+			wanted[id+"/"+acct] = want{p: p, cfg: cfg, fp: string(merged) + "\x00" + fmt.Sprint(Enabled(section, nil)) + extra}
 		}
 	}
 
@@ -242,8 +244,7 @@ func (m *Manager) Apply(root json.RawMessage) {
 	}
 	for k, w := range wanted {
 		if _, ok := m.accounts[k]; ok {
-			m.accounts[k].cfg.Root = root
-			continue
+			continue // same settings: keeps running on the config it was built from
 		}
 		r := newAccountRunner(m, w.p, w.cfg, w.fp)
 		m.accounts[k] = r

@@ -47,6 +47,17 @@ func Register(reg *rpc.Registry, m *Manager) {
 // in hello-ok (the original's WhatsApp plugin appends them).
 var WebLoginMethods = []string{"web.login.start", "web.login.wait"}
 
+// AdvertisedMethods are the channel methods hello-ok lists after the core
+// list: web.login.* when a QRLoginPlugin is loaded.
+func (m *Manager) AdvertisedMethods() []string {
+	for _, p := range m.plugins {
+		if _, ok := p.(QRLoginPlugin); ok {
+			return WebLoginMethods
+		}
+	}
+	return nil
+}
+
 func (m *Manager) handleStatus(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.ChannelsStatusParams
 	if e := c.Decode(&p); e != nil {

@@ -54,6 +54,18 @@ type PairingRequest struct {
 	Meta       map[string]string `json:"meta,omitempty"`
 }
 
+// pairingFile and allowFile are the two files, fields in the original's
+// order.
+type pairingFile struct {
+	Version  int              `json:"version"`
+	Requests []PairingRequest `json:"requests"`
+}
+
+type allowFile struct {
+	Version   int      `json:"version"`
+	AllowFrom []string `json:"allowFrom"`
+}
+
 // PairingStore reads and writes the pairing files of one state dir.
 type PairingStore struct {
 	dir string
@@ -152,14 +164,14 @@ func (s *PairingStore) AddAllowFrom(channel, entry string) (changed bool, err er
 	if err != nil {
 		return false, err
 	}
-	err = s.withLock(p, `{"version":1,"allowFrom":[]}`, func() error {
+	err = s.withLock(p, "{\n  \"version\": 1,\n  \"allowFrom\": []\n}", func() error {
 		cur := s.readAllow(channel, p)
 		n := s.norm(channel, entry)
 		if n == "" || slices.Contains(cur, n) {
 			return nil
 		}
 		changed = true
-		return writeJSON0600(p, map[string]any{"version": 1, "allowFrom": append(cur, n)})
+		return writeJSON0600(p, allowFile{Version: 1, AllowFrom: append(cur, n)})
 	})
 	return changed, err
 }
@@ -226,7 +238,7 @@ func writeRequests(path string, reqs []PairingRequest) error {
 	if reqs == nil {
 		reqs = []PairingRequest{}
 	}
-	return writeJSON0600(path, map[string]any{"version": 1, "requests": reqs})
+	return writeJSON0600(path, pairingFile{Version: 1, Requests: reqs})
 }
 
 // List is the channel's pending requests, oldest first, pruning expired
@@ -237,7 +249,7 @@ func (s *PairingStore) List(channel string) ([]PairingRequest, error) {
 		return nil, err
 	}
 	var out []PairingRequest
-	err = s.withLock(p, `{"version":1,"requests":[]}`, func() error {
+	err = s.withLock(p, pairingEmpty, func() error {
 		reqs, expired := s.pruneExpired(readRequests(p))
 		reqs, capped := pruneExcess(reqs)
 		if expired || capped {
@@ -277,7 +289,7 @@ func (s *PairingStore) Upsert(channel, id string, meta map[string]string) (code 
 	if len(clean) == 0 {
 		clean = nil
 	}
-	err = s.withLock(p, `{"version":1,"requests":[]}`, func() error {
+	err = s.withLock(p, pairingEmpty, func() error {
 		now := isoNow(s.now())
 		reqs, expired := s.pruneExpired(readRequests(p))
 		codes := map[string]bool{}
@@ -333,7 +345,7 @@ func (s *PairingStore) Approve(channel, code string) (req PairingRequest, ok boo
 	if err != nil {
 		return req, false, err
 	}
-	err = s.withLock(p, `{"version":1,"requests":[]}`, func() error {
+	err = s.withLock(p, pairingEmpty, func() error {
 		reqs, expired := s.pruneExpired(readRequests(p))
 		idx := slices.IndexFunc(reqs, func(r PairingRequest) bool { return strings.ToUpper(r.Code) == code })
 		if idx < 0 {
@@ -405,13 +417,14 @@ func writeJSON0600(path string, v any) error {
 	return nil
 }
 
+// pairingEmpty is a new pairing file, as the original creates it.
+const pairingEmpty = "{\n  \"version\": 1,\n  \"requests\": []\n}"
+
 // withLock runs fn holding path's proper-lockfile lock, creating path
 // with fallback first (the original locks an existing file).
 func (s *PairingStore) withLock(path, fallback string, fn func() error) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		var v any
-		_ = json.Unmarshal([]byte(fallback), &v)
-		if err := writeJSON0600(path, v); err != nil {
+		if err := writeJSON0600(path, json.RawMessage(fallback)); err != nil {
 			return err
 		}
 	}

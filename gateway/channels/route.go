@@ -386,6 +386,19 @@ func (m *Manager) sessionKey(msg Inbound) string {
 	return sessionstore.ThreadKey(c.PeerKey(p), msg.ThreadID)
 }
 
+// sameThread reports whether the stored lastThreadId is threadID (a
+// message without a thread leaves any stored one alone).
+func sameThread(stored json.RawMessage, threadID string) bool {
+	if threadID == "" {
+		return true
+	}
+	var s string
+	if json.Unmarshal(stored, &s) == nil {
+		return s == threadID
+	}
+	return strings.TrimSpace(string(stored)) == threadID
+}
+
 // envelope is the text the model sees for msg (the original's
 // "[Channel sender time] text" form).
 func envelope(label string, msg Inbound, now time.Time) string {
@@ -529,6 +542,12 @@ func (m *Manager) recordRoute(sessionKey string, msg Inbound) {
 	if msg.ChatType == ChatGroup {
 		chatType = "group"
 	}
+	// The common case, a known chat writing again, changes nothing: no
+	// store write (a locked rewrite of sessions.json) per message.
+	if e, ok := m.d.Sessions.Get(sessionKey); ok && e.SessionID != "" && e.LastChannel == msg.Channel && e.LastTo == msg.ChatID &&
+		e.LastAccountID == msg.AccountID && e.ChatType == chatType && len(e.Origin) > 0 && sameThread(e.LastThreadID, msg.ThreadID) {
+		return
+	}
 	from := msg.Channel + ":" + msg.SenderID
 	if msg.ChatType == ChatGroup {
 		from = msg.Channel + ":group:" + msg.ChatID
@@ -549,4 +568,3 @@ func (m *Manager) recordRoute(sessionKey string, msg Inbound) {
 		m.d.Log.Warn(fmt.Sprintf("[%s/%s] session route not recorded: %v", msg.Channel, msg.AccountID, err))
 	}
 }
-

@@ -54,6 +54,10 @@ func New(meta channels.Meta) *Plugin {
 // Meta implements channels.Plugin.
 func (p *Plugin) Meta() channels.Meta { return p.meta }
 
+// QRLogin marks the fake as a QR-login plugin (its accounts implement
+// channels.QRLoginer).
+func (p *Plugin) QRLogin() {}
+
 // OnRun sets a hook run at the start of each Account.Run with the
 // account's 1-based attempt count (see Plugin.runHook).
 func (p *Plugin) OnRun(h func(acct *Account, attempt int) error) {
@@ -117,6 +121,7 @@ type Account struct {
 	// SendErr, when set, fails every Send.
 	SendErr error
 	nextID  int
+	onSend  func(channels.Outbound)
 	inbound chan channels.Inbound
 	host    channels.Host
 }
@@ -215,7 +220,18 @@ func (a *Account) Send(_ context.Context, m channels.Outbound) (channels.SendRes
 	}
 	a.nextID++
 	a.sent = append(a.sent, m)
+	if a.onSend != nil {
+		a.onSend(m)
+	}
 	return channels.SendResult{MessageID: strconv.Itoa(a.nextID), ChatID: m.To}, nil
+}
+
+// OnSend sets a callback run (under the account's lock: keep it short)
+// for every successful Send; benchmarks wait on it instead of polling.
+func (a *Account) OnSend(fn func(channels.Outbound)) {
+	a.mu.Lock()
+	a.onSend = fn
+	a.mu.Unlock()
 }
 
 // Sent are the messages sent so far, in order.
@@ -295,6 +311,7 @@ func (a *Account) WaitLogin(context.Context, time.Duration) (channels.LoginWaitR
 
 var (
 	_ channels.Plugin          = (*Plugin)(nil)
+	_ channels.QRLoginPlugin   = (*Plugin)(nil)
 	_ channels.Account         = (*Account)(nil)
 	_ channels.Typer           = (*Account)(nil)
 	_ channels.Prober          = (*Account)(nil)
