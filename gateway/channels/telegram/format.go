@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/clawdbot/clawdbot/gateway/channels"
 )
 
 // A reply is markdown; Telegram wants its HTML subset. Like the original
@@ -392,4 +394,48 @@ func renderHTML(rt richText) string {
 		stack = stack[:len(stack)-1]
 	}
 	return sb.String()
+}
+
+// ChunkMarkdown splits markdown like channels.ChunkText but keeps code
+// fences whole per message: a chunk that ends inside a fence closes it, and
+// the next one reopens it with the same fence and language, so each chunk
+// renders on its own.
+func ChunkMarkdown(text string, limit int, mode channels.ChunkMode) []string {
+	if limit <= 0 {
+		limit = DefaultTextChunkLimit
+	}
+	// Room for the closing and reopening fence lines.
+	inner := max(limit-16, limit/2)
+	chunks := channels.ChunkText(text, inner, mode)
+	out := make([]string, 0, len(chunks))
+	open := "" // the fence line of an open code block, "" when outside
+	for _, c := range chunks {
+		if open != "" {
+			c = open + "\n" + c
+		}
+		open = fenceStateAfter(c)
+		if open != "" {
+			c += "\n" + fenceRe.FindStringSubmatch(open)[1]
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// fenceStateAfter returns the fence line left open at the end of s.
+func fenceStateAfter(s string) string {
+	open := ""
+	for _, line := range strings.Split(s, "\n") {
+		m := fenceRe.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		switch {
+		case open == "":
+			open = strings.TrimSpace(line)
+		case strings.HasPrefix(strings.TrimSpace(line), fenceRe.FindStringSubmatch(open)[1][:3]):
+			open = ""
+		}
+	}
+	return open
 }

@@ -62,3 +62,35 @@ func TestMarkdownToChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestChunkMarkdownKeepsFences(t *testing.T) {
+	code := strings.Repeat("fmt.Println(1)\n", 30) // 450 chars
+	md := "intro\n\n```go\n" + code + "```\n\nafter"
+	chunks := ChunkMarkdown(md, 200, "length")
+	if len(chunks) < 3 {
+		t.Fatalf("%d chunks", len(chunks))
+	}
+	lines := 0
+	for i, c := range chunks {
+		if len([]rune(c)) > 200 {
+			t.Errorf("chunk %d has %d chars", i, len([]rune(c)))
+		}
+		if fenceStateAfter(c) != "" {
+			t.Errorf("chunk %d leaves a fence open:\n%s", i, c)
+		}
+		html := MarkdownToHTML(c)
+		if strings.Count(html, "<pre><code>") != strings.Count(html, "</code></pre>") {
+			t.Errorf("chunk %d renders unbalanced: %s", i, html)
+		}
+		lines += strings.Count(html, "fmt.Println(1)")
+		if i > 0 && i < len(chunks)-1 && !strings.HasPrefix(c, "```go\n") {
+			t.Errorf("chunk %d does not reopen the fence: %q", i, c[:20])
+		}
+	}
+	if lines != 30 {
+		t.Errorf("%d code lines rendered as code, want 30", lines)
+	}
+	if !strings.Contains(chunks[len(chunks)-1], "after") {
+		t.Error("text after the fence lost")
+	}
+}

@@ -470,4 +470,13 @@ func (p *Plugin) Summary(row map[string]any) map[string]any {
 	return out
 }
 
-var _ channels.Summarizer = (*Plugin)(nil)
+// Chunk splits a reply for sending with code fences closed and reopened
+// across chunks (ChunkMarkdown).
+func (p *Plugin) Chunk(text string, limit int, mode channels.ChunkMode) []string {
+	return ChunkMarkdown(text, limit, mode)
+}
+
+var (
+	_ channels.Summarizer = (*Plugin)(nil)
+	_ channels.Chunker    = (*Plugin)(nil)
+)
