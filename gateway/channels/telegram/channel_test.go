@@ -410,3 +410,30 @@ func TestSendWaitsOutRateLimit(t *testing.T) {
 		t.Fatalf("an hour-long retry_after should fail at once: %v", err)
 	}
 }
+
+func TestErrorsNeverShowTheToken(t *testing.T) {
+	srv := telegramtest.New(t)
+	acct := newAccount(t, srv, t.TempDir(), nil)
+	srv.Close()
+	_, err := acct.Send(context.Background(), channels.Outbound{To: "111", Text: "x"})
+	if err == nil || strings.Contains(err.Error(), telegramtest.Token) || !strings.Contains(err.Error(), "<bot-token>") {
+		t.Fatalf("offline send error: %v", err)
+	}
+	p := acct.(channels.Prober).Probe(context.Background())
+	if p.OK || strings.Contains(p.Error, telegramtest.Token) {
+		t.Fatalf("offline probe error: %q", p.Error)
+	}
+	host := newHost()
+	run(t, acct, host)
+	host.waitStatus(t, "lastError", func(v any) bool { s, _ := v.(string); return s != "" })
+	if v, _ := host.get("lastError"); strings.Contains(v.(string), telegramtest.Token) {
+		t.Fatalf("lastError shows the token: %v", v)
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	for _, l := range host.logs {
+		if strings.Contains(l, telegramtest.Token) {
+			t.Fatalf("log line shows the token: %s", l)
+		}
+	}
+}

@@ -61,7 +61,7 @@ func NewClient(token string, o ClientOptions) (*Client, error) {
 	}
 	bot, err := telego.NewBot(token,
 		telego.WithAPIServer(root),
-		telego.WithAPICaller(ta.HTTPCaller{Client: hc}),
+		telego.WithAPICaller(redactingCaller{inner: ta.HTTPCaller{Client: hc}, token: token}),
 		telego.WithDiscardLogger())
 	if errors.Is(err, telego.ErrInvalidToken) {
 		return nil, errors.New("telegram bot token is malformed (want <digits>:<35 characters> from @BotFather); fix channels.telegram.botToken, tokenFile or TELEGRAM_BOT_TOKEN")

@@ -301,20 +301,13 @@ func (a *account) Send(ctx context.Context, m channels.Outbound) (channels.SendR
 		}
 	}
 	if err != nil {
-		if _, isAPI := APIError(err); !isAPI && ctx.Err() == nil && !isLocalError(err) {
+		if isNetworkError(err) && ctx.Err() == nil {
 			// The original's text for a send that never got an answer.
 			return channels.SendResult{}, channels.Errorf("HttpError: Network request for '%s' failed! (%v)", method, err)
 		}
 		return channels.SendResult{}, err
 	}
 	return channels.SendResult{MessageID: last.MessageID, ChatID: last.ChatID}, nil
-}
-
-// isLocalError marks errors raised before any request (bad media path,
-// empty text), which are not network failures.
-func isLocalError(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "telegram media") || strings.HasPrefix(s, "message must be non-empty") || strings.HasPrefix(s, "telegram send failed")
 }
 
 // ResolveTarget accepts any non-empty target (the original has no
