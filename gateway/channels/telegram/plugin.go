@@ -89,7 +89,6 @@ type account struct {
 
 	mu     sync.Mutex
 	client *Client
-	bot    BotIdentity
 }
 
 func (a *account) Describe() channels.Description {
@@ -181,9 +180,6 @@ func (a *account) Run(ctx context.Context, host channels.Host) error {
 		}
 	}
 	bot := BotIdentity{ID: me.ID, Username: me.Username}
-	a.mu.Lock()
-	a.bot = bot
-	a.mu.Unlock()
 	host.SetStatus(map[string]any{"lastError": nil})
 	host.Logf("starting provider (@%s)", me.Username)
 	deliver := func(u telego.Update) {
@@ -235,6 +231,8 @@ func (a *account) download(ctx context.Context, c *Client, msg *telego.Message, 
 	if maxMB <= 0 {
 		maxMB = DefaultMediaMaxMB
 	}
+	// The Bot API's getFile serves at most 20 MB anyway.
+	maxMB = min(maxMB, 20)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	p, err := c.Download(ctx, id, InboundMediaDir(a.cfg.StateDir), int64(maxMB*(1<<20)))
