@@ -105,18 +105,30 @@ func TestTelegramEndToEnd(t *testing.T) {
 	if llm.Count() != 0 {
 		t.Fatal("an unapproved sender reached the model")
 	}
+	// At most 3 pending requests: senders 2 and 3 get codes, the 4th none.
+	// One at a time: chats are handled concurrently, so a batch would race
+	// for the last slot.
+	for id := int64(1); id <= 2; id++ {
+		tg.PushDM(telegramtest.Sender{ID: 9000 + id}, "me too")
+		tg.WaitRequests(t, "sendMessage", int(1+id), 10*time.Second)
+	}
+	tg.PushDM(telegramtest.Sender{ID: 9003}, "me too")
+	time.Sleep(300 * time.Millisecond)
+	if got := tg.Requests("sendMessage"); len(got) != 3 || got[2].Str("chat_id") != "9002" {
+		t.Fatalf("%d pairing replies (last to %s), want 3 with none to the 4th sender", len(got), got[len(got)-1].Str("chat_id"))
+	}
 
 	// Approve; the next DM runs the agent and the reply comes back chunked.
 	if _, ok, err := s.f.channels.Pairing().Approve("telegram", strings.ToLower(reqs[0].Code)); err != nil || !ok {
 		t.Fatalf("approve: %v %v", ok, err)
 	}
 	tg.PushDM(alice, "what is up")
-	sent = tg.WaitRequests(t, "sendMessage", 4, 20*time.Second)
+	sent = tg.WaitRequests(t, "sendMessage", 6, 20*time.Second)
 	if llm.Count() != 1 || !strings.Contains(llm.Requests()[0].LastUserText(), "what is up") {
 		t.Fatalf("model requests %d; last user text %q", llm.Count(), llm.Requests()[0].LastUserText())
 	}
 	var joined strings.Builder
-	for i, r := range sent[1:] {
+	for i, r := range sent[3:] {
 		text := r.Str("text")
 		if n := len([]rune(text)); n > 4000 || r.Str("parse_mode") != "HTML" || r.Str("chat_id") != "4242" {
 			t.Errorf("chunk %d: %d chars, parse_mode %q, chat %s", i, n, r.Str("parse_mode"), r.Str("chat_id"))
@@ -127,7 +139,7 @@ func TestTelegramEndToEnd(t *testing.T) {
 		t.Errorf("chunks carry %d words, want %d", len(got), len(want))
 	}
 	typing := tg.Requests("sendChatAction")
-	if len(typing) == 0 || typing[0].Str("action") != "typing" || !typing[0].At.Before(sent[1].At) {
+	if len(typing) == 0 || typing[0].Str("action") != "typing" || !typing[0].At.Before(sent[3].At) {
 		t.Errorf("no typing before the reply: %+v", typing)
 	}
 }
@@ -207,5 +219,22 @@ func BenchmarkTelegramInboundToReply(b *testing.B) {
 			b.Fatalf("sessions.reset: %v", res)
 		}
 		b.StartTimer()
+	}
+}
+
+func TestTelegramEndToEndGroupMentionGate(t *testing.T) {
+	tg := telegramtest.New(t)
+	llm := llmtest.NewOpenAI(t, llmtest.Script{Responses: []llmtest.Response{llmtest.DefaultResponse}})
+	telegramGateway(t, tg, llm, map[string]any{"groupPolicy": "open"}, nil)
+	member := telegramtest.Sender{ID: 31, Username: "member"}
+	tg.PushGroup(-100777, member, "just chatting", false)
+	tg.PushGroup(-100777, member, "what do you think?", true)
+	sent := tg.WaitRequests(t, "sendMessage", 1, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(tg.Requests("sendMessage")); n != 1 || sent[0].Str("chat_id") != "-100777" || sent[0].Str("text") != "Hello from the fake model." {
+		t.Fatalf("%d replies, first %v; want one answer to the mention", n, sent[0].Params)
+	}
+	if llm.Count() != 1 || !strings.Contains(llm.Requests()[0].LastUserText(), "what do you think?") {
+		t.Fatalf("model saw %d turns: %q", llm.Count(), llm.Requests()[0].LastUserText())
 	}
 }
