@@ -72,6 +72,9 @@ type Manager struct {
 	pairing *PairingStore
 	router  *router
 
+	// applyMu serialises Apply and Stop (reloads arrive on their own
+	// goroutines).
+	applyMu  sync.Mutex
 	mu       sync.Mutex
 	accounts map[string]*accountRunner // channel + "/" + accountID
 	root     json.RawMessage
@@ -168,10 +171,43 @@ func (m *Manager) Start() {
 		m.d.Log.Info("skipping channel start (CLAWDBOT_SKIP_CHANNELS)")
 	}
 	m.Apply(m.d.Config())
+	if m.skip {
+		return
+	}
+	// Accounts a request built before Start (ensure) start now.
+	m.mu.Lock()
+	runners := make([]*accountRunner, 0, len(m.accounts))
+	for _, r := range m.accounts {
+		runners = append(runners, r)
+	}
+	m.mu.Unlock()
+	for _, r := range runners {
+		r.build()
+		r.start()
+	}
 }
 
-// Stop stops every account and waits for them (bounded per account).
+// ensure builds the accounts from the config once, for a request that
+// arrives before Start (status, send): they exist, not yet running.
+func (m *Manager) ensure() {
+	m.mu.Lock()
+	applied := m.root != nil
+	m.mu.Unlock()
+	if !applied {
+		m.Apply(m.d.Config())
+	}
+}
+
+// shutdownWait bounds Stop: the gateway's shutdown budget is 5 s, and a
+// channel that does not stop in time is left behind (logged).
+const shutdownWait = 3 * time.Second
+
+// Stop stops every account, aborts the turns of inbound messages and
+// waits for both, at most shutdownWait. The manager cannot be started
+// again.
 func (m *Manager) Stop() {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
 	m.started = false
 	runners := make([]*accountRunner, 0, len(m.accounts))
@@ -179,12 +215,22 @@ func (m *Manager) Stop() {
 		runners = append(runners, r)
 	}
 	m.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		wg.Go(r.stop)
+	m.cancel()
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, r := range runners {
+			wg.Go(r.stop)
+		}
+		wg.Wait()
+		m.router.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownWait):
+		m.d.Log.Warn(fmt.Sprintf("channels did not stop within %s; exiting without them", shutdownWait))
 	}
-	wg.Wait()
-	m.router.stop()
 }
 
 // Apply brings the accounts in line with root: new accounts are built
@@ -193,6 +239,8 @@ func (m *Manager) Stop() {
 // stopped and rebuilt. Unchanged accounts keep running. The gateway calls
 // it on every accepted config change; it is cheap when nothing changed.
 func (m *Manager) Apply(root json.RawMessage) {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	if len(root) == 0 {
 		root = json.RawMessage("{}")
 	}
@@ -372,6 +420,13 @@ func (r *accountRunner) acct() Account {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.account
+}
+
+// built is the account and the error that kept it from being built.
+func (r *accountRunner) built() (Account, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.account, r.buildErr
 }
 
 func (r *accountRunner) nowMs() *int64 {
