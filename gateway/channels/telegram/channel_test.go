@@ -3,6 +3,9 @@ package telegram
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -435,5 +438,45 @@ func TestErrorsNeverShowTheToken(t *testing.T) {
 		if strings.Contains(l, telegramtest.Token) {
 			t.Fatalf("log line shows the token: %s", l)
 		}
+	}
+}
+
+func TestProxyCarriesTheCalls(t *testing.T) {
+	srv := telegramtest.New(t)
+	// An HTTP forward proxy on loopback: it sees absolute-URI requests.
+	var mu sync.Mutex
+	var proxied []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		proxied = append(proxied, r.URL.Path)
+		mu.Unlock()
+		out, err := http.NewRequestWithContext(r.Context(), r.Method, r.URL.String(), r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out.Header = r.Header.Clone()
+		res, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer func() { _ = res.Body.Close() }()
+		w.WriteHeader(res.StatusCode)
+		_, _ = io.Copy(w, res.Body)
+	}))
+	t.Cleanup(proxy.Close)
+	acct := newAccount(t, srv, t.TempDir(), map[string]any{"proxy": proxy.URL})
+	if _, err := acct.Send(context.Background(), channels.Outbound{To: "111", Text: "via proxy"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(proxied) != 1 || !strings.HasSuffix(proxied[0], "/sendMessage") {
+		t.Fatalf("proxy saw %v", proxied)
+	}
+	bad := newAccount(t, srv, t.TempDir(), map[string]any{"proxy": "not a url"})
+	if _, err := bad.Send(context.Background(), channels.Outbound{To: "111", Text: "x"}); err == nil || !strings.Contains(err.Error(), "channels.telegram.proxy") {
+		t.Fatalf("bad proxy: %v", err)
 	}
 }

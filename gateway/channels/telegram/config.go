@@ -94,6 +94,7 @@ type AccountConfig struct {
 	WebhookSecret  string                 `json:"webhookSecret,omitempty"`
 	WebhookPath    string                 `json:"webhookPath,omitempty"`
 	TimeoutSeconds int                    `json:"timeoutSeconds,omitempty"`
+	Proxy          string                 `json:"proxy,omitempty"`
 	MediaMaxMB     float64                `json:"mediaMaxMb,omitempty"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -137,7 +138,17 @@ func (a *account) getClient() (*Client, error) {
 	if !a.acct.Configured() {
 		return nil, a.errNoToken()
 	}
-	c, err := NewClient(a.acct.Token, ClientOptions{APIRoot: a.acct.APIRoot(), HTTPClient: a.plugin.opts.httpClient})
+	hc := a.plugin.opts.httpClient
+	if p := strings.TrimSpace(a.acct.Config.Proxy); p != "" && hc == nil {
+		u, err := url.Parse(p)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" && u.Scheme != "socks5h") {
+			return nil, fmt.Errorf("channels.telegram.proxy %q is not a proxy URL; use http://host:port or socks5://host:port", p)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = http.ProxyURL(u)
+		hc = &http.Client{Transport: tr}
+	}
+	c, err := NewClient(a.acct.Token, ClientOptions{APIRoot: a.acct.APIRoot(), HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
