@@ -37,6 +37,19 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 }
 
+// NewTransport is the HTTP transport for Bot API calls (proxy nil: none).
+// It keeps more idle connections per host than Go's default of 2: the long
+// poll holds one while typing, sends and downloads run beside it, and every
+// connection dropped from the pool costs a new TLS handshake to the API.
+func NewTransport(proxy *url.URL) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 8
+	if proxy != nil {
+		tr.Proxy = http.ProxyURL(proxy)
+	}
+	return tr
+}
+
 // Client is a Bot API client for one bot token.
 type Client struct {
 	bot  *telego.Bot
@@ -50,7 +63,7 @@ type Client struct {
 func NewClient(token string, o ClientOptions) (*Client, error) {
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		hc = &http.Client{Transport: NewTransport(nil)}
 	}
 	root := strings.TrimRight(o.APIRoot, "/")
 	if root == "" {

@@ -144,9 +144,7 @@ func (a *account) getClient() (*Client, error) {
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" && u.Scheme != "socks5h") {
 			return nil, fmt.Errorf("channels.telegram.proxy %q is not a proxy URL; use http://host:port or socks5://host:port", p)
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = http.ProxyURL(u)
-		hc = &http.Client{Transport: tr}
+		hc = &http.Client{Transport: NewTransport(u)}
 	}
 	c, err := NewClient(a.acct.Token, ClientOptions{APIRoot: a.acct.APIRoot(), HTTPClient: hc})
 	if err != nil {
