@@ -44,7 +44,12 @@ func newChannels(s *Server, f *features) *channels.Manager {
 	plugins = loadedPlugins(plugins, s.configJSON(), os.Getenv)
 	return channels.New(channels.Deps{Plugins: plugins, Config: s.configJSON, StateDir: o.StateDir, Getenv: os.Getenv,
 		Sessions: f.sessions, Agent: channelTurns{agentTurns{s}}, Events: func(text string) { f.system.Enqueue(text) },
-		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now})
+		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now,
+		Changed: func() {
+			if !s.closing.Load() {
+				f.system.HealthSoon()
+			}
+		}})
 }
 
 // pluginLoader is implemented by plugins that, like the original's

@@ -56,6 +56,9 @@ type Deps struct {
 	Dedupe *rpc.Dedupe
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Changed is told when an account starts, stops, fails or (dis)connects,
+	// so health is refreshed for the clients (nil: nothing).
+	Changed func()
 	// Backoff replaces the restart delay after attempt n (1-based) —
 	// tests shorten it.
 	Backoff func(n int) time.Duration
@@ -121,6 +124,13 @@ func New(d Deps) *Manager {
 	m.router = newRouter(m)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m
+}
+
+// changed tells Deps.Changed about an account state change.
+func (m *Manager) changed() {
+	if m.d.Changed != nil {
+		m.d.Changed()
+	}
 }
 
 // Pairing is the manager's pairing store.
@@ -527,11 +537,13 @@ func (r *accountRunner) loop(ctx context.Context, a Account, done chan struct{})
 		r.mu.Lock()
 		r.running, r.lastStartAt = true, r.nowMs()
 		r.mu.Unlock()
+		r.m.changed()
 		began := time.Now()
 		err := safeCall(func() error { return a.Run(ctx, host) })
 		r.mu.Lock()
 		r.running, r.lastStopAt = false, r.nowMs()
 		r.mu.Unlock()
+		r.m.changed()
 		if ctx.Err() != nil {
 			return
 		}
@@ -579,6 +591,15 @@ type host struct{ r *accountRunner }
 
 func (h *host) SetStatus(fields map[string]any) {
 	r := h.r
+	notable := false
+	for _, k := range []string{"connected", "running", "lastError", "linked"} {
+		if _, ok := fields[k]; ok {
+			notable = true
+		}
+	}
+	if notable {
+		defer r.m.changed() // after the unlock below
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, v := range fields {

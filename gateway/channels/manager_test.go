@@ -239,3 +239,15 @@ func TestManagerStatusBeforeStart(t *testing.T) {
 	f.m.Start()
 	gatewaytest.WaitFor(t, 5*time.Second, func() bool { return f.row(t, "default")["running"] == true })
 }
+
+// Starting and (dis)connecting tell Deps.Changed (the gateway refreshes
+// health); plain runtime fields do not.
+func TestManagerChangedNotifications(t *testing.T) {
+	var n atomic.Int32
+	f := newFixture(t, `{"channels":{"fake":{"token":"t"}}}`, func(d *channels.Deps) { d.Changed = func() { n.Add(1) } })
+	f.m.Start()
+	// Run start + the fake's SetStatus(connected).
+	gatewaytest.WaitFor(t, 5*time.Second, func() bool { return n.Load() >= 2 })
+	f.m.StopAccount("fake", "default")
+	gatewaytest.WaitFor(t, 5*time.Second, func() bool { return n.Load() >= 4 })
+}
