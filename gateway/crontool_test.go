@@ -112,7 +112,12 @@ func TestCronToolThroughAgentTurns(t *testing.T) {
 		if r.LastRole() == "tool" {
 			return llmtest.Response{Text: []string{"done"}}
 		}
+		// The user's own words: after the "System:" block of queued
+		// events (a fired reminder repeats earlier messages in it).
 		user := r.LastUserText()
+		if i := strings.LastIndex(user, "\n\n"); i >= 0 && strings.HasPrefix(user, "System:") {
+			user = user[i+2:]
+		}
 		var args any
 		switch {
 		case strings.Contains(user, "remind me"):
