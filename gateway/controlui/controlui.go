@@ -61,51 +61,64 @@ import (
 var static embed.FS
 
 // asset is one servable file: its body, its gzip form (nil when gzip does
-// not make it smaller) and the validators of both.
+// not make it smaller) and the validators of both. They are computed on
+// the first request for the file (load), not at start-up: reading and
+// compressing every file would cost the gateway's cold start tens of
+// milliseconds and keep megabytes resident that a gateway nobody opens
+// in a browser never needs (doc/architecture.md, Control UI).
 type asset struct {
+	ext  string
+	src  func() ([]byte, error)
+	once sync.Once
+
 	ctype      string
 	body, gz   []byte
 	etag, gzET string
+	err        error
+}
+
+// load fills the asset from its source once.
+func (a *asset) load() *asset {
+	a.once.Do(func() {
+		b, err := a.src()
+		if err != nil {
+			a.err = err
+			return
+		}
+		a.ctype, a.body, a.etag = contentType(a.ext), b, etagOf(b)
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		if buf.Len() < len(b) {
+			a.gz = buf.Bytes()
+			a.gzET = strings.TrimSuffix(a.etag, `"`) + `-gz"`
+		}
+	})
+	return a
 }
 
 var (
-	loadOnce sync.Once
-	loaded   map[string]*asset
-	loadErr  error
+	listOnce sync.Once
+	listed   map[string]*asset
+	listErr  error
 )
 
-// assets reads and compresses the embedded files once per process: the
-// embed is constant, so every runtime (each restart builds a Handler)
-// shares them.
+// assets is the table of embedded files, listed once per process (names
+// only; each file is read and compressed on first use): the embed is
+// constant, so every runtime (each restart builds a Handler) shares them.
 func assets() (map[string]*asset, error) {
-	loadOnce.Do(func() {
-		loaded = map[string]*asset{}
-		loadErr = fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+	listOnce.Do(func() {
+		listed = map[string]*asset{}
+		listErr = fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			b, err := static.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			loaded[strings.TrimPrefix(p, "static/")] = newAsset(path.Ext(p), b)
+			listed[strings.TrimPrefix(p, "static/")] = &asset{ext: path.Ext(p), src: func() ([]byte, error) { return static.ReadFile(p) }}
 			return nil
 		})
 	})
-	return loaded, loadErr
-}
-
-func newAsset(ext string, b []byte) *asset {
-	a := &asset{ctype: contentType(ext), body: b, etag: etagOf(b)}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	_, _ = zw.Write(b)
-	_ = zw.Close()
-	if buf.Len() < len(b) {
-		a.gz = buf.Bytes()
-		a.gzET = strings.TrimSuffix(a.etag, `"`) + `-gz"`
-	}
-	return a
+	return listed, listErr
 }
 
 func etagOf(b []byte) string {
@@ -188,9 +201,14 @@ func New(o Options) (*Handler, error) {
 	}
 	// The page learns its base path from <base href> (relative asset URLs
 	// and the app's router follow it); no inline script is needed.
-	page := bytes.Replace(raw.body, []byte(`<base href="/">`),
-		[]byte(`<base href="`+html.EscapeString(base)+`/">`), 1)
-	return &Handler{base: base, files: files, index: newAsset(".html", page)}, nil
+	index := &asset{ext: ".html", src: func() ([]byte, error) {
+		if err := raw.load().err; err != nil {
+			return nil, err
+		}
+		return bytes.Replace(raw.body, []byte(`<base href="/">`),
+			[]byte(`<base href="`+html.EscapeString(base)+`/">`), 1), nil
+	}}
+	return &Handler{base: base, files: files, index: index}, nil
 }
 
 // BasePath is the normalised base path ("" for the root).
@@ -249,6 +267,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
+	if a.load().err != nil {
+		// The embed is part of the binary: this is a broken build.
+		http.Error(w, "control ui asset unreadable: "+a.err.Error(), http.StatusInternalServerError)
+		return
+	}
 	hd := w.Header()
 	SecurityHeaders(hd, r.Host)
 	hd.Set("Content-Type", a.ctype)
@@ -320,6 +343,9 @@ func GzipSize() (int, error) {
 	}
 	n := 0
 	for _, a := range files {
+		if a.load().err != nil {
+			return 0, a.err
+		}
 		if a.gz != nil {
 			n += len(a.gz)
 		} else {

@@ -318,6 +318,7 @@ func TestReferencesResolve(t *testing.T) {
 	}
 	n := 0
 	for rel, a := range files {
+		a.load()
 		var refs []string
 		base := path.Dir(rel)
 		switch path.Ext(rel) {
