@@ -12,6 +12,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/agent/tools"
 	"github.com/clawdbot/clawdbot/gateway/agent/tools/exec"
 	"github.com/clawdbot/clawdbot/gateway/approvals"
+	"github.com/clawdbot/clawdbot/gateway/channels"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/cron"
 	"github.com/clawdbot/clawdbot/gateway/devices"
@@ -61,6 +62,8 @@ type features struct {
 	skills  *skills.Feature
 	voice   *voice.Store
 	wizards *wizard.Sessions
+	// channels runs the channel accounts (features_channels.go).
+	channels *channels.Manager
 }
 
 func newFeatures(s *Server) features {
@@ -90,7 +93,8 @@ func newFeatures(s *Server) features {
 	}
 	f.system = system.New(system.Options{Presence: pres, Broadcast: s, StateDir: o.StateDir, Now: o.Now,
 		Stopping: s.closing.Load, Heartbeat: heartbeatSummary(o.ConfigPath),
-		Sessions: store, DefaultModel: defaultModelOf(resolver, store)})
+		Sessions: store, DefaultModel: defaultModelOf(resolver, store),
+		HealthChannels: s.channelHealth, StatusChannels: s.channelStatus})
 	f.cron = newCronFeature(s, f.system)
 	// The agent's tools: the core set (workspace files, web_fetch, session
 	// tools) plus exec/process behind the owner's approval policy.
@@ -104,7 +108,9 @@ func newFeatures(s *Server) features {
 	f.agent = agent.NewRunner(agent.Deps{Broadcast: s, Sessions: agentSessions{store}, Models: resolver,
 		Tools: toolset, SkillsPrompt: f.skills.PromptFor,
 		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
-		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host})
+		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host,
+		Deliver: agentDelivery{s}})
+	f.channels = newChannels(s, &f)
 	f.httpAPI = httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now), Agent: httpTurns{agentTurns{s}}, System: httpTurns{agentTurns{s}}}
 	return f
 }
@@ -150,6 +156,7 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	update.Register(reg, update.Deps{})
 	wizard.Register(reg, wizard.Deps{Sessions: f.wizards, Setup: wizardSetup{s}})
 	voice.Register(reg, voice.Deps{Store: f.voice, Broadcast: s, MobileNodeConnected: f.nodes.HasMobileNode, Now: s.now})
+	s.registerChannels(reg)
 }
 
 // sessionModels validates sessions.patch model: nil (the original's

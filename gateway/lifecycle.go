@@ -213,6 +213,7 @@ func (s *Server) Run(ctx context.Context, lo LifecycleOptions) error {
 	}
 	s.f.system.Prime()
 	s.startCron()
+	s.startChannels()
 	if lo.Listening != nil {
 		lo.Listening(s.Addr())
 	}

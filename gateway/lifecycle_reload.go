@@ -69,6 +69,9 @@ func (l *lifecycle) onConfigChange() {
 	if plan.Mode == reload.ModeOff {
 		return
 	}
+	if channelPaths(paths) {
+		l.s.reloadChannels()
+	}
 	// Hot apply: refresh the SIGUSR1 policy and hand the kinds over.
 	l.mu.Lock()
 	l.cfg, l.commandRestart = cfg, cfg.Commands.Restart

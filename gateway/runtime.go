@@ -131,6 +131,7 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 			rt.methodNames = append(rt.methodNames, n)
 		}
 	}
+	rt.methodNames = append(rt.methodNames, s.pluginMethods(rt.methods)...)
 	for _, e := range wire.AdvertisedEvents() {
 		if emittedEvents[e] {
 			rt.eventNames = append(rt.eventNames, e)

@@ -69,6 +69,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/channels"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/internal/faillimit"
 	"github.com/clawdbot/clawdbot/gateway/llm"
@@ -134,6 +135,9 @@ type Options struct {
 	// Models picks the models of agent turns; nil: the providers the
 	// config names. Tests hand in a fake upstream's resolver here.
 	Models llm.Resolver
+	// ChannelPlugins replaces the built-in channel plugins (tests hand in
+	// gateway/channels/channelstest); nil: channelPlugins().
+	ChannelPlugins []channels.Plugin
 	// ChatDeltaInterval throttles chat delta events per run (0: the
 	// original's 150 ms; negative: every delta).
 	ChatDeltaInterval time.Duration
@@ -301,6 +305,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	defer s.closeOnce.Do(func() { close(s.done) })
 	s.stopCron()
+	s.f.channels.Stop()
 	close(s.tickStop)
 	// Stop accepting first so no client slips in after the shutdown event
 	// (the listener's Close is idempotent: http.Server closes it again).

@@ -12,13 +12,7 @@ import (
 // not answer yet, each with the reason (README "Method coverage" lists the
 // same). Everything else in the original's features.methods must reach a
 // handler: a real result or a documented error, never "unknown method".
-var pendingMethods = map[string]string{
-	"channels.status": "channels are not implemented yet",
-	"channels.logout": "channels are not implemented yet",
-	"web.login.start": "channels are not implemented yet (WhatsApp Web login)",
-	"web.login.wait":  "channels are not implemented yet (WhatsApp Web login)",
-	"send":            "outbound delivery belongs to the channels work",
-}
+var pendingMethods = map[string]string{}
 
 // originalMethods is features.methods of the original's hello-ok
 // (testdata/wire/frames/handshake-ok.json).

@@ -20,6 +20,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
+	"github.com/clawdbot/clawdbot/wire"
 )
 
 // Session is a session entry as the runtime sees it.
@@ -169,4 +170,21 @@ type Deps struct {
 	// SkillsPrompt returns the eligible skills block of a workspace's
 	// system prompt (nil: no skills section).
 	SkillsPrompt func(workspace string) string
+	// Deliver sends a finished run's reply through a channel for agent
+	// deliver:true (nil: nothing is delivered).
+	Deliver Deliverer
+}
+
+// Deliverer delivers an agent run's reply through a channel after the run
+// (doc/messaging.md §5.5); the core adapts the channel manager.
+type Deliverer interface {
+	Deliver(ctx context.Context, d Delivery) error
+}
+
+// Delivery is what agent deliver:true hands the Deliverer: the run's
+// session, the requested channel (replyChannel ?? channel; "" = last),
+// the target (replyTo ?? to), account and thread, and the payloads.
+type Delivery struct {
+	SessionKey, Channel, To, AccountID, ThreadID string
+	Payloads                                     []wire.AgentPayload
 }

@@ -114,6 +114,11 @@ func (h *handlers) agent(c *rpc.Call) (any, *wire.ErrorShape) {
 	}
 	turn := Turn{RunID: p.IdempotencyKey, Session: sess, Message: p.Message, Images: images, Lane: p.Lane,
 		ExtraSystemPrompt: p.ExtraSystemPrompt, Channel: strings.ToLower(strings.TrimSpace(p.Channel))}
+	if turn.Channel == "last" {
+		// "last" names the session's last channel; recording it as the
+		// new lastChannel would lose the route delivery resolves it to.
+		turn.Channel = ""
+	}
 	if p.Thinking != "" {
 		lvl, ok := normalizeThinking(p.Thinking)
 		if !ok {
@@ -132,6 +137,18 @@ func (h *handlers) agent(c *rpc.Call) (any, *wire.ErrorShape) {
 		payload := wire.AgentFinal{RunID: p.IdempotencyKey, Status: wire.RunError, Summary: out.Err.Message}
 		r.d.Dedupe.Store(key, payload, out.Err)
 		return payload, out.Err
+	}
+	if p.Deliver != nil && *p.Deliver && r.d.Deliver != nil && len(out.Payloads) > 0 {
+		d := Delivery{SessionKey: sess.Key, Channel: firstNonEmpty(p.ReplyChannel, p.Channel), To: firstNonEmpty(p.ReplyTo, p.To),
+			AccountID: firstNonEmpty(p.ReplyAccountID, p.AccountID), ThreadID: p.ThreadID, Payloads: out.Payloads}
+		if err := r.d.Deliver.Deliver(context.Background(), d); err != nil {
+			// Main and global session runs deliver best-effort (the
+			// original's bestEffortDeliver): logged, the run stays ok.
+			if _, keyAgent := r.d.Sessions.Canonical(sess.Key); sess.Key != cfg.MainSessionKey(keyAgent) && sess.Key != "global" {
+				return fail("Error: " + err.Error())
+			}
+			r.log.Warn("agent delivery failed", "session", sess.Key, "err", err)
+		}
 	}
 	payload := wire.AgentFinal{RunID: p.IdempotencyKey, Status: wire.RunOK, Summary: "completed",
 		Result: &wire.AgentResult{Payloads: out.Payloads, Meta: out.Meta}}

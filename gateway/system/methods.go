@@ -45,7 +45,7 @@ func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 	sess := h.s.readSessions(10)
 	recent := statusRows(sess.Recent)
 	model, ctxTokens := h.s.o.DefaultModel()
-	return &wire.StatusSummary{
+	st := &wire.StatusSummary{
 		Heartbeat:      h.statusHeartbeat(),
 		ChannelSummary: []string{}, QueuedSystemEvents: h.s.events.list(),
 		Sessions: wire.StatusSessions{
@@ -56,7 +56,11 @@ func (h *handlers) status(*rpc.Call) (any, *wire.ErrorShape) {
 		},
 		ConfigError:    h.s.configErr.Load(),
 		ConfigWarnings: h.s.configWarnings(),
-	}, nil
+	}
+	if h.s.o.StatusChannels != nil {
+		h.s.o.StatusChannels(st)
+	}
+	return st, nil
 }
 
 // statusHeartbeat is status's heartbeat block from the config.

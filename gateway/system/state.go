@@ -67,6 +67,12 @@ type Options struct {
 	// (agents.defaults.heartbeat and agents.list[].heartbeat); nil reports
 	// heartbeats as disabled.
 	Heartbeat func(agentID string) wire.HeartbeatConfig
+	// HealthChannels fills health's channels, channelOrder and
+	// channelLabels from the channel manager (nil: empty).
+	HealthChannels func(h *wire.HealthSummary)
+	// StatusChannels fills status's channelSummary and linkChannel (nil:
+	// empty).
+	StatusChannels func(st *wire.StatusSummary)
 }
 
 // State is the process-wide state of the system methods.
@@ -251,6 +257,9 @@ func (s *State) Refresh() *wire.HealthSummary {
 		Sessions:       sess,
 		ConfigError:    s.configErr.Load(),
 		ConfigWarnings: s.configWarnings(),
+	}
+	if s.o.HealthChannels != nil {
+		s.o.HealthChannels(h)
 	}
 	h.DurationMs = now().Sub(start).Milliseconds()
 	s.mu.Lock()
