@@ -10,6 +10,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/agent"
 	"github.com/clawdbot/clawdbot/gateway/channels"
+	"github.com/clawdbot/clawdbot/gateway/channels/whatsapp"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -26,7 +27,7 @@ import (
 func channelPlugins() []channels.Plugin {
 	return []channels.Plugin{
 		// telegram.New(),
-		// whatsapp.New(),
+		whatsapp.New(),
 	}
 }
 

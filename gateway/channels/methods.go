@@ -416,6 +416,9 @@ func (m *Manager) handleLoginStart(c *rpc.Call) (any, *wire.ErrorShape) {
 	if res.QRDataURL != "" {
 		out["qrDataUrl"] = res.QRDataURL
 	}
+	if res.QR != "" {
+		out["qr"] = res.QR
+	}
 	return out, nil
 }
 

@@ -5,7 +5,6 @@ package whatsapp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/channels"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 )
@@ -32,8 +32,8 @@ const maxMediaMaxMB = 2048
 
 // ErrNotLinked is wrapped by errors of an account that has no paired
 // device: sends answer NOT_LINKED (the original defines the code and
-// never uses it).
-var ErrNotLinked = errors.New("not linked")
+// never uses it). It is the framework's sentinel.
+var ErrNotLinked = channels.ErrNotLinked
 
 // notLinkedError is the user-facing not-linked error: it says what to run.
 type notLinkedError struct{ account string }

@@ -137,6 +137,7 @@ func (a *Account) Run(ctx context.Context, sink Sink) error {
 			"lastEventAt":    msToAny(now),
 		})
 		sink.Logf("whatsapp [%s] disconnected: %v", a.set.AccountID, err)
+		systemEvent(sink, "WhatsApp gateway disconnected: "+err.Error())
 		attempts++
 		sink.SetStatus(map[string]any{"reconnectAttempts": attempts})
 		if pol.MaxAttempts > 0 && attempts >= pol.MaxAttempts {
@@ -166,6 +167,7 @@ func (a *Account) loggedOut(sink Sink, now time.Time) error {
 		"lastEventAt":    msToAny(now),
 	})
 	sink.Logf("%v", ErrLoggedOut)
+	systemEvent(sink, "WhatsApp gateway disconnected (status 401)")
 	if err != nil {
 		return fmt.Errorf("%w (removing the store: %v)", ErrLoggedOut, err)
 	}
@@ -176,4 +178,14 @@ func (a *Account) setActive(c Client) {
 	a.mu.Lock()
 	a.active = c
 	a.mu.Unlock()
+}
+
+// systemEvent enqueues a system event for the agent's next turn when the
+// sink can (the original's "WhatsApp gateway disconnected (status N)";
+// whatsmeow gives no status number for a plain disconnect, so ours names
+// the error instead).
+func systemEvent(sink Sink, text string) {
+	if se, ok := sink.(interface{ SystemEvent(string) }); ok {
+		se.SystemEvent(text)
+	}
 }
