@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/channels"
 	"github.com/clawdbot/clawdbot/gateway/channels/channelstest"
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+	"github.com/clawdbot/clawdbot/profiles"
 )
 
 // Channels end to end through a real gateway on 127.0.0.1:0: the channel
@@ -158,6 +160,17 @@ func TestChannelMethodsOverTheWire(t *testing.T) {
 	if res["ok"] != true || res["payload"].(map[string]any)["connected"] != true {
 		t.Errorf("web.login.wait %v", res)
 	}
+	good, _ := os.ReadFile(s.opts.ConfigPath)
+	if err := os.WriteFile(s.opts.ConfigPath, []byte(`{"channels":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res = c.Call("channels.logout", map[string]any{"channel": "fake"})
+	if code, msg := errOf(t, res); code != "INVALID_REQUEST" || msg != "config invalid; fix it before logging out" {
+		t.Errorf("logout with a broken config: %s %s", code, msg)
+	}
+	if err := os.WriteFile(s.opts.ConfigPath, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res = c.Call("channels.logout", map[string]any{"channel": "fake"})
 	if res["ok"] != true || res["payload"].(map[string]any)["cleared"] != true {
 		t.Fatalf("logout %v", res)
@@ -217,5 +230,94 @@ func TestAgentDeliverThroughChannel(t *testing.T) {
 		"to": "invalid", "idempotencyKey": "run-deliver-3"})
 	if f.m["ok"] != true {
 		t.Errorf("best-effort delivery %v", f.m)
+	}
+}
+
+// BenchmarkChannelInboundToReply is one allowed inbound DM through the
+// manager, the router, an agent turn on an instant fake model and the
+// reply send, on a real gateway: the framework's share of the
+// inbound → reply latency (the issue's target is ≤ 20 ms beyond polling).
+func BenchmarkChannelInboundToReply(b *testing.B) {
+	plugin := channelstest.New(channels.Meta{ID: "fake", Label: "Fake"})
+	s := chatServer(b, newFakeModel("ok"), func(o *Options) {
+		o.ChannelPlugins = []channels.Plugin{plugin}
+		if err := os.WriteFile(o.ConfigPath, []byte(`{"channels":{"fake":{"token":"t","dmPolicy":"open"}}}`), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	})
+	s.startChannels()
+	gatewaytest.WaitFor(b, 5*time.Second, func() bool { a := plugin.Account("default"); return a != nil && a.Running() })
+	acct := plugin.Account("default")
+	got := make(chan struct{}, 1)
+	acct.OnSend(func(channels.Outbound) { got <- struct{}{} })
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		acct.Deliver(channels.Inbound{SenderID: "1", Text: "hi"})
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("no reply")
+		}
+		_ = i
+	}
+}
+
+// Under Run the accounts start once the gateway listens, and a config
+// edit restarts only the account whose settings changed, without a
+// gateway restart (channels.telegram is a hot-reload path; the fake plays
+// the telegram plugin here).
+func TestChannelsStartAndHotReloadUnderRun(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "clawdbot.json")
+	writeCfg := func(doc string) {
+		tmp := cfgPath + ".tmp"
+		if err := os.WriteFile(tmp, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, cfgPath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg(`{"gateway":{"reload":{"debounceMs":20}},"canvasHost":{"enabled":false},
+  "channels":{"telegram":{"token":"t","accounts":{"a":{},"b":{}}}}}`)
+	snap, err := profiles.Load(cfgPath)
+	if err != nil || !snap.Valid {
+		t.Fatalf("config: %v", err)
+	}
+	plugin := channelstest.New(channels.Meta{ID: "telegram", Label: "Telegram"})
+	rc := RuntimeConfig{Config: snap.Config, Auth: Auth{Mode: AuthToken, Token: testToken}}
+	s, err := New(Options{Addr: "127.0.0.1:0", StateDir: filepath.Join(dir, "state"), ConfigPath: cfgPath, Runtime: rc,
+		ChannelPlugins: []channels.Plugin{plugin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Run(ctx, LifecycleOptions{Getenv: func(string) string { return "" }, Home: dir, Initial: snap,
+			Signals: make(chan os.Signal),
+			Runtime: func(cfg *profiles.Config) (RuntimeConfig, string, error) {
+				return RuntimeConfig{Config: cfg, Auth: rc.Auth}, "", nil
+			}})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	running := func(id string) bool { a := plugin.Account(id); return a != nil && a.Running() }
+	gatewaytest.WaitFor(t, 10*time.Second, func() bool { return running("a") && running("b") })
+	a0, b0 := plugin.Account("a"), plugin.Account("b")
+	rt0 := s.rt.Load()
+
+	writeCfg(`{"gateway":{"reload":{"debounceMs":20}},"canvasHost":{"enabled":false},
+  "channels":{"telegram":{"token":"t","accounts":{"a":{},"b":{"textChunkLimit":9}}}}}`)
+	gatewaytest.WaitFor(t, 10*time.Second, func() bool { return plugin.Account("b") != b0 && running("b") })
+	if plugin.Account("a") != a0 || !a0.Running() {
+		t.Error("account a was restarted by a change to b")
+	}
+	if s.rt.Load() != rt0 {
+		t.Error("the gateway restarted (a new runtime) for a channel change")
 	}
 }

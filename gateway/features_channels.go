@@ -14,6 +14,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
+	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -41,7 +42,12 @@ func newChannels(s *Server, f *features) *channels.Manager {
 	}
 	return channels.New(channels.Deps{Plugins: plugins, Config: s.configJSON, StateDir: o.StateDir, Getenv: os.Getenv,
 		Sessions: f.sessions, Agent: channelTurns{agentTurns{s}}, Events: func(text string) { f.system.Enqueue(text) },
-		EditConfig: configEditor{f.config}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now})
+		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now,
+		Changed: func() {
+			if !s.closing.Load() {
+				f.system.HealthSoon()
+			}
+		}})
 }
 
 // startChannels starts the configured channel accounts in the background
@@ -72,7 +78,23 @@ func channelPaths(paths []string) bool {
 // configEditor is channels.ConfigEditor over configrpc's store: a JSON
 // merge patch spliced into the file's text (the user's formatting kept),
 // validated and saved under the store's write lock.
-type configEditor struct{ st *configrpc.Store }
+type configEditor struct {
+	st   *configrpc.Store
+	path string
+}
+
+// Valid reports an unreadable or invalid config file (channels.logout
+// refuses to edit it, as the original does).
+func (c configEditor) Valid() error {
+	snap, err := profiles.Load(c.path)
+	if err != nil {
+		return err
+	}
+	if snap.Exists && !snap.Valid {
+		return snap.Err()
+	}
+	return nil
+}
 
 func (c configEditor) DeletePath(path ...string) error {
 	if len(path) == 0 {

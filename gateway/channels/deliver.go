@@ -31,6 +31,7 @@ var ErrNoDelivery = errors.New("no delivery for the internal channel")
 // original does (doc/messaging.md §5.5), the texts chunked like replies.
 // An unknown channel or a target that cannot be resolved is an error.
 func (m *Manager) Deliver(ctx context.Context, d Delivery) error {
+	m.ensure()
 	var lastChannel, lastTo, lastAccount string
 	if m.d.Sessions != nil && d.SessionKey != "" {
 		if e, ok := m.d.Sessions.Get(d.SessionKey); ok {
@@ -73,9 +74,9 @@ func (m *Manager) Deliver(ctx context.Context, d Delivery) error {
 		return fmt.Errorf("unknown %s account: %s", channel, accountID)
 	}
 	r.build()
-	a := r.acct()
+	a, buildErr := r.built()
 	if a == nil {
-		return fmt.Errorf("%s account %s is not usable: %v", channel, r.id, r.buildErr)
+		return fmt.Errorf("%s account %s is not usable: %v", channel, r.id, buildErr)
 	}
 	var target string
 	if err := safeCall(func() error {

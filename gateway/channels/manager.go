@@ -56,6 +56,9 @@ type Deps struct {
 	Dedupe *rpc.Dedupe
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Changed is told when an account starts, stops, fails or (dis)connects,
+	// so health is refreshed for the clients (nil: nothing).
+	Changed func()
 	// Backoff replaces the restart delay after attempt n (1-based) —
 	// tests shorten it.
 	Backoff func(n int) time.Duration
@@ -72,6 +75,9 @@ type Manager struct {
 	pairing *PairingStore
 	router  *router
 
+	// applyMu serialises Apply and Stop (reloads arrive on their own
+	// goroutines).
+	applyMu  sync.Mutex
 	mu       sync.Mutex
 	accounts map[string]*accountRunner // channel + "/" + accountID
 	root     json.RawMessage
@@ -118,6 +124,13 @@ func New(d Deps) *Manager {
 	m.router = newRouter(m)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m
+}
+
+// changed tells Deps.Changed about an account state change.
+func (m *Manager) changed() {
+	if m.d.Changed != nil {
+		m.d.Changed()
+	}
 }
 
 // Pairing is the manager's pairing store.
@@ -168,10 +181,43 @@ func (m *Manager) Start() {
 		m.d.Log.Info("skipping channel start (CLAWDBOT_SKIP_CHANNELS)")
 	}
 	m.Apply(m.d.Config())
+	if m.skip {
+		return
+	}
+	// Accounts a request built before Start (ensure) start now.
+	m.mu.Lock()
+	runners := make([]*accountRunner, 0, len(m.accounts))
+	for _, r := range m.accounts {
+		runners = append(runners, r)
+	}
+	m.mu.Unlock()
+	for _, r := range runners {
+		r.build()
+		r.start()
+	}
 }
 
-// Stop stops every account and waits for them (bounded per account).
+// ensure builds the accounts from the config once, for a request that
+// arrives before Start (status, send): they exist, not yet running.
+func (m *Manager) ensure() {
+	m.mu.Lock()
+	applied := m.root != nil
+	m.mu.Unlock()
+	if !applied {
+		m.Apply(m.d.Config())
+	}
+}
+
+// shutdownWait bounds Stop: the gateway's shutdown budget is 5 s, and a
+// channel that does not stop in time is left behind (logged).
+const shutdownWait = 3 * time.Second
+
+// Stop stops every account, aborts the turns of inbound messages and
+// waits for both, at most shutdownWait. The manager cannot be started
+// again.
 func (m *Manager) Stop() {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
 	m.started = false
 	runners := make([]*accountRunner, 0, len(m.accounts))
@@ -179,12 +225,22 @@ func (m *Manager) Stop() {
 		runners = append(runners, r)
 	}
 	m.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		wg.Go(r.stop)
+	m.cancel()
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, r := range runners {
+			wg.Go(r.stop)
+		}
+		wg.Wait()
+		m.router.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownWait):
+		m.d.Log.Warn(fmt.Sprintf("channels did not stop within %s; exiting without them", shutdownWait))
 	}
-	wg.Wait()
-	m.router.stop()
 }
 
 // Apply brings the accounts in line with root: new accounts are built
@@ -193,6 +249,8 @@ func (m *Manager) Stop() {
 // stopped and rebuilt. Unchanged accounts keep running. The gateway calls
 // it on every accepted config change; it is cheap when nothing changed.
 func (m *Manager) Apply(root json.RawMessage) {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	if len(root) == 0 {
 		root = json.RawMessage("{}")
 	}
@@ -374,6 +432,13 @@ func (r *accountRunner) acct() Account {
 	return r.account
 }
 
+// built is the account and the error that kept it from being built.
+func (r *accountRunner) built() (Account, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.account, r.buildErr
+}
+
 func (r *accountRunner) nowMs() *int64 {
 	n := r.m.d.Now().UnixMilli()
 	return &n
@@ -472,11 +537,13 @@ func (r *accountRunner) loop(ctx context.Context, a Account, done chan struct{})
 		r.mu.Lock()
 		r.running, r.lastStartAt = true, r.nowMs()
 		r.mu.Unlock()
+		r.m.changed()
 		began := time.Now()
 		err := safeCall(func() error { return a.Run(ctx, host) })
 		r.mu.Lock()
 		r.running, r.lastStopAt = false, r.nowMs()
 		r.mu.Unlock()
+		r.m.changed()
 		if ctx.Err() != nil {
 			return
 		}
@@ -524,6 +591,15 @@ type host struct{ r *accountRunner }
 
 func (h *host) SetStatus(fields map[string]any) {
 	r := h.r
+	notable := false
+	for _, k := range []string{"connected", "running", "lastError", "linked"} {
+		if _, ok := fields[k]; ok {
+			notable = true
+		}
+	}
+	if notable {
+		defer r.m.changed() // after the unlock below
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, v := range fields {

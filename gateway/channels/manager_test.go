@@ -227,3 +227,27 @@ func TestManagerStatusShape(t *testing.T) {
 		t.Errorf("default account = %v", got["channelDefaultAccountId"])
 	}
 }
+
+// A request before Start (the gateway answers before the background
+// start) sees the accounts built but idle; Start then runs them.
+func TestManagerStatusBeforeStart(t *testing.T) {
+	f := newFixture(t, `{"channels":{"fake":{"token":"t"}}}`, nil)
+	r := f.row(t, "default")
+	if r["configured"] != true || r["running"] != false {
+		t.Fatalf("row before start %v", r)
+	}
+	f.m.Start()
+	gatewaytest.WaitFor(t, 5*time.Second, func() bool { return f.row(t, "default")["running"] == true })
+}
+
+// Starting and (dis)connecting tell Deps.Changed (the gateway refreshes
+// health); plain runtime fields do not.
+func TestManagerChangedNotifications(t *testing.T) {
+	var n atomic.Int32
+	f := newFixture(t, `{"channels":{"fake":{"token":"t"}}}`, func(d *channels.Deps) { d.Changed = func() { n.Add(1) } })
+	f.m.Start()
+	// Run start + the fake's SetStatus(connected).
+	gatewaytest.WaitFor(t, 5*time.Second, func() bool { return n.Load() >= 2 })
+	f.m.StopAccount("fake", "default")
+	gatewaytest.WaitFor(t, 5*time.Second, func() bool { return n.Load() >= 4 })
+}

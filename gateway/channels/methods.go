@@ -100,6 +100,7 @@ func (e *invalidError) Error() string { return e.msg }
 // Logout stops channel/accountID and asks its plugin to forget the
 // credentials: {channel, accountId, cleared, ...plugin fields}.
 func (m *Manager) Logout(ctx context.Context, channel, accountID string) (map[string]any, error) {
+	m.ensure()
 	id := m.Normalize(channel)
 	if id == "" {
 		return nil, &invalidError{"invalid channels.logout channel"}
@@ -111,6 +112,9 @@ func (m *Manager) Logout(ctx context.Context, channel, accountID string) (map[st
 	r := m.account(id, accountID)
 	if r == nil {
 		return nil, &invalidError{fmt.Sprintf("unknown %s account %q", id, accountID)}
+	}
+	if v, ok := m.d.EditConfig.(interface{ Valid() error }); ok && v.Valid() != nil {
+		return nil, &invalidError{"config invalid; fix it before logging out"}
 	}
 	r.build()
 	lo, ok := r.acct().(LogoutAccounter)
@@ -188,6 +192,7 @@ func (m *Manager) handleSend(c *rpc.Call) (any, *wire.ErrorShape) {
 // reports whether the outcome belongs in the idempotency cache (successes
 // and delivery failures do; request errors do not).
 func (m *Manager) Send(ctx context.Context, p wire.SendParams) (any, *wire.ErrorShape, bool) {
+	m.ensure()
 	raw := strings.TrimSpace(p.Channel)
 	channel := DefaultChannel
 	if raw != "" {
@@ -208,11 +213,11 @@ func (m *Manager) Send(ctx context.Context, p wire.SendParams) (any, *wire.Error
 		return nil, rpc.Invalid(fmt.Sprintf("unknown %s account: %s", channel, accountID)), false
 	}
 	r.build()
-	a := r.acct()
+	a, buildErr := r.built()
 	if a == nil {
 		msg := "channel config unusable"
-		if r.buildErr != nil {
-			msg = r.buildErr.Error()
+		if buildErr != nil {
+			msg = buildErr.Error()
 		}
 		return nil, rpc.Unavailable("Error: " + msg), true
 	}
@@ -363,6 +368,7 @@ type loginStartParams struct {
 
 // qrAccount is the QR-login account a web.login call addresses.
 func (m *Manager) qrAccount(accountID string) (*accountRunner, QRLoginer, *wire.ErrorShape) {
+	m.ensure()
 	for _, p := range m.plugins {
 		id := p.Meta().ID
 		acct := accountID

@@ -89,6 +89,14 @@ func newRouter(m *Manager) *router { return &router{m: m, chats: map[string]*cha
 
 func (rt *router) stop() { rt.wg.Wait() }
 
+// Busy reports inbound messages being handled or waiting (their chat's
+// worker has not finished).
+func (m *Manager) Busy() bool {
+	m.router.mu.Lock()
+	defer m.router.mu.Unlock()
+	return len(m.router.chats) > 0
+}
+
 // inbound queues msg on its chat's worker.
 func (rt *router) inbound(r *accountRunner, msg Inbound) {
 	key := msg.Channel + "/" + msg.AccountID + "/" + msg.ChatID + "/" + msg.ThreadID
@@ -141,8 +149,8 @@ func (rt *router) work(key string, q *chatQueue) {
 // the allowed messages queued behind it in collect mode).
 func (rt *router) handle(key string, q *chatQueue, first routed) {
 	m := rt.m
-	if !m.allowed(first.r, first.msg) {
-		return
+	if !m.allowed(first.r, first.msg) || first.msg.Historical {
+		return // history catch-up is never answered
 	}
 	batch := []Inbound{first.msg}
 	if m.queueMode(first.msg.Channel) == queueCollect {
@@ -152,6 +160,9 @@ func (rt *router) handle(key string, q *chatQueue, first routed) {
 		rt.mu.Unlock()
 		var rest []routed
 		for _, p := range pending {
+			if p.msg.Historical {
+				continue
+			}
 			if m.allowed(p.r, p.msg) {
 				batch = append(batch, p.msg)
 			} else {
@@ -372,18 +383,107 @@ func (m *Manager) sessionConfig() sessionstore.Config {
 	return sessionstore.ParseConfig(m.rootConfig())
 }
 
-// sessionKey is msg's session (doc/messaging.md §3.2) for the default agent.
+// sessionKey is msg's session (doc/messaging.md §3.2) for the agent its
+// route picks (bindings, else the default agent).
 func (m *Manager) sessionKey(msg Inbound) string {
 	c := m.sessionConfig()
-	p := sessionstore.Peer{AgentID: c.DefaultAgentID(), Channel: msg.Channel, PeerID: msg.SenderID}
+	p := sessionstore.Peer{Channel: msg.Channel, PeerID: msg.SenderID}
 	if msg.ChatType == ChatGroup {
 		p.Kind, p.PeerID = "group", msg.ChatID
 		if msg.ThreadID != "" {
 			p.PeerID = msg.ChatID + ":topic:" + msg.ThreadID
 		}
+	}
+	p.AgentID = m.routeAgent(c, msg.Channel, msg.AccountID, firstNonEmpty(p.Kind, "dm"), p.PeerID)
+	if msg.ChatType == ChatGroup {
 		return c.PeerKey(p)
 	}
 	return sessionstore.ThreadKey(c.PeerKey(p), msg.ThreadID)
+}
+
+// binding is one bindings[] entry of the config.
+type binding struct {
+	AgentID string `json:"agentId"`
+	Match   struct {
+		Channel   string `json:"channel"`
+		AccountID string `json:"accountId"`
+		Peer      *struct {
+			Kind string `json:"kind"`
+			ID   string `json:"id"`
+		} `json:"peer"`
+		GuildID string `json:"guildId"`
+		TeamID  string `json:"teamId"`
+	} `json:"match"`
+}
+
+// routeAgent is the agent of a conversation (the original's
+// resolveAgentRoute, doc/messaging.md §3.2): the first binding of the
+// channel and account (empty = default, "*" = any) that names this
+// peer, else one for the account only, else one for any account, else
+// the default agent. A bound agent missing from agents.list falls back
+// to the default.
+func (m *Manager) routeAgent(c sessionstore.Config, channel, accountID, kind, peerID string) string {
+	var doc struct {
+		Bindings []binding `json:"bindings"`
+	}
+	_ = json.Unmarshal(m.rootConfig(), &doc)
+	channel = strings.ToLower(strings.TrimSpace(channel))
+	accountID = firstNonEmpty(strings.TrimSpace(accountID), DefaultAccountID)
+	var cands []binding
+	for _, b := range doc.Bindings {
+		if strings.ToLower(strings.TrimSpace(b.Match.Channel)) != channel {
+			continue
+		}
+		switch a := strings.TrimSpace(b.Match.AccountID); a {
+		case "":
+			if accountID != DefaultAccountID {
+				continue
+			}
+		case "*":
+		default:
+			if a != accountID {
+				continue
+			}
+		}
+		cands = append(cands, b)
+	}
+	pick := func(id string) string {
+		id = sessionstore.NormalizeAgentID(id)
+		if len(c.Agents) == 0 || slices.ContainsFunc(c.Agents, func(a string) bool { return sessionstore.NormalizeAgentID(a) == id }) {
+			return id
+		}
+		return c.DefaultAgentID()
+	}
+	for _, b := range cands {
+		if pr := b.Match.Peer; pr != nil && strings.ToLower(strings.TrimSpace(pr.Kind)) == kind && strings.TrimSpace(pr.ID) == peerID && peerID != "" {
+			return pick(b.AgentID)
+		}
+	}
+	plain := func(b binding) bool { return b.Match.Peer == nil && b.Match.GuildID == "" && b.Match.TeamID == "" }
+	for _, b := range cands {
+		if plain(b) && strings.TrimSpace(b.Match.AccountID) != "*" {
+			return pick(b.AgentID)
+		}
+	}
+	for _, b := range cands {
+		if plain(b) && strings.TrimSpace(b.Match.AccountID) == "*" {
+			return pick(b.AgentID)
+		}
+	}
+	return c.DefaultAgentID()
+}
+
+// sameThread reports whether the stored lastThreadId is threadID (a
+// message without a thread leaves any stored one alone).
+func sameThread(stored json.RawMessage, threadID string) bool {
+	if threadID == "" {
+		return true
+	}
+	var s string
+	if json.Unmarshal(stored, &s) == nil {
+		return s == threadID
+	}
+	return strings.TrimSpace(string(stored)) == threadID
 }
 
 // envelope is the text the model sees for msg (the original's
@@ -439,6 +539,15 @@ func firstNonEmpty(s ...string) string {
 func (m *Manager) runTurn(r *accountRunner, sessionKey string, batch []Inbound) {
 	last := batch[len(batch)-1]
 	m.recordRoute(sessionKey, last)
+	if last.ChatType != ChatGroup {
+		// A DM also moves the main session's last route (the original's
+		// updateLastRoute), whatever session.dmScope keys the DM by.
+		sc := m.sessionConfig()
+		agentID, _, _ := sessionstore.ParseAgentKey(sessionKey)
+		if main := sc.CanonicalKey(sessionstore.AgentMainKey(firstNonEmpty(agentID, sc.DefaultAgentID()), "main")); main != sessionKey && main != sessionstore.KeyGlobal {
+			m.recordRoute(main, last)
+		}
+	}
 	if m.d.Agent == nil {
 		return
 	}
@@ -528,6 +637,12 @@ func (m *Manager) recordRoute(sessionKey string, msg Inbound) {
 	chatType := "direct"
 	if msg.ChatType == ChatGroup {
 		chatType = "group"
+	}
+	// The common case, a known chat writing again, changes nothing: no
+	// store write (a locked rewrite of sessions.json) per message.
+	if e, ok := m.d.Sessions.Get(sessionKey); ok && e.SessionID != "" && e.LastChannel == msg.Channel && e.LastTo == msg.ChatID &&
+		e.LastAccountID == msg.AccountID && e.ChatType == chatType && len(e.Origin) > 0 && sameThread(e.LastThreadID, msg.ThreadID) {
+		return
 	}
 	from := msg.Channel + ":" + msg.SenderID
 	if msg.ChatType == ChatGroup {

@@ -2,6 +2,8 @@ package channels_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/channels"
 	"github.com/clawdbot/clawdbot/gateway/channels/channelstest"
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 )
 
 // fakeAgent stands in for the agent runner (the core's adapter is tested
@@ -62,18 +65,11 @@ func routeFixture(t *testing.T, section string) (*fixture, *fakeAgent, *channels
 	return f, ag, f.plugin.Account("default")
 }
 
-// settle waits until inbound work is done: no new sends or turns for a
-// moment.
-func settle(acct *channelstest.Account, ag *fakeAgent) {
-	last := -1
-	for range 100 {
-		n := len(acct.Sent()) + len(ag.Turns())
-		if n == last {
-			return
-		}
-		last = n
-		time.Sleep(30 * time.Millisecond)
-	}
+// settle waits until every delivered message has been routed to its end
+// (reply sent or dropped).
+func settle(t *testing.T, m *channels.Manager, acct *channelstest.Account) {
+	t.Helper()
+	gatewaytest.WaitFor(t, 10*time.Second, func() bool { return acct.Handed() && !m.Busy() })
 }
 
 func TestRoutingPolicies(t *testing.T) {
@@ -90,6 +86,7 @@ func TestRoutingPolicies(t *testing.T) {
 	}{
 		{"default pairing: unknown gets a code", `{"token":"t"}`, dm("111"), false, true},
 		{"pairing: historical gets nothing", `{"token":"t"}`, channels.Inbound{SenderID: "111", Historical: true}, false, false},
+		{"open: historical not answered", `{"token":"t","dmPolicy":"open"}`, channels.Inbound{SenderID: "111", Historical: true}, false, false},
 		{"allowlist: unknown dropped", `{"token":"t","dmPolicy":"allowlist"}`, dm("111"), false, false},
 		{"allowlist: listed runs", `{"token":"t","dmPolicy":"allowlist","allowFrom":[111]}`, dm("111"), true, false},
 		{"pairing: listed runs", `{"token":"t","allowFrom":["111"]}`, dm("111"), true, false},
@@ -113,7 +110,7 @@ func TestRoutingPolicies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ag, acct := routeFixture(t, tc.section)
 			acct.Deliver(tc.msg)
-			settle(acct, ag)
+			settle(t, f.m, acct)
 			if got := len(ag.Turns()) > 0; got != tc.turn {
 				t.Errorf("turn = %v, want %v", got, tc.turn)
 			}
@@ -146,7 +143,7 @@ func TestRoutingPairingThenApprove(t *testing.T) {
 	f, ag, acct := routeFixture(t, `{"token":"t"}`)
 	acct.Deliver(channels.Inbound{SenderID: "111", SenderUsername: "alice", Text: "hi"})
 	acct.Deliver(channels.Inbound{SenderID: "111", Text: "hi again"})
-	settle(acct, ag)
+	settle(t, f.m, acct)
 	sent := acct.Sent()
 	if len(sent) != 1 {
 		t.Fatalf("sent %d replies, want exactly one pairing reply: %+v", len(sent), sent)
@@ -164,7 +161,7 @@ func TestRoutingPairingThenApprove(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	acct.Deliver(channels.Inbound{SenderID: "111", Text: "now?", MessageID: "m7"})
-	settle(acct, ag)
+	settle(t, f.m, acct)
 	turns := ag.Turns()
 	if len(turns) != 1 || turns[0].SessionKey != "agent:main:main" || !strings.Contains(turns[0].Message, "now?") ||
 		!strings.Contains(turns[0].Message, "[message_id: m7]") || turns[0].Channel != "fake" {
@@ -196,15 +193,100 @@ func TestRoutingQueueModes(t *testing.T) {
 			gatewaytest.WaitFor(t, 5*time.Second, func() bool { return len(ag.Turns()) == 1 })
 			acct.Deliver(channels.Inbound{SenderID: "1", Text: "two"})
 			acct.Deliver(channels.Inbound{SenderID: "1", Text: "three"})
-			time.Sleep(100 * time.Millisecond)
+			gatewaytest.WaitFor(t, 5*time.Second, acct.Handed) // both wait behind the running turn
 			close(ag.block)
-			settle(acct, ag)
+			settle(t, f.m, acct)
 			turns := ag.Turns()
 			if len(turns) != tc.wantTurns {
 				t.Fatalf("%d turns, want %d: %+v", len(turns), tc.wantTurns, turns)
 			}
 			if tc.mode == "" && !strings.Contains(turns[1].Message, "[Queued messages while agent was busy]") {
 				t.Errorf("collected turn %q", turns[1].Message)
+			}
+		})
+	}
+}
+
+// session.dmScope keys DMs; the main session's last route follows every
+// DM; groups get their own session.
+func TestRoutingSessionKeys(t *testing.T) {
+	cases := []struct {
+		session string
+		msg     channels.Inbound
+		key     string
+	}{
+		{``, channels.Inbound{SenderID: "111"}, "agent:main:main"},
+		{`"session":{"dmScope":"per-peer"},`, channels.Inbound{SenderID: "111"}, "agent:main:dm:111"},
+		{`"session":{"dmScope":"per-channel-peer"},`, channels.Inbound{SenderID: "111"}, "agent:main:fake:dm:111"},
+		{`"session":{"dmScope":"per-peer"},`, channels.Inbound{SenderID: "111", ThreadID: "7"}, "agent:main:dm:111:thread:7"},
+		{``, channels.Inbound{SenderID: "5", ChatID: "-100", ChatType: channels.ChatGroup, MentionedBot: true}, "agent:main:fake:group:-100"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.key, func(t *testing.T) {
+			ag := &fakeAgent{reply: "ok"}
+			dir := t.TempDir()
+			cfg := `{` + tc.session + `"channels":{"fake":{"token":"t","dmPolicy":"open","groupPolicy":"open"}}}`
+			if err := os.WriteFile(filepath.Join(dir, "clawdbot.json"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			store := sessionstore.New(sessionstore.Options{StateDir: dir, Config: sessionstore.ConfigFile(filepath.Join(dir, "clawdbot.json"))})
+			f := newFixture(t, cfg, func(d *channels.Deps) { d.Agent, d.Sessions, d.StateDir = ag, store, dir })
+			f.m.Start()
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { a := f.plugin.Account("default"); return a != nil && a.Running() })
+			acct := f.plugin.Account("default")
+			acct.Deliver(tc.msg)
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { return len(acct.Sent()) == 1 })
+			if turns := ag.Turns(); len(turns) != 1 || turns[0].SessionKey != tc.key {
+				t.Fatalf("turns %+v, want session %s", turns, tc.key)
+			}
+			e, ok := store.Get(tc.key)
+			if !ok || e.LastChannel != "fake" {
+				t.Errorf("session %s route %+v", tc.key, e)
+			}
+			main, ok := store.Get("agent:main:main")
+			if tc.msg.ChatType != channels.ChatGroup && (!ok || main.LastTo != firstNonEmpty(tc.msg.ChatID, tc.msg.SenderID)) {
+				t.Errorf("main session route %+v", main)
+			}
+		})
+	}
+}
+
+func TestRoutingBindings(t *testing.T) {
+	agents := `"agents":{"list":[{"id":"main","default":true},{"id":"work"},{"id":"fam"},{"id":"any"}]},`
+	cases := []struct {
+		name, bindings string
+		msg            channels.Inbound
+		key            string
+	}{
+		{"no bindings", ``, channels.Inbound{SenderID: "1"}, "agent:main:main"},
+		{"peer binding", `"bindings":[{"agentId":"fam","match":{"channel":"fake","peer":{"kind":"dm","id":"1"}}},{"agentId":"work","match":{"channel":"fake"}}],`,
+			channels.Inbound{SenderID: "1"}, "agent:fam:main"},
+		{"account binding when the peer differs", `"bindings":[{"agentId":"fam","match":{"channel":"fake","peer":{"kind":"dm","id":"2"}}},{"agentId":"work","match":{"channel":"fake"}}],`,
+			channels.Inbound{SenderID: "1"}, "agent:work:main"},
+		{"* after the account", `"bindings":[{"agentId":"any","match":{"channel":"fake","accountId":"*"}},{"agentId":"work","match":{"channel":"FAKE","accountId":"default"}}],`,
+			channels.Inbound{SenderID: "1"}, "agent:work:main"},
+		{"other channel ignored", `"bindings":[{"agentId":"work","match":{"channel":"telegram"}}],`, channels.Inbound{SenderID: "1"}, "agent:main:main"},
+		{"unknown agent falls back", `"bindings":[{"agentId":"ghost","match":{"channel":"fake"}}],`, channels.Inbound{SenderID: "1"}, "agent:main:main"},
+		{"group peer", `"bindings":[{"agentId":"fam","match":{"channel":"fake","peer":{"kind":"group","id":"-100"}}}],`,
+			channels.Inbound{SenderID: "1", ChatID: "-100", ChatType: channels.ChatGroup, MentionedBot: true}, "agent:fam:fake:group:-100"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ag := &fakeAgent{reply: "ok"}
+			cfg := `{` + agents + tc.bindings + `"channels":{"fake":{"token":"t","dmPolicy":"open","groupPolicy":"open"}}}`
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "clawdbot.json"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			store := sessionstore.New(sessionstore.Options{StateDir: dir, Config: sessionstore.ConfigFile(filepath.Join(dir, "clawdbot.json"))})
+			f := newFixture(t, cfg, func(d *channels.Deps) { d.Agent, d.Sessions, d.StateDir = ag, store, dir })
+			f.m.Start()
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { a := f.plugin.Account("default"); return a != nil && a.Running() })
+			acct := f.plugin.Account("default")
+			acct.Deliver(tc.msg)
+			gatewaytest.WaitFor(t, 5*time.Second, func() bool { return len(acct.Sent()) == 1 })
+			if turns := ag.Turns(); len(turns) != 1 || turns[0].SessionKey != tc.key {
+				t.Fatalf("turns %+v, want %s", turns, tc.key)
 			}
 		})
 	}

@@ -39,8 +39,10 @@ type StatusSnapshot struct {
 }
 
 // row is the account's status row: the manager's common fields, then the
-// plugin's config-derived and runtime fields over them.
-func (r *accountRunner) row() map[string]any {
+// plugin's config-derived and runtime fields over them. The probe result
+// is shown only in the answer of the call that probed (withProbe);
+// lastProbeAt stays.
+func (r *accountRunner) row(withProbe bool) map[string]any {
 	a := r.acct()
 	desc := Description{Enabled: Enabled(r.cfg.Section, r.cfg.Merged)}
 	if a != nil {
@@ -59,9 +61,11 @@ func (r *accountRunner) row() map[string]any {
 	out["lastInboundAt"] = r.lastInboundAt
 	out["lastOutboundAt"] = r.lastOutboundAt
 	maps.Copy(out, r.status)
-	if r.probe != nil {
-		out["probe"] = *r.probe
+	if r.lastProbeAt != nil {
 		out["lastProbeAt"] = r.lastProbeAt
+	}
+	if withProbe && r.probe != nil {
+		out["probe"] = *r.probe
 	}
 	return out
 }
@@ -103,6 +107,7 @@ func (r *accountRunner) runProbe(ctx context.Context) {
 // Status is channels.status: every loaded channel and its accounts, probed
 // first (in parallel, within timeout) when probe is set.
 func (m *Manager) Status(ctx context.Context, probe bool, timeout time.Duration) StatusSnapshot {
+	m.ensure()
 	if probe {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		var wg sync.WaitGroup
@@ -130,7 +135,7 @@ func (m *Manager) Status(ctx context.Context, probe bool, timeout time.Duration)
 		rows := []map[string]any{}
 		var defRow map[string]any
 		for _, r := range m.accountsOf(id) {
-			row := r.row()
+			row := r.row(probe)
 			rows = append(rows, row)
 			if r.id == def {
 				defRow = row

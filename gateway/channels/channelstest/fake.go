@@ -121,6 +121,9 @@ type Account struct {
 	// SendErr, when set, fails every Send.
 	SendErr error
 	nextID  int
+	queued  int // Deliver calls
+	handed  int // messages given to the host
+	onSend  func(channels.Outbound)
 	inbound chan channels.Inbound
 	host    channels.Host
 }
@@ -164,6 +167,9 @@ func (a *Account) Run(ctx context.Context, host channels.Host) error {
 			return nil
 		case m := <-a.inbound:
 			host.Inbound(m)
+			a.mu.Lock()
+			a.handed++
+			a.mu.Unlock()
 		}
 	}
 }
@@ -204,6 +210,9 @@ func (a *Account) Deliver(m channels.Inbound) {
 	if m.ChatType == "" {
 		m.ChatType = channels.ChatDM
 	}
+	a.mu.Lock()
+	a.queued++
+	a.mu.Unlock()
 	a.inbound <- m
 }
 
@@ -219,7 +228,26 @@ func (a *Account) Send(_ context.Context, m channels.Outbound) (channels.SendRes
 	}
 	a.nextID++
 	a.sent = append(a.sent, m)
+	if a.onSend != nil {
+		a.onSend(m)
+	}
 	return channels.SendResult{MessageID: strconv.Itoa(a.nextID), ChatID: m.To}, nil
+}
+
+// OnSend sets a callback run (under the account's lock: keep it short)
+// for every successful Send; benchmarks wait on it instead of polling.
+func (a *Account) OnSend(fn func(channels.Outbound)) {
+	a.mu.Lock()
+	a.onSend = fn
+	a.mu.Unlock()
+}
+
+// Handed reports whether every delivered message has reached the host
+// (with Manager.Busy false, routing has finished with them).
+func (a *Account) Handed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.handed == a.queued
 }
 
 // Sent are the messages sent so far, in order.
