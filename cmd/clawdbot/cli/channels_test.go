@@ -68,10 +68,9 @@ func TestMessageSendAndChannelsStatus(t *testing.T) {
 		code := Main(append(args, "--url", g.url, "--token", "right"), env)
 		return code, out.String() + errb.String()
 	}
-	// WhatsApp is the default channel; without a channels.whatsapp section
-	// it has no account to send with.
+	// WhatsApp is the default channel; here it is not linked (NOT_LINKED).
 	if code, s := run("message", "send", "--target", "+15550001111", "--message", "hi"); code != ExitFailure ||
-		!strings.Contains(s, "whatsapp account: default") {
+		!strings.Contains(s, "WhatsApp is not linked (account: default)") {
 		t.Errorf("send: exit %d: %s", code, s)
 	}
 	if code, s := run("message", "send", "--channel", "telegram", "--target", "1", "--message", "hi", "--json"); code != ExitFailure ||
