@@ -286,3 +286,33 @@ func TestResolveTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestInboundMedia: an image is downloaded into the media dir (0600) with
+// its caption as text; one whose declared size is over mediaMaxMb is not
+// downloaded and stays a placeholder attachment.
+func TestInboundMedia(t *testing.T) {
+	fs := newFakes(func(f *fakeClient) { connectOK(f); f.download = []byte("\x89PNG\r\n\x1a\nimage") })
+	a := linkedAccount(t, fs, `{"mediaMaxMb":1}`)
+	sink := newSink()
+	f, _, _ := running(t, a, fs, sink)
+	img := func(id string, size uint64, caption string) *events.Message {
+		m := dm(id, "15550001111", "", time.Now())
+		m.Message = &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Mimetype: proto.String("image/png"), FileLength: proto.Uint64(size), Caption: proto.String(caption)}}
+		return m
+	}
+	f.emit(img("I1", 13, "a cat"))
+	in := <-sink.inbound
+	if in.Text != "a cat" || len(in.Media) != 1 || in.Media[0].Kind != "image" || in.Media[0].Path == "" {
+		t.Fatalf("inbound %+v", in)
+	}
+	data, err := os.ReadFile(in.Media[0].Path)
+	if err != nil || string(data) != "\x89PNG\r\n\x1a\nimage" {
+		t.Fatalf("saved media %q, %v", data, err)
+	}
+	checkMode(t, in.Media[0].Path, 0o600)
+	f.emit(img("I2", 2<<20, ""))
+	in = <-sink.inbound
+	if len(in.Media) != 1 || in.Media[0].Path != "" || in.Media[0].Kind != "image" {
+		t.Fatalf("oversized media %+v", in)
+	}
+}
