@@ -161,7 +161,6 @@ func (a *Account) loggedOut(sink Sink, now time.Time) error {
 	a.mu.Unlock()
 	sink.SetStatus(map[string]any{
 		"connected":      false,
-		"linked":         false,
 		"lastDisconnect": map[string]any{"at": msToAny(now), "status": 401, "error": "logged out", "loggedOut": true},
 		"lastError":      ErrLoggedOut.Error(),
 		"lastEventAt":    msToAny(now),
