@@ -101,7 +101,7 @@ func newFeatures(s *Server) features {
 	execTool, processTool := exec.New(exec.Options{
 		Approver: execApprover{m: f.approvals, skillBins: f.skills.EligibleBins}, Now: o.Now})
 	toolset := tools.New(tools.Options{Workspace: o.Workspace, Config: cron.ConfigFile(o.ConfigPath), Store: store,
-		Sessions: agentSessions{store}, Runner: lateRunner{s}, Extra: []tools.Tool{execTool, processTool},
+		Sessions: agentSessions{store}, Runner: lateRunner{s}, Extra: []tools.Tool{execTool, processTool}, Cron: &cronScheduler{s: s},
 		Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent/tools")})
 	// Nothing here reads a file or builds a client: the store, the config
 	// and the providers load on first use, so start-up stays fast.
@@ -109,7 +109,7 @@ func newFeatures(s *Server) features {
 		Tools: toolset, SkillsPrompt: f.skills.PromptFor,
 		Workspace: o.Workspace, StateDir: o.StateDir, Config: agentCfg, Dedupe: rpc.NewDedupe(o.Now),
 		ChatDeltaInterval: o.ChatDeltaInterval, Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent"), Host: s.host,
-		Deliver: agentDelivery{s}})
+		Deliver: agentDelivery{s}, SystemEvents: chatSystemEvents(s, agentCfg)})
 	f.channels = newChannels(s, &f)
 	f.httpAPI = httpapi.Deps{Limiter: httpapi.NewLimiter(o.Now), Agent: httpTurns{agentTurns{s}}, System: httpTurns{agentTurns{s}}}
 	return f
@@ -148,9 +148,9 @@ func (s *Server) registerFeatures(reg *rpc.Registry, rt *runtime) {
 	devices.Register(reg, devices.Deps{Store: f.devices, Broadcast: s, Log: s.callLog})
 	agent.Register(reg, agent.Deps{Runner: f.agent})
 	sessions.Register(reg, sessions.Deps{Store: f.sessions, Aborter: runAborter{f.agent}, Models: f.sessionModels()})
-	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: mainEvents{f.system}})
+	cron.Register(reg, cron.MethodDeps{Service: f.cron.svc, Heartbeats: cron.HeartbeatOf(f.cron.hb), Events: f.cron.events})
 	models.Register(reg, models.Deps{Config: func() profiles.Config { return configOf(rt) }})
-	approvals.Register(reg, approvals.Deps{Manager: f.approvals})
+	approvals.Register(reg, approvals.Deps{Manager: f.approvals, Nodes: nodeInvoker{f.nodes}})
 	skills.Register(reg, f.skills)
 	tts.Register(reg, tts.Deps{Config: s.configJSON, StateDir: s.opts.StateDir})
 	update.Register(reg, update.Deps{})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clawdbot/clawdbot/gateway/agent"
 	"github.com/clawdbot/clawdbot/gateway/channels"
+	"github.com/clawdbot/clawdbot/gateway/channels/telegram"
 	"github.com/clawdbot/clawdbot/gateway/channels/whatsapp"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
@@ -27,19 +28,21 @@ import (
 // line each; Options.ChannelPlugins replaces the list (tests).
 func channelPlugins() []channels.Plugin {
 	return []channels.Plugin{
-		// telegram.New(),
+		telegram.New(),
 		whatsapp.New(),
 	}
 }
 
-// newChannels is the manager over the core's stores and runner. Nothing
-// here reads a file or connects: Start does, after the listener is up.
+// newChannels is the manager over the core's stores and runner. It reads
+// the config once, for which plugins are loaded; it connects nowhere:
+// Start does, after the listener is up.
 func newChannels(s *Server, f *features) *channels.Manager {
 	o := s.opts
 	plugins := o.ChannelPlugins
 	if plugins == nil {
 		plugins = channelPlugins()
 	}
+	plugins = loadedPlugins(plugins, s.configJSON(), os.Getenv)
 	return channels.New(channels.Deps{Plugins: plugins, Config: s.configJSON, StateDir: o.StateDir, Getenv: os.Getenv,
 		Sessions: f.sessions, Agent: channelTurns{agentTurns{s}}, Events: func(text string) { f.system.Enqueue(text) },
 		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now,
@@ -48,6 +51,24 @@ func newChannels(s *Server, f *features) *channels.Manager {
 				f.system.HealthSoon()
 			}
 		}})
+}
+
+// pluginLoader is implemented by plugins that, like the original's
+// bundled channel plugins, load only when the config enables them
+// (doc/messaging.md §1.1); the decision is made once, at start-up.
+type pluginLoader interface {
+	Loaded(root json.RawMessage, getenv func(string) string) bool
+}
+
+// loadedPlugins drops the plugins the config does not enable.
+func loadedPlugins(all []channels.Plugin, root json.RawMessage, getenv func(string) string) []channels.Plugin {
+	var out []channels.Plugin
+	for _, p := range all {
+		if l, ok := p.(pluginLoader); !ok || l.Loaded(root, getenv) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // startChannels starts the configured channel accounts in the background

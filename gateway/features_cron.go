@@ -16,27 +16,45 @@ import (
 type cronFeature struct {
 	svc *cron.Service
 	hb  *heartbeat.Runner
+	// events is the main session's system-event queue with the config
+	// that formats its lines (chat turns drain it too).
+	events mainEvents
 }
 
 // mainEvents is the system-event queue of gateway/system as cron and the
 // heartbeat see it. There is one main-session queue today, so agentID is
-// not used.
-type mainEvents struct{ s *system.State }
+// not used. doc is the config its lines' times are formatted by (nil:
+// the machine's zone).
+type mainEvents struct {
+	s   *system.State
+	doc func() map[string]any
+}
 
 func (m mainEvents) Enqueue(_ string, text string) { m.s.Enqueue(text) }
-func (m mainEvents) Drain(string) []string         { return m.s.Drain() }
+
+// Drain takes the queued events as the lines of a "System:" block.
+func (m mainEvents) Drain(string) []string {
+	var envelope, user string
+	if m.doc != nil {
+		d, _ := m.doc()["agents"].(map[string]any)
+		d, _ = d["defaults"].(map[string]any)
+		envelope, _ = d["envelopeTimezone"].(string)
+		user, _ = d["userTimezone"].(string)
+	}
+	return system.SystemLines(m.s.Drain(), envelope, user)
+}
 
 func newCronFeature(s *Server, sys *system.State) cronFeature {
 	o := s.opts
 	doc := cron.ConfigFile(o.ConfigPath)
 	cfg := func() cron.Config { return cron.ParseConfig(doc(), os.Getenv) }
-	ev := mainEvents{sys}
+	ev := mainEvents{sys, doc}
 	hb := heartbeat.New(heartbeat.Deps{Config: doc, Turns: agentTurns{s}, Events: ev, Broadcast: s,
 		Workspace: func(string) string { return defaultWorkspace(doc()) }})
 	home, _ := os.UserHomeDir()
 	svc := cron.New(cron.Deps{StorePath: cron.StorePath(o.StateDir, cfg().Store, home), Config: cfg,
 		Agent: agentTurns{s}, Heartbeat: cron.HeartbeatOf(hb), Events: ev, Broadcast: s})
-	return cronFeature{svc: svc, hb: hb}
+	return cronFeature{svc: svc, hb: hb, events: ev}
 }
 
 // defaultWorkspace is agents.defaults.workspace or ~/clawd, the

@@ -107,7 +107,7 @@ func (h httpTurns) MainSessionKey() string { return h.mainKey() }
 
 func (h httpTurns) Run(ctx context.Context, t httpapi.Turn) httpapi.Outcome {
 	at := agent.Turn{RunID: t.RunID, Message: t.Message, Images: t.Images, Thinking: t.Thinking, Timeout: t.Timeout,
-		Lane: t.Lane, ExtraSystemPrompt: t.ExtraSystemPrompt, Channel: t.Channel}
+		Lane: t.Lane, ExtraSystemPrompt: t.ExtraSystemPrompt, Channel: t.Channel, ClientTools: t.ClientTools, MaxTokens: t.MaxTokens}
 	if on := t.OnDelta; on != nil {
 		at.OnEvent = func(e agent.Event) {
 			if e.Stream == agent.StreamAssistant {
@@ -116,7 +116,7 @@ func (h httpTurns) Run(ctx context.Context, t httpapi.Turn) httpapi.Outcome {
 		}
 	}
 	o, err := h.run(ctx, t.SessionKey, t.Model, at)
-	out := httpapi.Outcome{Aborted: o.Aborted}
+	out := httpapi.Outcome{Aborted: o.Aborted, ToolCalls: o.ToolCalls}
 	out.Texts, _ = payloadTexts(o.Payloads)
 	if err != nil {
 		out.Err = err.Error()
@@ -129,7 +129,7 @@ func (h httpTurns) Run(ctx context.Context, t httpapi.Turn) httpapi.Outcome {
 }
 
 func (h httpTurns) EnqueueSystemEvent(sessionKey, text string) {
-	mainEvents{h.s.f.system}.Enqueue(sessionKey, text)
+	mainEvents{s: h.s.f.system}.Enqueue(sessionKey, text)
 }
 
 func (h httpTurns) RequestHeartbeat(reason string) { h.s.f.cron.hb.RequestNow(reason) }

@@ -73,6 +73,14 @@ func encodeResponse(id json.RawMessage, payload any, e *wire.ErrorShape) []byte 
 	if payload == nil && e == nil {
 		f.Payload = json.RawMessage("null")
 	}
+	if a, ok := payload.(wire.JSONAppender); ok && e == nil {
+		// A large result that encodes itself (sessions.list): appended
+		// straight into the frame, not re-scanned by json.Marshal.
+		b := append(append(append(make([]byte, 0, 4096), `{"type":"res","id":`...), id...), `,"ok":true,"payload":`...)
+		if b, err := a.AppendJSON(b); err == nil {
+			return append(b, '}')
+		}
+	}
 	b, err := json.Marshal(f)
 	if err != nil {
 		f.Payload = nil

@@ -116,9 +116,10 @@ func TestEndToEnd(t *testing.T) {
 	// The first screen, after "listening": the auth mode and where its
 	// secret came from, the one command that reaches this gateway (the
 	// token was given only on its command line, so the command says to
-	// pass it) and how to stop; no Dashboard line while there is no UI.
+	// pass it), the Control UI's address (never with the secret in it)
+	// and how to stop.
 	t.Run("first screen", func(t *testing.T) {
-		want := "Auth:  token (--token)\nTry:   clawdbot gateway call health --token <the token given to this gateway>\nStop:  Ctrl-C\n"
+		want := "Auth:  token (--token)\nUI:    http://127.0.0.1:" + e.port + "/ (the page asks for the gateway token once)\nTry:   clawdbot gateway call health --token <the token given to this gateway>\nStop:  Ctrl-C\n"
 		deadline := time.Now().Add(10 * time.Second)
 		for !strings.Contains(gwOut.String(), want) {
 			if time.Now().After(deadline) {
@@ -130,8 +131,8 @@ func TestEndToEnd(t *testing.T) {
 		if l := strings.Index(out, "gateway listening on ws://127.0.0.1:"+e.port); l < 0 || l > strings.Index(out, want) {
 			t.Errorf("first screen not after the listening line:\n%s", out)
 		}
-		if strings.Contains(out, "Dashboard") {
-			t.Errorf("a Dashboard line, but there is no browser UI:\n%s", out)
+		if strings.Contains(out, token) {
+			t.Errorf("the first screen shows the gateway token:\n%s", out)
 		}
 	})
 

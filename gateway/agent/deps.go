@@ -173,6 +173,11 @@ type Deps struct {
 	// Deliver sends a finished run's reply through a channel for agent
 	// deliver:true (nil: nothing is delivered).
 	Deliver Deliverer
+	// SystemEvents takes the system events queued for a session (wake,
+	// system-event, hooks, cron), each the text of one "System:" line, and
+	// empties its queue; a chat turn of that session prepends them to its
+	// user message (doc/messaging.md §1.5). nil: none.
+	SystemEvents func(sessionKey string) []string
 }
 
 // Deliverer delivers an agent run's reply through a channel after the run

@@ -134,6 +134,17 @@ type Turn struct {
 	Channel string
 	// MessageID is what [[reply_to_current]] resolves to.
 	MessageID string
+	// ClientTools are function tools the caller offers on behalf of its
+	// own client (the /v1 HTTP endpoints): the model sees them beside the
+	// built-in tools (a client tool shadows a built-in one of the same
+	// name), but the gateway never runs them. A call of one ends the turn
+	// after that model answer, with the calls in Outcome.ToolCalls, for
+	// the client to run and answer in a later turn (doc/messaging.md §6.4).
+	// The caller bounds their count and schema sizes.
+	ClientTools []llm.Tool
+	// MaxTokens caps the answer of each model call (0: the model's
+	// configured maximum, which also caps a larger value).
+	MaxTokens int
 	// OnEvent, when set, sees every agent event of this run (lifecycle,
 	// assistant, tool, including tool events not broadcast) right after it
 	// is broadcast, in seq order, on the run's goroutine. The HTTP
@@ -155,6 +166,9 @@ type Outcome struct {
 	Err      *wire.ErrorShape
 	Aborted  bool
 	TimedOut bool
+	// ToolCalls are the model's calls of Turn.ClientTools that ended the
+	// turn (ID, Name, Arguments as the model sent them), in order.
+	ToolCalls []llm.Content
 }
 
 // Run runs t to its end: it waits for the session lane and the global
@@ -295,6 +309,17 @@ func (rec *record) finish(status, msg string, endedAt int64) {
 	close(rec.done)
 }
 
+// withSystemBlock prepends the original's "System:" block (one
+// "System: <line>" per queued event, then a blank line) to a chat turn's
+// text, outside its aborted note and [message_id] hint as the original's
+// prependSystemEvents wraps applySessionHints.
+func withSystemBlock(lines []string, text string) string {
+	if len(lines) == 0 {
+		return text
+	}
+	return "System: " + strings.Join(lines, "\nSystem: ") + "\n\n" + text
+}
+
 // turn is the model part of a run: history, prompt, the stream and the
 // tool loop.
 func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *activeRun) Outcome {
@@ -312,6 +337,9 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 	text := t.Message
 	if t.Chat && s.AbortedLastRun {
 		text = AbortedNote + "\n\n" + text
+	}
+	if t.Chat && r.d.SystemEvents != nil && s.Key != "" {
+		text = withSystemBlock(r.d.SystemEvents(s.Key), text)
 	}
 	user := llm.Message{Role: llm.RoleUser, Content: append([]llm.Content{llm.Text(text)}, t.Images...), Timestamp: r.now().UnixMilli()}
 	r.append(s, user)
@@ -340,6 +368,12 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 	promptTools := make([]prompt.Tool, 0, len(specs))
 	for _, sp := range specs {
 		promptTools = append(promptTools, prompt.Tool{Name: sp.Name, Summary: sp.Description})
+	}
+	var client map[string]bool
+	specs, client = withClientTools(specs, t.ClientTools)
+	maxTokens := sel.MaxTokens
+	if t.MaxTokens > 0 && (maxTokens <= 0 || t.MaxTokens < maxTokens) {
+		maxTokens = t.MaxTokens
 	}
 	system := prompt.Build(prompt.Params{Workspace: ws, SessionKey: s.Key, AgentID: s.AgentID,
 		Model: sel.Primary.String(), DefaultModel: cfg.DefaultModel, Channel: t.Channel, Thinking: thinking,
@@ -378,7 +412,7 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 				t.OnEvent(Event{Seq: seq, Stream: StreamAssistant, Text: cur, Delta: delta})
 			}
 		}
-		req := llm.Request{System: system, Messages: msgs, Tools: specs, Thinking: thinking, MaxTokens: sel.MaxTokens}
+		req := llm.Request{System: system, Messages: msgs, Tools: specs, Thinking: thinking, MaxTokens: maxTokens}
 		msg, err := sel.Chain.Stream(ctx, req, emit)
 		if stop := r.stopped(ctx, &out); stop {
 			return out
@@ -434,10 +468,16 @@ func (r *Runner) turn(ctx context.Context, t Turn, cfg Config, rec *record, ar *
 			break
 		}
 		for _, call := range calls {
-			r.toolCall(ctx, s, rec, t.OnEvent, call, &msgs)
+			if client[call.Name] {
+				out.ToolCalls = append(out.ToolCalls, call)
+			}
+			r.toolCall(ctx, s, rec, t.OnEvent, call, client[call.Name], &msgs)
 		}
 		if stop := r.stopped(ctx, &out); stop {
 			return out
+		}
+		if len(out.ToolCalls) > 0 {
+			break // the client runs its tools; its answer is a later turn
 		}
 	}
 	if used {
@@ -459,7 +499,7 @@ func (r *Runner) stopped(ctx context.Context, out *Outcome) bool {
 	return true
 }
 
-func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, on func(Event), call llm.Content, msgs *[]llm.Message) {
+func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, on func(Event), call llm.Content, clientTool bool, msgs *[]llm.Message) {
 	var args any = map[string]any{}
 	if len(call.Arguments) > 0 {
 		args = json.RawMessage(call.Arguments)
@@ -484,9 +524,17 @@ func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, on func(E
 	if on != nil {
 		on(Event{Seq: seq, Stream: StreamTool, Phase: "start", ToolName: call.Name, ToolCallID: call.ID})
 	}
-	res, err := r.d.Tools.Call(ctx, s, call)
-	if err != nil {
-		res = ToolResult{Content: []llm.Content{llm.Text(err.Error())}, IsError: true}
+	var res ToolResult
+	if clientTool {
+		res = clientToolPending(call.Name)
+	} else if r.d.Tools == nil {
+		res = ToolResult{Content: []llm.Content{llm.Text("Tool " + call.Name + " not found")}, IsError: true}
+	} else {
+		var err error
+		res, err = r.d.Tools.Call(ctx, s, call)
+		if err != nil {
+			res = ToolResult{Content: []llm.Content{llm.Text(err.Error())}, IsError: true}
+		}
 	}
 	if res.Content == nil {
 		res.Content = []llm.Content{}
@@ -506,6 +554,40 @@ func (r *Runner) toolCall(ctx context.Context, s Session, rec *record, on func(E
 		Details: res.Details, IsError: res.IsError, Timestamp: r.now().UnixMilli()}
 	r.append(s, m)
 	*msgs = append(*msgs, m)
+}
+
+// withClientTools is the tool list of a turn: the built-in specs without
+// those a client tool shadows, then the client tools; client names the
+// client tools.
+func withClientTools(specs, clientTools []llm.Tool) ([]llm.Tool, map[string]bool) {
+	if len(clientTools) == 0 {
+		return specs, nil
+	}
+	client := make(map[string]bool, len(clientTools))
+	for _, t := range clientTools {
+		client[t.Name] = true
+	}
+	out := make([]llm.Tool, 0, len(specs)+len(clientTools))
+	for _, sp := range specs {
+		if !client[sp.Name] {
+			out = append(out, sp)
+		}
+	}
+	return append(out, clientTools...), client
+}
+
+// clientToolPending is the transcript's result of a client tool call: the
+// original's words. Every tool call in a transcript needs a result, or the
+// next turn of the session is refused by the providers' APIs.
+func clientToolPending(name string) ToolResult {
+	p := struct {
+		Status  string `json:"status"`
+		Tool    string `json:"tool"`
+		Message string `json:"message"`
+	}{"pending", name, "Tool execution delegated to client"}
+	text, _ := json.MarshalIndent(p, "", "  ")
+	details, _ := json.Marshal(p)
+	return ToolResult{Content: []llm.Content{llm.Text(string(text))}, Details: details}
 }
 
 func (r *Runner) append(s Session, m llm.Message) {

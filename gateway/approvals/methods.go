@@ -11,11 +11,19 @@ import (
 	"github.com/clawdbot/clawdbot/wire"
 )
 
-// NodeInvoker runs a command on a connected node and returns its payload
+// NodeInvoker runs a command on a connected node and returns its answer
 // (the core adapts the node registry). exec.approvals.node.* go through
-// it: a node host keeps its own policy file.
+// it: a node host keeps its own policy file. Its errors are the wire
+// errors to answer with (UNAVAILABLE: not connected, disconnected, timed
+// out, or the node's own error).
 type NodeInvoker interface {
-	Invoke(ctx context.Context, nodeID, command string, params any) (json.RawMessage, *wire.ErrorShape)
+	Invoke(ctx context.Context, nodeID, command string, params json.RawMessage) (NodeAnswer, *wire.ErrorShape)
+}
+
+// NodeAnswer is a node's successful node.invoke.result.
+type NodeAnswer struct {
+	Payload     json.RawMessage
+	PayloadJSON *string
 }
 
 // Deps are what the approvals methods need.
@@ -67,47 +75,87 @@ func (h *handlers) set(c *rpc.Call) (any, *wire.ErrorShape) {
 	return snap, nil
 }
 
-// nodeTimeout bounds a node's answer to system.execApprovals.*.
-const nodeTimeout = 30 * time.Second
-
-func (h *handlers) nodeCall(nodeID, command string, params any) (any, *wire.ErrorShape) {
+// nodeCall asks node nodeID to run command with params. The node
+// registry bounds the wait (30 s, the original's default, since the
+// request names none).
+func (h *handlers) nodeCall(nodeID, command string, params json.RawMessage) (NodeAnswer, *wire.ErrorShape) {
 	id := strings.TrimSpace(nodeID)
 	if id == "" {
-		return nil, rpc.Invalid("nodeId required")
+		return NodeAnswer{}, rpc.Invalid("nodeId required")
 	}
 	if h.d.Nodes == nil {
-		return nil, rpc.Unavailable("node invoke unavailable")
+		return NodeAnswer{}, rpc.Unavailable("node invoke unavailable")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
-	defer cancel()
-	payload, e := h.d.Nodes.Invoke(ctx, id, command, params)
-	if e != nil {
-		return nil, e
-	}
-	if len(payload) == 0 {
-		return nil, nil
-	}
-	return payload, nil
+	return h.d.Nodes.Invoke(context.Background(), id, command, params)
 }
 
+// nodeGet answers the node's payload: payloadJSON parsed when set, else
+// payload, as the original.
 func (h *handlers) nodeGet(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.ExecApprovalsNodeGetParams
 	if e := c.Decode(&p); e != nil {
 		return nil, e
 	}
-	return h.nodeCall(p.NodeID, "system.execApprovals.get", map[string]any{})
+	a, e := h.nodeCall(p.NodeID, "system.execApprovals.get", json.RawMessage("{}"))
+	if e != nil {
+		return nil, e
+	}
+	if a.PayloadJSON != nil && *a.PayloadJSON != "" {
+		return payloadOrNone(parsePayloadJSON(*a.PayloadJSON)), nil
+	}
+	return payloadOrNone(a.Payload), nil
 }
 
+// nodeSet forwards the file as the client sent it (after the schema
+// check) with its baseHash; the answer is the node's payloadJSON parsed,
+// as the original (a payload without payloadJSON answers nothing).
 func (h *handlers) nodeSet(c *rpc.Call) (any, *wire.ErrorShape) {
 	var p wire.ExecApprovalsNodeSetParams
 	if e := c.Decode(&p); e != nil {
 		return nil, e
 	}
-	params := map[string]any{"file": p.File}
-	if p.BaseHash != "" {
-		params["baseHash"] = p.BaseHash
+	var raw struct {
+		File json.RawMessage `json:"file"`
 	}
-	return h.nodeCall(p.NodeID, "system.execApprovals.set", params)
+	if err := json.Unmarshal(c.Params, &raw); err != nil {
+		return nil, rpc.Invalid("invalid exec.approvals.node.set params: " + err.Error())
+	}
+	fwd := map[string]json.RawMessage{"file": raw.File}
+	if p.BaseHash != "" {
+		fwd["baseHash"], _ = json.Marshal(p.BaseHash)
+	}
+	params, _ := json.Marshal(fwd)
+	a, e := h.nodeCall(p.NodeID, "system.execApprovals.set", params)
+	if e != nil {
+		return nil, e
+	}
+	if a.PayloadJSON == nil {
+		return nil, nil
+	}
+	return payloadOrNone(parsePayloadJSON(*a.PayloadJSON)), nil
+}
+
+// parsePayloadJSON is the original's safeParseJson: the JSON value s
+// holds, {"payloadJSON": s} when it is not JSON, nil when blank.
+func parsePayloadJSON(s string) json.RawMessage {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return nil
+	}
+	if json.Valid([]byte(t)) {
+		return json.RawMessage(t)
+	}
+	b, _ := json.Marshal(map[string]string{"payloadJSON": s})
+	return b
+}
+
+// payloadOrNone is p, or nil for an answer without one (the original
+// responds with an undefined payload).
+func payloadOrNone(p json.RawMessage) any {
+	if len(p) == 0 {
+		return nil
+	}
+	return p
 }
 
 func nullable(n wire.NullableString) *string {

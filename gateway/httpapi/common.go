@@ -118,7 +118,7 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		hookText(w, http.StatusMethodNotAllowed, "Method Not Allowed") // the original's bytes, no newline
 		return false
 	}
 	if h.d.Agent == nil {
@@ -369,17 +369,23 @@ func buildPrompt(entries []entry) string {
 	return b.String()
 }
 
-// joinTexts is the reply of a run: the non-empty payload texts joined by
-// blank lines, or the original's placeholder.
-func joinTexts(texts []string) string {
+// replyText is the non-empty payload texts joined by blank lines ("" for
+// none).
+func replyText(texts []string) string {
 	var parts []string
 	for _, t := range texts {
 		if t != "" {
 			parts = append(parts, t)
 		}
 	}
-	if len(parts) == 0 {
-		return "No response from Clawdbot."
-	}
 	return strings.Join(parts, "\n\n")
+}
+
+// joinTexts is the reply of a run: the non-empty payload texts joined by
+// blank lines, or the original's placeholder.
+func joinTexts(texts []string) string {
+	if s := replyText(texts); s != "" {
+		return s
+	}
+	return "No response from Clawdbot."
 }

@@ -200,7 +200,7 @@ func (a runnerAgent) Run(ctx context.Context, t httpapi.Turn) httpapi.Outcome {
 		s.ModelOverride = t.Model
 	}
 	at := agent.Turn{RunID: t.RunID, Session: s, Message: t.Message, Images: t.Images, Thinking: t.Thinking, Timeout: t.Timeout,
-		Lane: t.Lane, ExtraSystemPrompt: t.ExtraSystemPrompt, Channel: t.Channel}
+		Lane: t.Lane, ExtraSystemPrompt: t.ExtraSystemPrompt, Channel: t.Channel, ClientTools: t.ClientTools, MaxTokens: t.MaxTokens}
 	if on := t.OnDelta; on != nil {
 		at.OnEvent = func(e agent.Event) {
 			if e.Stream == agent.StreamAssistant {
@@ -209,7 +209,7 @@ func (a runnerAgent) Run(ctx context.Context, t httpapi.Turn) httpapi.Outcome {
 		}
 	}
 	o := a.r.Run(ctx, at)
-	out := httpapi.Outcome{Aborted: o.Aborted}
+	out := httpapi.Outcome{Aborted: o.Aborted, ToolCalls: o.ToolCalls}
 	for _, p := range o.Payloads {
 		out.Texts = append(out.Texts, p.Text)
 	}

@@ -22,6 +22,10 @@
 //   - Chat Completions streams end with a finish_reason "stop" chunk and
 //     report real usage numbers.
 //   - The hooks/agent run id is the run's id: its agent events carry it.
+//   - Client function tools reach the model on both endpoints, and a call
+//     of one comes back as tool_calls / function_call items (the
+//     original drops them before the model, doc/messaging.md §6.4);
+//     max_tokens caps the answer on Chat Completions too.
 //
 // A client that disconnects does not abort its run: the turn continues to
 // its end (bounded by the agent timeout), its reply is written to the
@@ -87,11 +91,12 @@ type Turn struct {
 	Thinking string
 	// Timeout bounds the run (0: the agent default).
 	Timeout time.Duration
-	// MaxTokens bounds the answer (OpenResponses max_output_tokens; 0:
-	// the model's maximum).
+	// MaxTokens bounds the answer (max_output_tokens, max_tokens,
+	// max_completion_tokens; 0: the model's maximum).
 	MaxTokens int
-	// ClientTools are function tools the client offers (OpenResponses).
-	// A call of one ends the turn with Outcome.ToolCalls.
+	// ClientTools are function tools the client offers (tools of either
+	// endpoint, bounded by parseTools). A call of one ends the turn with
+	// Outcome.ToolCalls.
 	ClientTools []llm.Tool
 	// OnDelta receives the assistant text as it streams.
 	OnDelta func(delta string)

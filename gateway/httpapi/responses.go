@@ -136,10 +136,25 @@ type toolSpec struct {
 	} `json:"function"`
 }
 
+// Bounds of a request's client tools: OpenAI's own limits on the count
+// and the names, and a cap on each schema so that the tools cannot crowd
+// out the conversation in the model's context.
+const (
+	MaxClientTools     = 128
+	MaxToolNameLen     = 64
+	MaxToolSchemaBytes = 64 << 10
+)
+
+// parseTools reads a request's function tools (either shape, see
+// parseResponsesRequest), bounded by MaxClientTools, MaxToolNameLen and
+// MaxToolSchemaBytes.
 func parseTools(v json.RawMessage) ([]llm.Tool, error) {
 	var specs []toolSpec
 	if json.Unmarshal(v, &specs) != nil {
 		return nil, badRequest("tools: Invalid input: expected an array of function tools")
+	}
+	if len(specs) > MaxClientTools {
+		return nil, badRequest(fmt.Sprintf("tools: %d tools is over the limit of %d: offer fewer tools", len(specs), MaxClientTools))
 	}
 	out := make([]llm.Tool, 0, len(specs))
 	for i, s := range specs {
@@ -153,12 +168,40 @@ func parseTools(v json.RawMessage) ([]llm.Tool, error) {
 		if strings.TrimSpace(t.Name) == "" {
 			return nil, badRequest(fmt.Sprintf("tools.%d.function.name: Invalid input: expected string, received undefined", i))
 		}
+		if !validToolName(t.Name) {
+			return nil, badRequest(fmt.Sprintf("tools.%d.function.name: %q must be 1 to %d letters, digits, _ or -", i, t.Name, MaxToolNameLen))
+		}
 		if len(t.Parameters) == 0 || string(t.Parameters) == "null" {
 			t.Parameters = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		if len(t.Parameters) > MaxToolSchemaBytes {
+			return nil, badRequest(fmt.Sprintf("tools.%d.function.parameters: the schema of %d bytes is over the limit of %d", i, len(t.Parameters), MaxToolSchemaBytes))
+		}
+		if t.Parameters[0] != '{' {
+			return nil, badRequest(fmt.Sprintf("tools.%d.function.parameters: Invalid input: expected object, received %s", i, jsType(t.Parameters)))
+		}
+		for _, prev := range out {
+			if prev.Name == t.Name {
+				return nil, badRequest(fmt.Sprintf("tools.%d.function.name: %q is offered twice", i, t.Name))
+			}
 		}
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// validToolName: [A-Za-z0-9_-]{1,MaxToolNameLen}, what OpenAI and
+// Anthropic accept.
+func validToolName(n string) bool {
+	if n == "" || len(n) > MaxToolNameLen {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // applyToolChoice narrows tools by tool_choice and returns the prompt hint
@@ -523,7 +566,13 @@ func (h *Handler) serveResponses(w http.ResponseWriter, r *http.Request) {
 			resp.Status, resp.Error = "failed", &responseErrObj{Code: "api_error", Message: out.Err}
 			writeJSON(w, http.StatusInternalServerError, resp)
 		case len(out.ToolCalls) > 0:
-			resp.Status, resp.Output = "incomplete", h.callItems(out.ToolCalls)
+			// The text the model wrote before its calls comes first, as
+			// in the stream (the original sends the first call only).
+			resp.Status = "incomplete"
+			if text := replyText(out.Texts); text != "" {
+				resp.Output = append(resp.Output, textItem(itemID, text, "completed"))
+			}
+			resp.Output = append(resp.Output, h.callItems(out.ToolCalls)...)
 			writeJSON(w, http.StatusOK, resp)
 		default:
 			resp.Status, resp.Output = "completed", []any{textItem(itemID, joinTexts(out.Texts), "completed")}

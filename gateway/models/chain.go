@@ -45,7 +45,8 @@ var _ llm.Provider = (*Chain)(nil)
 func (c *Chain) Stream(ctx context.Context, req llm.Request, emit func(llm.Event)) (llm.Message, error) {
 	var tried []string
 	var last *llm.Error
-	for _, cand := range c.cands {
+	for i := range c.cands {
+		cand := &c.cands[i]
 		tried = append(tried, cand.ref.String())
 		if cand.err != nil {
 			last = llm.AsError(cand.err)
@@ -57,6 +58,9 @@ func (c *Chain) Stream(ctx context.Context, req llm.Request, emit func(llm.Event
 			emitted := false
 			msg, err := cand.provider.Stream(ctx, r, func(ev llm.Event) { emitted = true; emit(ev) })
 			if err == nil {
+				if cand.rot != nil {
+					cand.rot.succeeded()
+				}
 				return msg, nil
 			}
 			e := llm.AsError(err)
@@ -66,6 +70,21 @@ func (c *Chain) Stream(ctx context.Context, req llm.Request, emit func(llm.Event
 			last = e
 			if emitted || !e.Failover() || ctx.Err() != nil {
 				return msg, e
+			}
+			if reason := failureReason(e); reason != "" && cand.rot != nil {
+				// The credential failed, not the model: record the
+				// cooldown and go on with the provider's next profile at
+				// once (better than the original, which first waits out
+				// the failing key's retries).
+				if cand.rot.fail(reason) {
+					sp := cand.spec
+					sp.apiKey = cand.rot.current().key
+					if p, perr := newProvider(sp); perr == nil {
+						cand.spec, cand.provider = sp, p
+						attempt = -1
+						continue
+					}
+				}
 			}
 			if !e.Retryable() || attempt >= c.retry.Retries {
 				break

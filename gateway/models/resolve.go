@@ -16,8 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
+	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/llm"
 	"github.com/clawdbot/clawdbot/profiles"
@@ -83,6 +83,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Retry bounds the chain's retries (zero: DefaultRetry).
 	Retry RetryPolicy
+	// Now is the clock of auth-profile cooldowns (nil: time.Now).
+	Now func() time.Time
 }
 
 // Resolver is gateway/llm's Resolver over the owner's config.
@@ -98,6 +100,9 @@ func New(o Options) *Resolver {
 	}
 	if o.Retry == (RetryPolicy{}) {
 		o.Retry = DefaultRetry
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return &Resolver{o: o}
 }
@@ -263,7 +268,9 @@ type candidate struct {
 	ref      llm.Ref
 	spec     spec
 	provider llm.Provider
-	err      error
+	// rot walks the provider's auth profiles (nil: one key).
+	rot *rotation
+	err error
 }
 
 // candidate builds ref's provider from the config, the built-ins and the
@@ -274,20 +281,55 @@ func (r *Resolver) candidate(cfg profiles.Config, agentID string, ref llm.Ref) (
 	if err != nil {
 		return candidate{}, err
 	}
-	var p llm.Provider
+	c := candidate{ref: ref, spec: sp}
+	if rot := r.rotation(agentID, ref.Provider); rot != nil {
+		// The original skips profiles in cooldown and fails over when
+		// every one is.
+		if f, _ := readAuthFile(rot.path); f.UsageStats[rot.current().id].unusableUntil() > rot.now().UnixMilli() {
+			return candidate{}, &llm.Error{Kind: llm.KindRateLimit, Provider: ref.Provider, Model: ref.Model,
+				Message: "No available auth profile for " + ref.Provider + " (all in cooldown or unavailable)."}
+		}
+		c.rot = rot
+		c.spec.apiKey = rot.current().key
+	}
+	if c.provider, err = newProvider(c.spec); err != nil {
+		return candidate{}, err
+	}
+	return c, nil
+}
+
+// rotation is the auth-profile walk of provider for agentID: nil unless
+// the agent's auth-profiles.json holds a usable credential for it (the
+// original prefers profiles to the environment and the config).
+func (r *Resolver) rotation(agentID, provider string) *rotation {
+	if r.o.StateDir == "" {
+		return nil
+	}
+	path := AuthProfilesPath(r.o.StateDir, agentID)
+	f, ok := readAuthFile(path)
+	if !ok {
+		return nil
+	}
+	order := authOrder(f, provider, r.o.Now())
+	if len(order) == 0 {
+		return nil
+	}
+	return &rotation{path: path, provider: provider, profiles: order, now: r.o.Now}
+}
+
+// newProvider builds the provider of sp's API.
+func newProvider(sp spec) (llm.Provider, error) {
 	switch sp.api {
 	case APIOpenAICompletions:
-		p = newOpenAICompletions(sp)
+		return newOpenAICompletions(sp), nil
 	case APIOpenAIResponses:
-		p = newOpenAIResponses(sp)
+		return newOpenAIResponses(sp), nil
 	case APIAnthropicMessages:
-		p = newAnthropic(sp)
-	default:
-		return candidate{}, &llm.Error{Kind: llm.KindConfig, Provider: ref.Provider, Model: ref.Model,
-			Message: fmt.Sprintf("model %s: api %q is not supported here", ref, sp.api),
-			Fix:     "set models.providers." + ref.Provider + ".api to openai-completions, openai-responses or anthropic-messages"}
+		return newAnthropic(sp), nil
 	}
-	return candidate{ref: ref, spec: sp, provider: p}, nil
+	return nil, &llm.Error{Kind: llm.KindConfig, Provider: sp.ref.Provider, Model: sp.ref.Model,
+		Message: fmt.Sprintf("model %s: api %q is not supported here", sp.ref, sp.api),
+		Fix:     "set models.providers." + sp.ref.Provider + ".api to openai-completions, openai-responses or anthropic-messages"}
 }
 
 func (r *Resolver) spec(cfg profiles.Config, agentID string, ref llm.Ref) (spec, error) {
@@ -395,10 +437,14 @@ const (
 	SourceAuthProfile = "auth-profiles"
 )
 
-// key finds provider's key: models.providers.<id>.apiKey (a literal, or
-// the name of a set environment variable), then the built-in's
-// environment variable, then the agent's auth-profiles.json.
+// key finds provider's key as the original's resolveApiKeyForProvider:
+// the agent's auth-profiles.json first (in rotation order), then
+// models.providers.<id>.apiKey (a literal, or the name of a set
+// environment variable), then the built-in's environment variable.
 func (r *Resolver) key(cfg profiles.Config, agentID, provider, configured string) (key, source string) {
+	if rot := r.rotation(agentID, provider); rot != nil {
+		return rot.current().key, SourceAuthProfile
+	}
 	if configured != "" {
 		if envName.MatchString(configured) {
 			if v := r.o.Getenv(configured); v != "" {
@@ -412,9 +458,6 @@ func (r *Resolver) key(cfg profiles.Config, agentID, provider, configured string
 			return v, SourceEnv + ":" + env
 		}
 	}
-	if k := authProfileKey(r.o.StateDir, agentID, provider); k != "" {
-		return k, SourceAuthProfile
-	}
 	return "", ""
 }
 
@@ -425,59 +468,6 @@ func AuthProfilesPath(stateDir, agentID string) string {
 		agentID = "main"
 	}
 	return filepath.Join(stateDir, "agents", agentID, "agent", "auth-profiles.json")
-}
-
-// authProfileKey reads the first usable credential for provider from the
-// original's auth-profiles.json: {version, profiles: {"<provider>:<name>":
-// {type: "api_key", provider, key} | {type: "token", token} | {type:
-// "oauth", access}}}, preferring "<provider>:default".
-func authProfileKey(stateDir, agentID, provider string) string {
-	if stateDir == "" {
-		return ""
-	}
-	b, err := os.ReadFile(AuthProfilesPath(stateDir, agentID))
-	if err != nil {
-		return ""
-	}
-	var f struct {
-		Profiles map[string]struct {
-			Type     string `json:"type"`
-			Provider string `json:"provider"`
-			Key      string `json:"key"`
-			Token    string `json:"token"`
-			Access   string `json:"access"`
-		} `json:"profiles"`
-	}
-	if json.Unmarshal(b, &f) != nil {
-		return ""
-	}
-	names := make([]string, 0, len(f.Profiles))
-	for n := range f.Profiles {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		di, dj := names[i] == provider+":default", names[j] == provider+":default"
-		if di != dj {
-			return di
-		}
-		return names[i] < names[j]
-	})
-	for _, n := range names {
-		p := f.Profiles[n]
-		pp := p.Provider
-		if pp == "" {
-			pp, _, _ = strings.Cut(n, ":")
-		}
-		if NormalizeProvider(pp) != provider {
-			continue
-		}
-		for _, k := range []string{p.Key, p.Token, p.Access} {
-			if k != "" {
-				return k
-			}
-		}
-	}
-	return ""
 }
 
 // KeyStatus says whether provider has a key and where it comes from,

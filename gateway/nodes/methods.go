@@ -2,7 +2,7 @@ package nodes
 
 import (
 	"cmp"
-	"encoding/json"
+	"context"
 	"errors"
 	"log/slog"
 	"slices"
@@ -179,55 +179,12 @@ func (h *handlers) invoke(c *rpc.Call) (any, *wire.ErrorShape) {
 		e.Details = map[string]string{"reason": reason, "command": p.Command}
 		return nil, e
 	}
-	timeout := int64(30000)
-	if p.TimeoutMs != nil {
-		timeout = *p.TimeoutMs
-	}
-	id := rpc.NewID()
-	ch, done := h.d.Nodes.wait(id, p.NodeID)
-	defer done()
-	// The event goes to the node only, without seq; paramsJSON is null when
-	// the call had no params.
-	req := wire.NodeInvokeRequestEvent{ID: id, NodeID: p.NodeID, Command: p.Command, TimeoutMs: &timeout, IdempotencyKey: p.IdempotencyKey}
-	if len(p.Params) > 0 {
-		ps := string(p.Params)
-		req.ParamsJSON = &ps
-	}
-	node.Conn.SendEvent(wire.EventNodeInvokeRequest, req)
-	timer := time.NewTimer(time.Duration(timeout) * time.Millisecond)
-	defer timer.Stop()
-	select {
-	case r := <-ch:
-		if r.gone {
-			return nil, rpc.Unavailable("node disconnected (" + p.Command + ")")
-		}
-		if !r.params.OK {
-			msg := "node invoke failed"
-			if r.params.Error != nil && r.params.Error.Message != "" {
-				msg = r.params.Error.Message
-			}
-			e := rpc.Unavailable(msg)
-			e.Details = map[string]any{"nodeError": r.params.Error}
-			return nil, e
-		}
-		res := wire.NodeInvokeResult{OK: true, NodeID: p.NodeID, Command: p.Command, PayloadJSON: r.params.PayloadJSON}
-		if pj := r.params.PayloadJSON; pj != nil {
-			// payload is payloadJSON parsed, or the string itself when it is
-			// not JSON.
-			if json.Valid([]byte(*pj)) {
-				res.Payload = json.RawMessage(*pj)
-			} else {
-				res.Payload, _ = json.Marshal(*pj)
-			}
-		} else if len(r.params.Payload) > 0 {
-			res.Payload = r.params.Payload
-		}
-		return res, nil
-	case <-timer.C:
-		e := rpc.Unavailable("node invoke timed out")
-		e.Details = map[string]any{"nodeError": map[string]string{"code": "TIMEOUT", "message": "node invoke timed out"}}
+	r, e := h.d.Nodes.Invoke(context.Background(), InvokeRequest{NodeID: p.NodeID, Command: p.Command, Params: p.Params,
+		TimeoutMs: p.TimeoutMs, IdempotencyKey: p.IdempotencyKey})
+	if e != nil {
 		return nil, e
 	}
+	return wire.NodeInvokeResult{OK: true, NodeID: p.NodeID, Command: p.Command, Payload: r.Parsed(), PayloadJSON: r.PayloadJSON}, nil
 }
 
 func (h *handlers) invokeResult(c *rpc.Call) (any, *wire.ErrorShape) {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -21,11 +23,47 @@ type listOpts struct {
 	activeMinutes, limit                                      int64
 }
 
-// row is a listed session and what derivedTitle needs of its entry.
+// row is a listed session: its row encoded once (without the closing
+// brace, so derivedTitle and lastMessagePreview, the row's last fields,
+// can follow), what the filters, the sort and derivedTitle read of it,
+// and the store entry it was built from. The store replaces an entry on
+// every write and never mutates one, so a row stays valid for as long as
+// the store holds the same *Entry: rows are cached on that identity.
 type row struct {
-	wire.SessionRow
-	sessionID, displayName, subject string
-	updatedAt                       int64
+	entry *sessionstore.Entry
+	enc   []byte
+	// key is canonical; display is the row's displayName (derived: the
+	// entry's own is entry.DisplayName).
+	key, display string
+	// gen is rowCache.gen of the last listing that saw the row (guarded
+	// by rowCache.mu).
+	gen uint64
+}
+
+// listed is one row of a result with its per-call fields.
+type listed struct {
+	*row
+	title, preview string
+}
+
+// rowCache holds the encoded row of every session last listed, keyed by
+// canonical key and valid while the store holds the same entry.
+type rowCache struct {
+	mu   sync.Mutex
+	rows map[string]*row
+	// gen numbers the listings; a row's gen is the last one that saw it
+	// (a second sighting in one listing is a key in two stores).
+	gen uint64
+	// seen is scratch for the rows of one listing, in store order; buf
+	// for encoding one row.
+	seen []*row
+	buf  []byte
+}
+
+// rowOrder is a row's sort key: updatedAt, then its position.
+type rowOrder struct {
+	at int64
+	i  int
 }
 
 func (h *handlers) list(c *rpc.Call) (any, *wire.ErrorShape) {
@@ -45,116 +83,211 @@ func (h *handlers) list(c *rpc.Call) (any, *wire.ErrorShape) {
 	return h.listResult(o), nil
 }
 
+// listPayload is the sessions.list result (wire.SessionsListResult's
+// shape), encoded from the cached rows.
+type listPayload struct {
+	ts       int64
+	path     string
+	defaults wire.SessionsDefaults
+	rows     []listed
+}
+
+// AppendJSON writes the result as json.Marshal would write the
+// wire.SessionsListResult (TestListGolden holds the two equal).
+func (p *listPayload) AppendJSON(dst []byte) ([]byte, error) {
+	size := 160 + len(p.path)
+	for _, r := range p.rows {
+		size += len(r.enc) + len(r.title) + len(r.preview) + 48
+	}
+	dst = slices.Grow(dst, size)
+	dst = append(dst, `{"ts":`...)
+	dst = strconv.AppendInt(dst, p.ts, 10)
+	dst = append(dst, `,"path":`...)
+	dst = wire.AppendString(dst, p.path)
+	dst = append(dst, `,"count":`...)
+	dst = strconv.AppendInt(dst, int64(len(p.rows)), 10)
+	dst = append(dst, `,"defaults":`...)
+	dst, _ = p.defaults.AppendJSON(dst)
+	dst = append(dst, `,"sessions":[`...)
+	for i, r := range p.rows {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, r.enc...)
+		if r.title != "" {
+			dst = append(dst, `,"derivedTitle":`...)
+			dst = wire.AppendString(dst, r.title)
+		}
+		if r.preview != "" {
+			dst = append(dst, `,"lastMessagePreview":`...)
+			dst = wire.AppendString(dst, r.preview)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...), nil
+}
+
+// MarshalJSON is AppendJSON, for callers that encode with encoding/json.
+func (p *listPayload) MarshalJSON() ([]byte, error) { return p.AppendJSON(nil) }
+
 // listResult is listSessionsFromStore of the original.
-func (h *handlers) listResult(o listOpts) wire.SessionsListResult {
+func (h *handlers) listResult(o listOpts) *listPayload {
 	cfg := h.d.Store.Config()
 	rows, path := h.rowsPath(o)
-	out := make([]wire.SessionRow, len(rows))
+	out := make([]listed, len(rows))
 	for i, r := range rows {
-		if r.sessionID != "" && (o.derivedTitles || o.lastMessage) {
-			e := sessionstore.Entry{SessionID: r.sessionID, DisplayName: r.displayName, Subject: r.subject, UpdatedAt: r.updatedAt}
-			if full, ok := h.d.Store.Get(r.Key); ok {
-				e = full
-			}
-			t := h.d.Store.Target(r.Key)
+		out[i].row = r
+		if r.entry.SessionID != "" && (o.derivedTitles || o.lastMessage) {
+			e := *r.entry
+			t := h.d.Store.Target(r.key)
 			file := h.d.Store.FindTranscript(t, e)
 			if o.derivedTitles {
-				r.DerivedTitle = deriveTitle(e, firstUserMessage(file))
+				out[i].title = deriveTitle(e, firstUserMessage(file))
 			}
 			if o.lastMessage && file != "" {
-				r.LastMessagePreview = lastMessagePreview(file)
+				out[i].preview = lastMessagePreview(file)
 			}
 		}
-		out[i] = r.SessionRow
 	}
 	provider, model := cfg.ModelProvider, cfg.Model
 	ctx := cfg.ContextTokens
 	if ctx == 0 {
 		ctx = sessionstore.DefaultContextTokens
 	}
-	return wire.SessionsListResult{TS: h.now().UnixMilli(), Path: path, Count: int64(len(out)),
-		Defaults: wire.SessionsDefaults{ModelProvider: &provider, Model: &model, ContextTokens: &ctx}, Sessions: out}
+	return &listPayload{ts: h.now().UnixMilli(), path: path,
+		defaults: wire.SessionsDefaults{ModelProvider: &provider, Model: &model, ContextTokens: &ctx}, rows: out}
 }
 
 func (h *handlers) rows(o listOpts) []*row { r, _ := h.rowsPath(o); return r }
+
+// newRow builds and encodes the row of key's entry e (c.mu held: it
+// encodes into c.buf).
+func (c *rowCache) newRow(key string, e *sessionstore.Entry) *row {
+	sr := toRow(key, e)
+	enc, err := sr.AppendJSON(c.buf[:0])
+	if err != nil {
+		// Unreachable for an entry the store decoded (its raw fields are
+		// valid JSON); the row then carries no raw fields rather than
+		// failing the whole listing.
+		sr.Origin, sr.DeliveryContext = nil, nil
+		enc, _ = sr.AppendJSON(c.buf[:0])
+	}
+	c.buf = enc
+	return &row{entry: e, enc: slices.Clone(enc[:len(enc)-1]), key: key, display: sr.DisplayName}
+}
+
+// keeps is the filter of listSessionsFromStore before sorting: global and
+// unknown on request, then agentId, spawnedBy and label.
+func (o listOpts) keeps(agent, key string, e *sessionstore.Entry) bool {
+	switch {
+	case !o.includeGlobal && key == sessionstore.KeyGlobal, !o.includeUnknown && key == sessionstore.KeyUnknown:
+		return false
+	}
+	if agent != "" {
+		a, _, ok := sessionstore.ParseAgentKey(key)
+		if !ok || sessionstore.NormalizeAgentID(a) != agent {
+			return false
+		}
+	}
+	if o.spawnedBy != "" && (key == sessionstore.KeyGlobal || key == sessionstore.KeyUnknown || e.SpawnedBy != o.spawnedBy) {
+		return false
+	}
+	return o.label == "" || e.Label == o.label
+}
 
 func (h *handlers) rowsPath(o listOpts) ([]*row, string) {
 	agent := ""
 	if o.agentID != "" {
 		agent = sessionstore.NormalizeAgentID(o.agentID)
 	}
-	var rows []*row
+	c := &h.cache
+	c.mu.Lock()
+	if c.rows == nil {
+		c.rows = map[string]*row{}
+	}
+	c.gen++
+	gen := c.gen
+	seen := c.seen[:0]
+	changed, dup := false, false
+	rows := make([]*row, 0, len(c.rows))
 	path := h.d.Store.Range(func(key, _ string, e *sessionstore.Entry) {
-		switch {
-		case !o.includeGlobal && key == sessionstore.KeyGlobal, !o.includeUnknown && key == sessionstore.KeyUnknown:
-			return
+		r := c.rows[key]
+		dup = dup || (r != nil && r.gen == gen)
+		if r == nil || r.entry != e {
+			r = c.newRow(key, e)
+			c.rows[key] = r
+			changed = true
 		}
-		if agent != "" {
-			a, _, ok := sessionstore.ParseAgentKey(key)
-			if !ok || sessionstore.NormalizeAgentID(a) != agent {
-				return
-			}
+		r.gen = gen
+		seen = append(seen, r)
+		if o.keeps(agent, key, e) {
+			rows = append(rows, r)
 		}
-		if o.spawnedBy != "" && (key == sessionstore.KeyGlobal || key == sessionstore.KeyUnknown || e.SpawnedBy != o.spawnedBy) {
-			return
-		}
-		if o.label != "" && e.Label != o.label {
-			return
-		}
-		rows = append(rows, &row{SessionRow: toRow(key, e), sessionID: e.SessionID, displayName: e.DisplayName, subject: e.Subject, updatedAt: e.UpdatedAt})
 	})
+	// The cache keeps exactly the rows of the store's current entries: a
+	// rewritten or deleted entry's old row goes once anything changed.
+	if changed || dup || len(c.rows) != len(seen) {
+		m := make(map[string]*row, len(seen))
+		for _, r := range seen {
+			m[r.key] = r
+		}
+		c.rows = m
+	}
+	clear(seen)
+	c.seen = seen[:0]
+	c.mu.Unlock()
 	// A key in two stores keeps the later one, as the original's merge.
-	if len(rows) > 1 {
+	if dup {
 		last := make(map[string]int, len(rows))
 		for i, r := range rows {
-			last[r.Key] = i
+			last[r.key] = i
 		}
-		if len(last) != len(rows) {
-			kept := rows[:0]
-			for i, r := range rows {
-				if last[r.Key] == i {
-					kept = append(kept, r)
-				}
+		kept := rows[:0]
+		for i, r := range rows {
+			if last[r.key] == i {
+				kept = append(kept, r)
 			}
-			rows = kept
 		}
+		rows = kept
 	}
-	// Newest first, file order among equals (a stable sort, as the
-	// original's Array.prototype.sort), on indexes: rows are large.
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
+	// Newest first, file order among equals (the original's stable
+	// Array.prototype.sort): an unstable sort of (updatedAt, position),
+	// pointer-free so it runs without write barriers.
+	ord := make([]rowOrder, len(rows))
+	for i, r := range rows {
+		ord[i] = rowOrder{r.entry.UpdatedAt, i}
 	}
-	at := func(i int) int64 {
-		if u := rows[i].UpdatedAt; u != nil {
-			return *u
+	slices.SortFunc(ord, func(a, b rowOrder) int {
+		if c := cmp.Compare(b.at, a.at); c != 0 {
+			return c
 		}
-		return 0
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(at(b), at(a)) })
+		return cmp.Compare(a.i, b.i)
+	})
 	sorted := make([]*row, len(rows))
-	for i, j := range idx {
-		sorted[i] = rows[j]
+	for i, x := range ord {
+		sorted[i] = rows[x.i]
 	}
-	rows = sorted[:0]
+	rows = sorted
 	now := h.now().UnixMilli()
-	for _, r := range sorted {
-		if o.search != "" && !matches(r.SessionRow, o.search) {
+	kept := rows[:0]
+	for _, r := range rows {
+		if o.search != "" && !r.matches(o.search) {
 			continue
 		}
-		if o.activeMinutes > 0 && (r.UpdatedAt == nil || *r.UpdatedAt < now-o.activeMinutes*60_000) {
+		if o.activeMinutes > 0 && (r.entry.UpdatedAt == 0 || r.entry.UpdatedAt < now-o.activeMinutes*60_000) {
 			continue
 		}
-		rows = append(rows, r)
+		kept = append(kept, r)
 	}
+	rows = kept
 	if o.limit > 0 && int64(len(rows)) > o.limit {
 		rows = rows[:o.limit]
 	}
 	return rows, path
 }
 
-func matches(r wire.SessionRow, q string) bool {
-	for _, f := range []string{r.DisplayName, r.Label, r.Subject, r.SessionID, r.Key} {
+func (r *row) matches(q string) bool {
+	for _, f := range [...]string{r.display, r.entry.Label, r.entry.Subject, r.entry.SessionID, r.key} {
 		if f != "" && strings.Contains(strings.ToLower(f), q) {
 			return true
 		}
@@ -209,14 +342,18 @@ func toRow(key string, e *sessionstore.Entry) wire.SessionRow {
 		r.UpdatedAt = &u
 	}
 	if len(r.DeliveryContext) == 0 && e.LastChannel != "" {
-		dc := map[string]string{"channel": e.LastChannel}
-		if e.LastTo != "" {
-			dc["to"] = e.LastTo
-		}
+		// The original's {channel, to?, accountId?}, in the key order
+		// json.Marshal gave the map this used to be (sorted).
+		dc := []byte("{")
 		if e.LastAccountID != "" {
-			dc["accountId"] = e.LastAccountID
+			dc = wire.AppendString(append(dc, `"accountId":`...), e.LastAccountID)
+			dc = append(dc, ',')
 		}
-		r.DeliveryContext, _ = json.Marshal(dc)
+		dc = wire.AppendString(append(dc, `"channel":`...), e.LastChannel)
+		if e.LastTo != "" {
+			dc = wire.AppendString(append(dc, `,"to":`...), e.LastTo)
+		}
+		r.DeliveryContext = append(dc, '}')
 	}
 	return r
 }

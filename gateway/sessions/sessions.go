@@ -41,7 +41,9 @@ type Deps struct {
 }
 
 // Register adds the session methods and chat.history to reg.
-func Register(reg *rpc.Registry, d Deps) {
+func Register(reg *rpc.Registry, d Deps) { register(reg, d) }
+
+func register(reg *rpc.Registry, d Deps) *handlers {
 	h := &handlers{d: d}
 	reg.Handle("sessions.list", h.list)
 	reg.Handle("sessions.preview", h.preview)
@@ -51,9 +53,13 @@ func Register(reg *rpc.Registry, d Deps) {
 	reg.HandleAsync("sessions.delete", h.delete)
 	reg.Handle("sessions.compact", h.compact)
 	reg.Handle("chat.history", h.history)
+	return h
 }
 
-type handlers struct{ d Deps }
+type handlers struct {
+	d     Deps
+	cache rowCache
+}
 
 func (h *handlers) now() time.Time { return h.d.Store.Now() }
 
@@ -262,8 +268,8 @@ func (h *handlers) resolve(c *rpc.Call) (any, *wire.ErrorShape) {
 	rows := h.rows(opts)
 	var keys []string
 	for _, r := range rows {
-		if sid == "" || r.SessionID == sid || r.Key == sid {
-			keys = append(keys, r.Key)
+		if sid == "" || r.entry.SessionID == sid || r.key == sid {
+			keys = append(keys, r.key)
 		}
 	}
 	switch {

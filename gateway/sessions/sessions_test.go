@@ -1,12 +1,14 @@
 package sessions
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,9 @@ type fixture struct {
 	store *sessionstore.Store
 	dir   string
 	abort *fakeAborter
+	// handlers are the registered methods' state (the sessions.list row
+	// cache).
+	handlers *handlers
 }
 
 // fakeAborter stands in for the agent runtime (another package).
@@ -54,8 +59,8 @@ func newFixture(t testing.TB) *fixture {
 	st := sessionstore.New(sessionstore.Options{StateDir: state, Now: func() time.Time { return now }})
 	reg := rpc.NewRegistry()
 	ab := &fakeAborter{}
-	Register(reg, Deps{Store: st, Aborter: ab})
-	return &fixture{reg: reg, store: st, dir: dir, abort: ab}
+	h := register(reg, Deps{Store: st, Aborter: ab})
+	return &fixture{reg: reg, store: st, dir: dir, abort: ab, handlers: h}
 }
 
 func (f *fixture) call(t testing.TB, method, params string) (json.RawMessage, *wire.ErrorShape) {
@@ -231,7 +236,10 @@ func TestDeleteCompactPreview(t *testing.T) {
 }
 
 // BenchmarkSessionsList1000 is sessions.list over 1,000 sessions (target
-// ≤ 5 ms per call): the store index is warm, as in a running gateway.
+// ≤ 5 ms per call): the store index is warm, as in a running gateway, and
+// the result is encoded as the gateway's response writer does
+// (wire.AppendPayload). "changed" rewrites one entry per call, so one row
+// is rebuilt; "cold" drops the row cache first (every row rebuilt).
 func BenchmarkSessionsList1000(b *testing.B) {
 	f := newFixture(b)
 	for i := range 1000 {
@@ -244,13 +252,98 @@ func BenchmarkSessionsList1000(b *testing.B) {
 		})
 	}
 	h := f.reg.Lookup("sessions.list").Handler
-	for b.Loop() {
+	var buf []byte
+	list := func(b *testing.B) {
 		res, e := h(rpc.NewCall("sessions.list", nil, json.RawMessage(`{}`), &rpc.Client{}, nil))
 		if e != nil {
 			b.Fatal(e)
 		}
-		if _, err := json.Marshal(res); err != nil {
+		var err error
+		if buf, err = wire.AppendPayload(buf[:0], res); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.Run("warm", func(b *testing.B) {
+		cpu := processCPU()
+		for b.Loop() {
+			list(b)
+		}
+		reportCPU(b, cpu)
+		b.ReportMetric(float64(len(buf)), "bytes/result")
+	})
+	b.Run("changed", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			i++
+			f.store.Update("agent:main:telegram:dm:7", func(e *sessionstore.Entry) error { e.UpdatedAt += int64(i); return nil })
+			b.StartTimer()
+			list(b)
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		cpu := processCPU()
+		for b.Loop() {
+			f.handlers.cache.rows = nil
+			list(b)
+		}
+		reportCPU(b, cpu)
+	})
+}
+
+// reportCPU reports the process CPU time per op since start (cpu-ns/op).
+func reportCPU(b *testing.B, start time.Duration) {
+	if d := processCPU() - start; d > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkIdleSessionMemoryListed reports the heap an idle session takes
+// once sessions.list has run (target ≤ 2 KiB): the store's index plus the
+// list's cached row, over 1,000 sessions loaded from a sessions.json.
+func BenchmarkIdleSessionMemoryListed(b *testing.B) {
+	const n = 1000
+	state := b.TempDir()
+	dir := filepath.Join(state, "agents", "main", "sessions")
+	os.MkdirAll(dir, 0o700)
+	var file bytes.Buffer
+	file.WriteString("{")
+	for i := range n {
+		e := sessionstore.Entry{
+			SessionID: sessionstore.NewSessionID(), UpdatedAt: 1796168744510 + int64(i), SystemSent: sessionstore.Bool(true), AbortedLastRun: sessionstore.Bool(false),
+			ChatType: "direct", ModelProvider: "fake", Model: "fake-model", ContextTokens: sessionstore.Int(200000),
+			InputTokens: sessionstore.Int(11), OutputTokens: sessionstore.Int(6), TotalTokens: sessionstore.Int(11), LastChannel: "webchat",
+			DeliveryContext: []byte(`{"channel":"webchat"}`), Origin: []byte(`{"provider":"webchat","surface":"webchat","chatType":"direct"}`),
+		}
+		eb, _ := e.MarshalJSON()
+		if i > 0 {
+			file.WriteString(",")
+		}
+		fmt.Fprintf(&file, "%q:%s", fmt.Sprintf("agent:main:telegram:dm:%d", 100000+i), eb)
+	}
+	file.WriteString("}")
+	os.WriteFile(filepath.Join(dir, "sessions.json"), file.Bytes(), 0o600)
+	var store, listed float64
+	for b.Loop() {
+		runtime.GC()
+		var before, loaded, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		st := sessionstore.New(sessionstore.Options{StateDir: state})
+		reg := rpc.NewRegistry()
+		h := register(reg, Deps{Store: st})
+		st.Get("agent:main:telegram:dm:100000")
+		runtime.GC()
+		runtime.ReadMemStats(&loaded)
+		if _, e := reg.Lookup("sessions.list").Handler(rpc.NewCall("sessions.list", nil, json.RawMessage(`{}`), &rpc.Client{}, nil)); e != nil || len(h.cache.rows) != n {
+			b.Fatalf("list: %v, %d cached", e, len(h.cache.rows))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		store = float64(loaded.HeapAlloc-before.HeapAlloc) / n
+		listed = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(st)
+		runtime.KeepAlive(h)
+	}
+	b.ReportMetric(store, "B/session-store")
+	b.ReportMetric(listed, "B/session-listed")
 }

@@ -72,8 +72,22 @@ func NormalizeMainKey(k string) string {
 // ParseAgentKey splits agent:<agentId>:<rest> (empty segments ignored, as
 // the original's parseAgentSessionKey does); ok is false for any other key.
 func ParseAgentKey(key string) (agentID, rest string, ok bool) {
+	key = strings.TrimSpace(key)
+	if cleanSegments(key) {
+		// No empty segment to drop: cut in place (no allocation; this
+		// runs per row of sessions.list).
+		head, after, found := strings.Cut(key, ":")
+		if !found || head != "agent" {
+			return "", "", false
+		}
+		a, rest, found := strings.Cut(after, ":")
+		if agentID = strings.TrimSpace(a); !found || agentID == "" {
+			return "", "", false
+		}
+		return agentID, rest, true
+	}
 	var parts []string
-	for p := range strings.SplitSeq(strings.TrimSpace(key), ":") {
+	for p := range strings.SplitSeq(key, ":") {
 		if p != "" {
 			parts = append(parts, p)
 		}
@@ -87,6 +101,12 @@ func ParseAgentKey(key string) (agentID, rest string, ok bool) {
 		return "", "", false
 	}
 	return agentID, rest, true
+}
+
+// cleanSegments reports whether splitting s at ':' yields no empty
+// segment (so dropping empty ones changes nothing).
+func cleanSegments(s string) bool {
+	return s != "" && s[0] != ':' && s[len(s)-1] != ':' && !strings.Contains(s, "::")
 }
 
 // AgentMainKey is agent:<agentId>:<mainKey>, both normalised.
@@ -257,6 +277,14 @@ func GroupKey(key string) (channel, kind, id string, ok bool) {
 	rest := key
 	if _, r, isAgent := ParseAgentKey(key); isAgent {
 		rest = r
+	}
+	if cleanSegments(rest) {
+		ch, after, found := strings.Cut(rest, ":")
+		kind, id, found2 := strings.Cut(after, ":")
+		if found && found2 && (kind == "group" || kind == "channel") {
+			return ch, kind, id, true
+		}
+		return "", "", "", false
 	}
 	var parts []string
 	for p := range strings.SplitSeq(rest, ":") {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,6 +193,44 @@ func BenchmarkReadLastMessages(b *testing.B) {
 	for b.Loop() {
 		if msgs, _ := ReadRawMessages(path, 200); len(msgs) != 200 {
 			b.Fatal(len(msgs))
+		}
+	}
+}
+
+// TestKeySplitFastPath holds the allocation-free cut of ParseAgentKey and
+// GroupKey to the split-and-drop-empty-segments definition.
+func TestKeySplitFastPath(t *testing.T) {
+	slow := func(key string) (a, rest, ch, kind, id string, isAgent, isGroup bool) {
+		var parts []string
+		for p := range strings.SplitSeq(strings.TrimSpace(key), ":") {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		r := key
+		if len(parts) >= 3 && parts[0] == "agent" && strings.TrimSpace(parts[1]) != "" {
+			a, rest, isAgent = strings.TrimSpace(parts[1]), strings.Join(parts[2:], ":"), true
+			r = rest
+		}
+		parts = parts[:0]
+		for p := range strings.SplitSeq(r, ":") {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) >= 3 && (parts[1] == "group" || parts[1] == "channel") {
+			ch, kind, id, isGroup = parts[0], parts[1], strings.Join(parts[2:], ":"), true
+		}
+		return
+	}
+	for _, k := range []string{"agent:main:main", "agent:main:telegram:group:-100:topic:5", " agent:ops:discord:channel:9 ", "agent::x", "agent:main:",
+		"agent: :x", "agent:a:b::c", "telegram:group:1", "whatsapp:group:1@g.us", "agent:main:slack:channel", "::agent:main:x", "agent:main:x:group:",
+		"global", "", ":", "agent:main:dm:alice", "agent:main:a:group:b:c"} {
+		a, rest, ok := ParseAgentKey(k)
+		ch, kind, id, gok := GroupKey(k)
+		wa, wrest, wch, wkind, wid, wok, wgok := slow(k)
+		if a != wa || rest != wrest || ok != wok || ch != wch || kind != wkind || id != wid || gok != wgok {
+			t.Errorf("%q: got %q %q %v / %q %q %q %v, want %q %q %v / %q %q %q %v", k, a, rest, ok, ch, kind, id, gok, wa, wrest, wok, wch, wkind, wid, wgok)
 		}
 	}
 }

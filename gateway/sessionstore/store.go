@@ -183,9 +183,10 @@ func (s *Store) List(agentIDs []string) (rows []Keyed, path string) {
 }
 
 // Range calls fn for every session List would return, without copying
-// entries: e is the store's own and must only be read, and not kept past
-// fn (the store replaces, never mutates, an entry on write, so values
-// taken from it stay valid). It is List for hot paths (sessions.list).
+// entries: e is the store's own and must only be read. The store
+// replaces, never mutates, an entry on write, so e stays valid after fn
+// and its pointer names this version of the entry (sessions.list caches
+// its rows on it). It is List for hot paths.
 func (s *Store) Range(fn func(key, agentID string, e *Entry)) (path string) {
 	c := s.Config()
 	agents, path := s.AgentIDs(), "(multiple)"

@@ -7,9 +7,12 @@ package system
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -331,25 +334,100 @@ func (q *systemEvents) push(text string) {
 }
 
 // Enqueue queues a system event line for the main session (wake, cron,
-// system-event): the next heartbeat turn takes it (Drain).
+// system-event, hooks): the next heartbeat or main-session chat turn
+// takes it (Drain).
 func (s *State) Enqueue(text string) {
 	if t := strings.TrimSpace(text); t != "" {
 		s.events.push(t)
 	}
 }
 
-// Drain takes the queued system events, oldest first, each prefixed with
-// its time as the original prefixes them ("[2026-01-02 15:04:05] text").
-func (s *State) Drain() []string {
+// Event is one queued system event and when it was queued.
+type Event struct {
+	Text string
+	At   time.Time
+}
+
+// Drain takes the queued system events, oldest first, and empties the
+// queue (the original's drainSystemEventEntries).
+func (s *State) Drain() []Event {
 	q := &s.events
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := make([]string, 0, len(q.queue))
+	out := make([]Event, 0, len(q.queue))
 	for i, t := range q.queue {
-		out = append(out, "["+q.at[i].Format("2006-01-02 15:04:05")+"] "+t)
+		out = append(out, Event{Text: t, At: q.at[i]})
 	}
 	q.queue, q.at = nil, nil
 	return out
+}
+
+// SystemLines are events as the original's prependSystemEvents puts them
+// into the next turn's prompt, each to be written "System: <line>":
+// "[<time>] <text>", where a line naming a heartbeat or a periodic
+// reason is dropped and a "Node:" line loses its " · last input …" part.
+// envelopeTZ is agents.defaults.envelopeTimezone ("" or local/host: the
+// machine's zone; utc/gmt: 2006-01-02T15:04:05Z; user: userTZ, the
+// agents.defaults.userTimezone; else an IANA name).
+func SystemLines(events []Event, envelopeTZ, userTZ string) []string {
+	var out []string
+	for _, e := range events {
+		t := strings.TrimSpace(e.Text)
+		lower := strings.ToLower(t)
+		if t == "" || strings.Contains(lower, "reason periodic") || strings.Contains(lower, "heartbeat") {
+			continue
+		}
+		if strings.HasPrefix(t, "Node:") {
+			t = strings.TrimSpace(lastInput.ReplaceAllString(t, ""))
+		}
+		out = append(out, "["+EventTime(e.At, envelopeTZ, userTZ)+"] "+t)
+	}
+	return out
+}
+
+// lastInput is the part of a "Node:" presence line the original drops.
+var lastInput = regexp.MustCompile(`(?i) · last input [^·]+`)
+
+// EventTime formats a system event's time as the original's
+// formatSystemEventTimestamp (see SystemLines for the zones).
+func EventTime(t time.Time, envelopeTZ, userTZ string) string {
+	z := strings.TrimSpace(envelopeTZ)
+	switch strings.ToLower(z) {
+	case "utc", "gmt":
+		return t.UTC().Format("2006-01-02T15:04:05Z")
+	case "", "local", "host":
+		return zoned(t.Local())
+	case "user":
+		z = strings.TrimSpace(userTZ)
+	}
+	if loc, err := time.LoadLocation(z); err == nil && z != "" {
+		return zoned(t.In(loc))
+	}
+	return zoned(t.Local())
+}
+
+// intlShortNames are the zone abbreviations Intl's en-US "short" style
+// writes; every other zone it writes as GMT+H[:MM].
+var intlShortNames = map[string]bool{"UTC": true, "GMT": true, "EST": true, "EDT": true, "CST": true, "CDT": true,
+	"MST": true, "MDT": true, "PST": true, "PDT": true, "AKST": true, "AKDT": true, "HST": true, "HDT": true}
+
+// zoned is Intl's "YYYY-MM-DD HH:MM:SS <short zone>" (en-US).
+func zoned(t time.Time) string {
+	name, off := t.Zone()
+	if !intlShortNames[name] || (name == "GMT" && off != 0) {
+		name = "GMT"
+		if off != 0 {
+			sign := "+"
+			if off < 0 {
+				sign, off = "-", -off
+			}
+			name += sign + strconv.Itoa(off/3600)
+			if m := off % 3600 / 60; m != 0 {
+				name += fmt.Sprintf(":%02d", m)
+			}
+		}
+	}
+	return t.Format("2006-01-02 15:04:05") + " " + name
 }
 
 func (q *systemEvents) list() []string {

@@ -60,6 +60,8 @@ type Options struct {
 	Sessions agent.Sessions
 	// Runner runs sessions_send's turns.
 	Runner TurnRunner
+	// Cron is the gateway's scheduler (the cron tool).
+	Cron Scheduler
 	// Extra are tools from other packages (exec, process), registered
 	// after the core tools.
 	Extra []Tool

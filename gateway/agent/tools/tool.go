@@ -2,8 +2,8 @@
 // (agent.Tools), the tool policy of the original (tools.allow/deny,
 // profiles, groups, agents.list[].tools), argument validation, per-call
 // timeouts and output caps, and the core tools — the workspace file tools
-// (read, write, edit, ls, find, grep, apply_patch), web_fetch and the
-// session tools.
+// (read, write, edit, ls, find, grep, apply_patch), web_fetch, the
+// session tools and cron (through the Scheduler the core provides).
 //
 // A tool is a Tool: a spec the model sees and a Run. Tools that live in
 // other packages of the agent feature (exec, process) are added with

@@ -48,14 +48,15 @@ type Cap struct {
 }
 
 var (
-	url    = flag.String("url", "ws://127.0.0.1:28789", "")
-	token  = flag.String("token", "peer-token-0123456789", "")
-	outDir = flag.String("out", "/tmp/peercap/out", "")
-	upCtl  = flag.String("upctl", "http://127.0.0.1:28902/_scenario", "")
-	mode   = flag.String("mode", "drive", "drive|upstream")
-	upAddr = flag.String("upaddr", "127.0.0.1:28902", "")
-	only   = flag.String("only", "", "comma list of scenarios")
-	extra  = flag.Bool("extra", false, "run the second set (j-n)")
+	url      = flag.String("url", "ws://127.0.0.1:28789", "")
+	token    = flag.String("token", "peer-token-0123456789", "")
+	outDir   = flag.String("out", "/tmp/peercap/out", "")
+	upCtl    = flag.String("upctl", "http://127.0.0.1:28902/_scenario", "")
+	mode     = flag.String("mode", "drive", "drive|upstream|http")
+	httpBase = flag.String("http", "http://127.0.0.1:28931", "gateway base URL (-mode http)")
+	upAddr   = flag.String("upaddr", "127.0.0.1:28902", "")
+	only     = flag.String("only", "", "comma list of scenarios")
+	extra    = flag.Bool("extra", false, "run the second set (j-n)")
 )
 
 func (c *Cap) add(dir string, b []byte) int {
@@ -254,6 +255,10 @@ func main() {
 		if s != "" {
 			want[s] = true
 		}
+	}
+	if *mode == "http" {
+		runHTTP(*httpBase, *token, want)
+		return
 	}
 	if stateDir != "" {
 		go watchFS(filepath.Join(stateDir, "agents", "main"))

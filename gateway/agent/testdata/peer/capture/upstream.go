@@ -72,6 +72,12 @@ func runUpstream(addr, outDir string) {
 		u.mu.Unlock()
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("/_requests", func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		b, _ := json.Marshal(u.reqs[r.URL.Query().Get("name")])
+		u.mu.Unlock()
+		w.Write(b)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
@@ -120,6 +126,9 @@ func runUpstream(addr, outDir string) {
 		switch {
 		case lastRole == "tool":
 			script = "after-tool"
+		case strings.Contains(lastUser, "CLIENTTOOL") && !strings.Contains(lastUser, "Tool:"):
+			// A call of the HTTP client's get_weather tool (-mode http); not after the tool's result.
+			script = "clienttool"
 		case strings.Contains(lastUser, "FAIL500"):
 			script = "fail500"
 		case strings.Contains(lastUser, "SLOW"):
@@ -169,6 +178,8 @@ func runUpstream(addr, outDir string) {
 			deltas = []string{"All", " good", " after", " tool."}
 		case "toolcall":
 			deltas = []string{"Checking", " status."}
+		case "clienttool":
+			deltas = []string{"Let me", " check."}
 		case "slow":
 			for i := 1; i <= 20; i++ {
 				deltas = append(deltas, fmt.Sprintf("w%d ", i))
@@ -197,6 +208,12 @@ func runUpstream(addr, outDir string) {
 			}
 		}
 		finish := "stop"
+		if script == "clienttool" {
+			finish = "tool_calls"
+			send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "id": "call_fake_2", "type": "function",
+				"function": map[string]any{"name": "get_weather", "arguments": ""}}}}, nil))
+			send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": `{"city":"Paris"}`}}}}, nil))
+		}
 		if script == "toolcall" {
 			finish = "tool_calls"
 			send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "id": "call_fake_1", "type": "function",
