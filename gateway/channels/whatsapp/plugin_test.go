@@ -155,3 +155,26 @@ func TestLoginThenSendThroughManager(t *testing.T) {
 		t.Fatal("logout left the store")
 	}
 }
+
+// TestLoginStartWhenLinkedKeepsRunning: web.login.start on a linked,
+// running account answers "already linked" and the account runs again
+// (the manager stops it before asking the plugin).
+func TestLoginStartWhenLinkedKeepsRunning(t *testing.T) {
+	g := newManaged(t, `{"channels":{"whatsapp":{}}}`, connectOK)
+	st, err := OpenStore(context.Background(), g.state+"/credentials/whatsapp/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := st.Device(context.Background())
+	pair(t, dev, selfPhone)
+	st.Close()
+	g.m.Start()
+	g.fs.next(t)
+	eventually(t, "connected", func() bool { return g.row(t)["connected"] == true })
+	res, e := g.call(t, "web.login.start", map[string]any{})
+	if e != nil || !strings.Contains(res.(map[string]any)["message"].(string), "already linked (+"+selfPhone+")") {
+		t.Fatalf("web.login.start = %v, %+v", res, e)
+	}
+	g.fs.next(t) // the account's new runtime client
+	eventually(t, "running again", func() bool { r := g.row(t); return r["running"] == true && r["connected"] == true })
+}
