@@ -11,7 +11,6 @@ import (
 	"github.com/clawdbot/clawdbot/gateway/agent"
 	"github.com/clawdbot/clawdbot/gateway/channels"
 	"github.com/clawdbot/clawdbot/gateway/channels/telegram"
-	"github.com/clawdbot/clawdbot/gateway/channels/whatsapp"
 	"github.com/clawdbot/clawdbot/gateway/configrpc"
 	"github.com/clawdbot/clawdbot/gateway/filelog"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -27,10 +26,9 @@ import (
 // channelPlugins are the channel implementations the gateway loads, one
 // line each; Options.ChannelPlugins replaces the list (tests).
 func channelPlugins() []channels.Plugin {
-	return []channels.Plugin{
+	return append([]channels.Plugin{
 		telegram.New(),
-		whatsapp.New(),
-	}
+	}, whatsappPlugins()...)
 }
 
 // newChannels is the manager over the core's stores and runner. It reads
