@@ -12,6 +12,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 )
@@ -50,6 +51,7 @@ type loginOutcome struct {
 type loginState struct {
 	id        int
 	client    Client
+	device    *store.Device
 	cancel    context.CancelFunc
 	handler   uint32
 	startedAt time.Time
@@ -159,7 +161,7 @@ func (a *Account) StartLogin(ctx context.Context, force bool, timeout time.Durat
 	}
 	a.loginSeq++
 	lctx, cancel := context.WithCancel(context.Background())
-	l := &loginState{id: a.loginSeq, cancel: cancel, startedAt: a.now(), firstQR: make(chan struct{}), done: make(chan struct{})}
+	l := &loginState{id: a.loginSeq, device: dev, cancel: cancel, startedAt: a.now(), firstQR: make(chan struct{}), done: make(chan struct{})}
 	l.client = a.newClient(dev, true)
 	qrs, err := l.client.GetQRChannel(lctx)
 	if err != nil {
@@ -276,8 +278,10 @@ func (a *Account) loginEvent(l *loginState, evt any) {
 			}
 		}()
 	case *events.Connected:
+		// Paired: the QR success item may still be in flight, but
+		// whatsmeow sets the device's ID when it saves the pairing.
 		l.mu.Lock()
-		paired := l.paired
+		paired := l.paired || l.device.ID != nil
 		l.mu.Unlock()
 		if paired {
 			l.finish(loginOutcome{connected: true})
