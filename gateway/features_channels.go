@@ -26,10 +26,9 @@ import (
 // channelPlugins are the channel implementations the gateway loads, one
 // line each; Options.ChannelPlugins replaces the list (tests).
 func channelPlugins() []channels.Plugin {
-	return []channels.Plugin{
+	return append([]channels.Plugin{
 		telegram.New(),
-		// whatsapp.New(),
-	}
+	}, whatsappPlugins()...)
 }
 
 // newChannels is the manager over the core's stores and runner. It reads

@@ -137,6 +137,10 @@ type LoginStart struct {
 // LoginStartResult is web.login.start's answer: a QR as a PNG data URL
 // ("" when already linked) and a message for the user.
 type LoginStartResult struct {
+	// QR is the raw QR text (what the phone scans), answered as "qr" so a
+	// terminal client (clawdbot channels login) can draw it without
+	// decoding the PNG.
+	QR        string
 	QRDataURL string
 	Message   string
 }

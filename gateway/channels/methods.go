@@ -415,12 +415,21 @@ func (m *Manager) handleLoginStart(c *rpc.Call) (any, *wire.ErrorShape) {
 		var err error
 		res, err = q.StartLogin(ctx, LoginStart{Force: p.Force, Timeout: timeout, Verbose: p.Verbose})
 		return err
-	}); err != nil {
-		return nil, rpc.Unavailable(errText(err))
+	}); err != nil || res.QRDataURL == "" {
+		// No login socket was opened (already linked, or a failure): the
+		// account stopped above runs again if it can (the original leaves
+		// a linked WhatsApp stopped here).
+		m.StartAccount(r.channel, r.id)
+		if err != nil {
+			return nil, rpc.Unavailable(errText(err))
+		}
 	}
 	out := map[string]any{"message": res.Message}
 	if res.QRDataURL != "" {
 		out["qrDataUrl"] = res.QRDataURL
+	}
+	if res.QR != "" {
+		out["qr"] = res.QR
 	}
 	return out, nil
 }

@@ -68,8 +68,9 @@ func TestMessageSendAndChannelsStatus(t *testing.T) {
 		code := Main(append(args, "--url", g.url, "--token", "right"), env)
 		return code, out.String() + errb.String()
 	}
+	// WhatsApp is the default channel; here it is not linked (NOT_LINKED).
 	if code, s := run("message", "send", "--target", "+15550001111", "--message", "hi"); code != ExitFailure ||
-		!strings.Contains(s, "unsupported channel: whatsapp") {
+		!strings.Contains(s, "WhatsApp is not linked (account: default)") {
 		t.Errorf("send: exit %d: %s", code, s)
 	}
 	if code, s := run("message", "send", "--channel", "telegram", "--target", "1", "--message", "hi", "--json"); code != ExitFailure ||
@@ -79,10 +80,12 @@ func TestMessageSendAndChannelsStatus(t *testing.T) {
 	if code, s := run("message", "send", "--message", "hi"); code != ExitUsage || !strings.Contains(s, "--target") {
 		t.Errorf("send without target: exit %d: %s", code, s)
 	}
-	if code, s := run("channels", "status", "--json"); code != ExitOK || !strings.Contains(s, `"channelOrder": []`) {
+	if code, s := run("channels", "status", "--json"); code != ExitOK || !strings.Contains(s, `"channelOrder": [
+    "whatsapp"
+  ]`) {
 		t.Errorf("channels status --json: exit %d: %s", code, s)
 	}
-	if code, s := run("channels", "status"); code != ExitOK || !strings.Contains(s, "No channels are loaded.") {
+	if code, s := run("channels", "status"); code != ExitOK || !strings.Contains(s, "WhatsApp (whatsapp)") {
 		t.Errorf("channels status: exit %d: %s", code, s)
 	}
 	if code, s := run("channels", "logout", "--channel", "telegram"); code != ExitFailure || !strings.Contains(s, "INVALID") &&
