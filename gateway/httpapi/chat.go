@@ -164,10 +164,10 @@ type (
 		TotalTokens      int64 `json:"total_tokens"`
 	}
 	chatChunk struct {
-		ID      string     `json:"id"`
-		Object  string     `json:"object"`
-		Created int64      `json:"created"`
-		Model   string     `json:"model"`
+		ID      string        `json:"id"`
+		Object  string        `json:"object"`
+		Created int64         `json:"created"`
+		Model   string        `json:"model"`
 		Choices []chunkChoice `json:"choices"`
 		Usage   *chatUsage    `json:"usage,omitempty"`
 	}
