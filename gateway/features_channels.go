@@ -40,7 +40,7 @@ func newChannels(s *Server, f *features) *channels.Manager {
 	if plugins == nil {
 		plugins = channelPlugins()
 	}
-	plugins = loadedPlugins(plugins, s.configJSON(), os.Getenv)
+	plugins = loadedPlugins(plugins, channels.LoadContext{Root: s.configJSON(), Getenv: os.Getenv, StateDir: o.StateDir})
 	return channels.New(channels.Deps{Plugins: plugins, Config: s.configJSON, StateDir: o.StateDir, Getenv: os.Getenv,
 		Sessions: f.sessions, Agent: channelTurns{agentTurns{s}}, Events: func(text string) { f.system.Enqueue(text) },
 		EditConfig: configEditor{f.config, o.ConfigPath}, Log: filelog.Subsystem(o.Logger, "channels"), Now: o.Now,
@@ -51,18 +51,12 @@ func newChannels(s *Server, f *features) *channels.Manager {
 		}})
 }
 
-// pluginLoader is implemented by plugins that, like the original's
-// bundled channel plugins, load only when the config enables them
-// (doc/messaging.md §1.1); the decision is made once, at start-up.
-type pluginLoader interface {
-	Loaded(root json.RawMessage, getenv func(string) string) bool
-}
-
-// loadedPlugins drops the plugins the config does not enable.
-func loadedPlugins(all []channels.Plugin, root json.RawMessage, getenv func(string) string) []channels.Plugin {
+// loadedPlugins drops the plugins the config does not enable
+// (channels.Loader).
+func loadedPlugins(all []channels.Plugin, lc channels.LoadContext) []channels.Plugin {
 	var out []channels.Plugin
 	for _, p := range all {
-		if l, ok := p.(pluginLoader); !ok || l.Loaded(root, getenv) {
+		if l, ok := p.(channels.Loader); !ok || l.Loaded(lc) {
 			out = append(out, p)
 		}
 	}

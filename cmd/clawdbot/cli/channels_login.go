@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/clawdbot/clawdbot/wire"
 	"github.com/mdp/qrterminal/v3"
 )
 
@@ -74,6 +76,13 @@ func runChannelsLogin(env *Env, args []string) int {
 		return res.QR, res.Message, nil
 	}
 	qr, msg, err := start(force)
+	var shape *wire.ErrorShape
+	if errors.As(err, &shape) && shape.Message == "web login provider is not available" {
+		// A gateway loads WhatsApp only when the config names it
+		// (doc/messaging.md §1.1); say how, instead of the bare error.
+		return env.Fail(ExitFailure, shape.Code, "WhatsApp is not enabled on this gateway",
+			"add it to the config (e.g. channels.whatsapp.dmPolicy \"pairing\" in "+t.ConfigPath+"), restart the gateway, then run this again")
+	}
 	if err != nil {
 		return reportGatewayError(env, t, "WhatsApp login failed", err)
 	}

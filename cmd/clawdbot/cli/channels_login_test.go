@@ -28,7 +28,7 @@ func TestChannelsLoginThroughGateway(t *testing.T) {
 	}
 	state := t.TempDir()
 	cfgPath := filepath.Join(state, "clawdbot.json")
-	os.WriteFile(cfgPath, []byte(`{"channels":{"whatsapp":{}}}`), 0o600)
+	os.WriteFile(cfgPath, []byte(`{"channels":{"whatsapp":{"dmPolicy":"pairing"}}}`), 0o600)
 	srv, err := gateway.New(gateway.Options{Listener: ln, StateDir: state, ConfigPath: cfgPath, Version: "test",
 		Runtime:        gateway.RuntimeConfig{Auth: gateway.Auth{Mode: gateway.AuthToken, Token: "right"}},
 		ChannelPlugins: []channels.Plugin{whatsapp.NewWithOptions(whatsapp.Options{NewClient: phones.Factory})}})
@@ -97,5 +97,17 @@ func TestChannelsLoginThroughGateway(t *testing.T) {
 	out2.Reset()
 	if code := Main([]string{"channels", "login", "--url", url, "--token", "right"}, env2); code != ExitOK || !strings.Contains(out2.String(), "already linked (+15550001111)") {
 		t.Fatalf("second login: exit %d: %s", code, out2)
+	}
+}
+
+// A gateway whose config does not name WhatsApp has no login provider;
+// the command says how to enable it.
+func TestChannelsLoginNotEnabled(t *testing.T) {
+	g := startTestGateway(t, "right", "")
+	env, out, errb := callTestEnv(t, map[string]string{})
+	code := Main([]string{"channels", "login", "--url", g.url, "--token", "right"}, env)
+	if s := out.String() + errb.String(); code != ExitFailure || !strings.Contains(s, "WhatsApp is not enabled on this gateway") ||
+		!strings.Contains(s, "channels.whatsapp") {
+		t.Errorf("exit %d: %s", code, s)
 	}
 }

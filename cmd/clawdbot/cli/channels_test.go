@@ -57,10 +57,24 @@ func TestPairingCommands(t *testing.T) {
 	}
 }
 
-// message send and channels status go through the gateway; a gateway
-// without that channel answers the original's INVALID_REQUEST.
+// message send and channels status go through the gateway. A fresh
+// gateway loads no channel plugin, as the original's (doc/messaging.md
+// §1.1): send answers its INVALID_REQUEST; with channels.whatsapp in the
+// config, WhatsApp loads and answers NOT_LINKED until it is linked.
 func TestMessageSendAndChannelsStatus(t *testing.T) {
-	g := startTestGateway(t, "right", "")
+	for _, tc := range []struct {
+		name, config, send, statusJSON, status string
+	}{
+		{"fresh", "", "unsupported channel: whatsapp", `"channelOrder": []`, "No channels are loaded."},
+		{"whatsapp configured", `{"channels":{"whatsapp":{"dmPolicy":"pairing"}}}`, "WhatsApp is not linked (account: default)",
+			"\"channelOrder\": [\n    \"whatsapp\"\n  ]", "WhatsApp (whatsapp)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testMessageSendAndChannelsStatus(t, tc.config, tc.send, tc.statusJSON, tc.status) })
+	}
+}
+
+func testMessageSendAndChannelsStatus(t *testing.T, config, wantSend, wantStatusJSON, wantStatus string) {
+	g := startTestGateway(t, "right", config)
 	env, out, errb := callTestEnv(t, map[string]string{})
 	run := func(args ...string) (int, string) {
 		out.Reset()
@@ -68,9 +82,9 @@ func TestMessageSendAndChannelsStatus(t *testing.T) {
 		code := Main(append(args, "--url", g.url, "--token", "right"), env)
 		return code, out.String() + errb.String()
 	}
-	// WhatsApp is the default channel; here it is not linked (NOT_LINKED).
+	// WhatsApp is the default channel.
 	if code, s := run("message", "send", "--target", "+15550001111", "--message", "hi"); code != ExitFailure ||
-		!strings.Contains(s, "WhatsApp is not linked (account: default)") {
+		!strings.Contains(s, wantSend) {
 		t.Errorf("send: exit %d: %s", code, s)
 	}
 	if code, s := run("message", "send", "--channel", "telegram", "--target", "1", "--message", "hi", "--json"); code != ExitFailure ||
@@ -80,12 +94,10 @@ func TestMessageSendAndChannelsStatus(t *testing.T) {
 	if code, s := run("message", "send", "--message", "hi"); code != ExitUsage || !strings.Contains(s, "--target") {
 		t.Errorf("send without target: exit %d: %s", code, s)
 	}
-	if code, s := run("channels", "status", "--json"); code != ExitOK || !strings.Contains(s, `"channelOrder": [
-    "whatsapp"
-  ]`) {
+	if code, s := run("channels", "status", "--json"); code != ExitOK || !strings.Contains(s, wantStatusJSON) {
 		t.Errorf("channels status --json: exit %d: %s", code, s)
 	}
-	if code, s := run("channels", "status"); code != ExitOK || !strings.Contains(s, "WhatsApp (whatsapp)") {
+	if code, s := run("channels", "status"); code != ExitOK || !strings.Contains(s, wantStatus) {
 		t.Errorf("channels status: exit %d: %s", code, s)
 	}
 	if code, s := run("channels", "logout", "--channel", "telegram"); code != ExitFailure || !strings.Contains(s, "INVALID") &&

@@ -1,6 +1,10 @@
 package telegram
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/clawdbot/clawdbot/gateway/channels"
+)
 
 func TestLoaded(t *testing.T) {
 	cases := []struct {
@@ -19,12 +23,12 @@ func TestLoaded(t *testing.T) {
 		{"allowed", `{"plugins":{"allow":["telegram"]},"channels":{"telegram":{"botToken":"x"}}}`, "", true},
 	}
 	for _, c := range cases {
-		got := New().Loaded([]byte(c.root), func(k string) string {
+		got := New().Loaded(channels.LoadContext{Root: []byte(c.root), Getenv: func(k string) string {
 			if k == TokenEnv {
 				return c.env
 			}
 			return ""
-		})
+		}})
 		if got != c.want {
 			t.Errorf("%s: Loaded = %v, want %v", c.name, got, c.want)
 		}
