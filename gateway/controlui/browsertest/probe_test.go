@@ -1,0 +1,115 @@
+package browsertest
+
+import (
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// probeJS is injected before the UI's own scripts (DevTools scripts are
+// not subject to the page's CSP). It records, in window.__bt:
+//   - frames: every chat event frame the page's WebSockets receive
+//     ({t, state, runId}), timestamped in a listener added when the socket
+//     is created, so it runs before the UI's own handler;
+//   - renders: every change of the last assistant message's text
+//     ({t, len, streaming}), from a MutationObserver (whose callback runs
+//     as a microtask right after the DOM changed).
+//
+// The delta render latency is a render's t minus the t of the frame that
+// caused it; both clocks are the page's performance.now().
+const probeJS = `(() => {
+  const bt = window.__bt = { frames: [], renders: [], lastLen: -1, lastStreaming: null };
+  const W = window.WebSocket;
+  window.WebSocket = class extends W {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (ev) => {
+        const t = performance.now();
+        if (typeof ev.data !== 'string' || ev.data.indexOf('"chat"') < 0) return;
+        try {
+          const f = JSON.parse(ev.data);
+          if (f.type === 'event' && f.event === 'chat' && f.payload) {
+            bt.frames.push({ t, state: f.payload.state, runId: f.payload.runId });
+          }
+        } catch (e) { /* not JSON: not ours to judge */ }
+      });
+    }
+  };
+  const sample = () => {
+    const msgs = document.querySelectorAll('[data-testid="chat-message"][data-role="assistant"]');
+    const m = msgs[msgs.length - 1];
+    if (!m) return;
+    const txt = m.querySelector('[data-testid="chat-message-text"]') || m;
+    const len = txt.textContent.length;
+    const streaming = m.getAttribute('data-streaming') === 'true';
+    if (len !== bt.lastLen || streaming !== bt.lastStreaming) {
+      bt.lastLen = len; bt.lastStreaming = streaming;
+      bt.renders.push({ t: performance.now(), len, streaming, count: msgs.length });
+    }
+  };
+  const start = () => new MutationObserver(sample).observe(document.documentElement,
+    { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['data-streaming'] });
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
+})();`
+
+// installProbe makes every document the tab loads from now on run probeJS
+// first.
+func (b *browser) installProbe() {
+	b.tb.Helper()
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probeJS}); err != nil {
+		b.tb.Fatalf("install the probe: %v", err)
+	}
+}
+
+// frame and render are probeJS's records.
+type frame struct {
+	T     float64 `json:"t"`
+	State string  `json:"state"`
+	RunID string  `json:"runId"`
+}
+
+type render struct {
+	T         float64 `json:"t"`
+	Len       int     `json:"len"`
+	Streaming bool    `json:"streaming"`
+	Count     int     `json:"count"`
+}
+
+// probed is what the probe has recorded so far.
+func (b *browser) probed() (frames []frame, renders []render) {
+	b.tb.Helper()
+	type probe struct {
+		Frames  []frame  `json:"frames"`
+		Renders []render `json:"renders"`
+	}
+	out := eval[probe](b, `({frames: window.__bt.frames, renders: window.__bt.renders})`)
+	return out.Frames, out.Renders
+}
+
+// resetProbe forgets what the probe recorded (between benchmark turns).
+func (b *browser) resetProbe() {
+	b.tb.Helper()
+	eval[bool](b, `(window.__bt.frames = [], window.__bt.renders = [], true)`)
+}
+
+// deltaLatencies pairs every delta frame with the first render at or
+// after it and returns the gaps in milliseconds: how long the page took
+// from a delta's arrival to the DOM showing new text. Two frames that
+// arrive before one render both count up to that render (a UI batching
+// deltas pays for it here). Frames with no later render are left out.
+func deltaLatencies(frames []frame, renders []render) []float64 {
+	var out []float64
+	j := 0
+	for _, f := range frames {
+		if f.State != "delta" {
+			continue
+		}
+		for j < len(renders) && renders[j].T < f.T {
+			j++
+		}
+		if j == len(renders) {
+			break
+		}
+		out = append(out, renders[j].T-f.T)
+	}
+	return out
+}
