@@ -53,6 +53,10 @@ var chromiumFlags = []string{"headless", "no-sandbox", "disable-gpu", "disable-b
 	"disable-dev-shm-usage", "disable-background-timer-throttling", "disable-backgrounding-occluded-windows",
 	"disable-renderer-backgrounding"}
 
+// hostRules keep the browser on loopback whatever a page asks for: every
+// other host name fails to resolve (no test reaches beyond loopback).
+const hostRules = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
+
 // chromiumPath is $CHROMIUM, else chromium on PATH, else /usr/bin/chromium;
 // without one the test skips (or fails under CONTROLUI_BROWSER_REQUIRED=1).
 func chromiumPath(tb testing.TB) string {
@@ -153,6 +157,7 @@ func newBrowser(tb testing.TB, timeout time.Duration) *browser {
 	for _, f := range chromiumFlags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
+	opts = append(opts, chromedp.Flag("host-resolver-rules", hostRules))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)

@@ -1,0 +1,77 @@
+package browsertest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/clawdbot/clawdbot/gateway/models/llmtest"
+)
+
+// First paint of / on loopback, as the browser measures it (the Paint
+// Timing API's first-contentful-paint, from navigation start), with the
+// HTTP cache off so that every load fetches the UI from the gateway.
+// Target: ≤ 200 ms.
+//
+//	go test -run '^$' -bench ControlUIFirstPaint ./gateway/controlui/browsertest
+func BenchmarkControlUIFirstPaint(b *testing.B) {
+	f := startGateway(b, chatScript())
+	br := newBrowser(b, 10*time.Minute)
+	if _, err := chromedp.Call(br.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		b.Fatal(err)
+	}
+	const fcp = `((e) => e ? e.startTime : 0)(performance.getEntriesByName('first-contentful-paint')[0])`
+	var all []float64
+	for b.Loop() {
+		br.run("leave the page", chromedp.Navigate("about:blank"))
+		br.run("open /", chromedp.Navigate(f.base+"/"))
+		br.waitJS("first-contentful-paint", fcp+` > 0`, 5*time.Second)
+		all = append(all, eval[float64](br, fcp))
+	}
+	reportMillis(b, "fcp", all)
+}
+
+// A chat delta's arrival in the page (a WebSocket message listener that
+// runs before the UI's) to the DOM showing the new text (a
+// MutationObserver), both on the page's clock. Target: within one
+// animation frame (16.7 ms at 60 Hz). Each op is one streamed turn.
+//
+//	go test -run '^$' -bench ControlUIDeltaRender ./gateway/controlui/browsertest
+func BenchmarkControlUIDeltaRender(b *testing.B) {
+	f := startGateway(b, llmtest.Script{Responses: []llmtest.Response{{Text: llmtest.Words(12), Spacing: 40 * time.Millisecond}}})
+	br := newBrowser(b, 10*time.Minute)
+	br.installProbe()
+	br.open(f, "/")
+	br.waitJS("the chat input", q("chat-input"), 5*time.Second)
+	var all []float64
+	turn := 0
+	for b.Loop() {
+		turn++
+		br.resetProbe()
+		br.say(fmt.Sprintf("turn %d", turn))
+		br.waitJS("the final reply", fmt.Sprintf(`((m) => !!m && !m.hasAttribute('data-streaming') && document.querySelectorAll('[data-testid="chat-message"][data-role="assistant"]').length === %d)(%s)`, turn, lastAssistant), 15*time.Second)
+		frames, renders := br.probed()
+		all = append(all, deltaLatencies(frames, renders)...)
+	}
+	if len(all) == 0 {
+		b.Fatal("no chat delta was followed by a render")
+	}
+	reportMillis(b, "render", all)
+}
+
+// reportMillis reports the median, 95th percentile and maximum of ms.
+func reportMillis(b *testing.B, name string, ms []float64) {
+	if len(ms) == 0 {
+		return
+	}
+	s := slices.Sorted(slices.Values(ms))
+	at := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	b.ReportMetric(at(0.5), name+"-p50-ms")
+	b.ReportMetric(at(0.95), name+"-p95-ms")
+	b.ReportMetric(s[len(s)-1], name+"-max-ms")
+	b.ReportMetric(float64(len(s)), name+"-samples")
+}

@@ -1,0 +1,76 @@
+package browsertest
+
+import (
+	"cmp"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The original's compiled Control UI (dist/control-ui of the npm package
+// that ../shared/tools/peer installs) renders its Config tab against our
+// gateway: its form from config.schema, with Save possible. A local check
+// only: CI does not install the original, so the test runs when
+// CONTROLUI_PEER_DIR names that folder, e.g.
+//
+//	CONTROLUI_PEER_DIR=$HOME/.cache/clawdbot-peer/cb/node_modules/clawdbot/dist/control-ui \
+//	  go test -run TestOriginalControlUIConfigTab -v ./gateway/controlui/browsertest
+//
+// The files are served from their own loopback origin (not copied, not
+// embedded); the UI connects to ours through its gatewayUrl parameter.
+func TestOriginalControlUIConfigTab(t *testing.T) {
+	dir := os.Getenv("CONTROLUI_PEER_DIR")
+	if dir == "" {
+		t.Skip("CONTROLUI_PEER_DIR is not set (a local check against the original's dist/control-ui)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+		t.Fatalf("CONTROLUI_PEER_DIR=%s: %v", dir, err)
+	}
+	f := startGateway(t, chatScript())
+	ws, tok := "ws://"+f.srv.Addr().String(), token
+	// For comparison: the same check against the original's own gateway
+	// (../shared/tools/peer/start-peer.sh), e.g. ws://127.0.0.1:28789.
+	if peer := os.Getenv("CONTROLUI_PEER_GATEWAY"); peer != "" {
+		ws, tok = peer, cmp.Or(os.Getenv("PEER_TOKEN"), "peer-token-0123456789")
+	}
+	files := http.FileServer(http.Dir(dir))
+	static := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Tab paths (/config, /chat, …) are the app's routes: index.html.
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(r.URL.Path))); err != nil {
+			http.ServeFile(w, r, filepath.Join(dir, "index.html"))
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(static.Close)
+
+	b := newBrowser(t, testTimeout)
+	// Its stylesheet and logo name third-party origins, which the browser
+	// may not resolve here (chromiumFlags): the original's, not ours.
+	b.allow("fonts.googleapis.com")
+	b.allow("mintcdn.com")
+	b.run("open the original's Config tab", chromedp.Navigate(static.URL+"/config?gatewayUrl="+url.QueryEscape(ws)+"&token="+url.QueryEscape(tok)))
+	// Its web components render into shadow roots; read the whole text.
+	const text = `((root) => { const out = []; const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
+	  for (const c of n.childNodes) { if (c.nodeType === 3) out.push(c.textContent); else walk(c); } }; walk(root); return out.join(' '); })(document.body)`
+	b.waitJS("the Config tab rendered", `((t) => /Config/.test(t) && !/Loading schema/i.test(t))(`+text+`)`, 15*time.Second)
+	// Let config.get and config.schema answer and the form render.
+	time.Sleep(2 * time.Second)
+	body := eval[string](b, text)
+	b.shot("original-config")
+	for _, bad := range []string{"Schema unavailable", "unknown method", "Disconnected", "pairing required", "unauthorized"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the original's Config tab shows %q", bad)
+		}
+	}
+	body = strings.Join(strings.Fields(body), " ")
+	t.Logf("%d sections say \"Unsupported schema node\"", strings.Count(body, "Unsupported schema node"))
+	t.Logf("Config tab text: %.3000s", body)
+}

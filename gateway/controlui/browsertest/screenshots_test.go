@@ -1,0 +1,86 @@
+package browsertest
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+)
+
+// TestScreenshots writes one PNG per tab of the Control UI into
+// $CONTROLUI_SCREENSHOTS_DIR (`make screenshots` sets doc/screenshots),
+// after a short chat so that the Chat tab has something to show. Without
+// the variable it is skipped: the other tests already cover the tabs.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("CONTROLUI_SCREENSHOTS_DIR")
+	if dir == "" {
+		t.Skip("CONTROLUI_SCREENSHOTS_DIR is not set (make screenshots sets it)")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := startGateway(t, chatScript())
+	b := newBrowser(t, 2*time.Minute)
+	b.open(f, "/")
+	b.waitJS("the chat input", q("chat-input"), 5*time.Second)
+	b.say("What can you do?")
+	b.waitJS("the reply", `((m) => !!m && !m.hasAttribute('data-streaming'))(`+lastAssistant+`)`, 15*time.Second)
+	// A second client, so Instances lists more than the UI itself.
+	second := gatewaytest.Dial(t, f.srv.Addr().String())
+	p := gatewaytest.ConnectParams(token)
+	p["client"] = map[string]any{"id": "clawdbot-macos", "mode": "ui", "platform": "macos", "version": "2026.1.24",
+		"displayName": "studio-mac", "instanceId": "screenshot-mac"}
+	second.Connect(p)
+	f.log.Info("screenshots: a line for the Logs tab", "subsystem", "gateway")
+
+	tabs := eval[[]string](b, `[...document.querySelectorAll('[data-testid^="tab-"]')].map(e => e.getAttribute('data-testid').slice(4))`)
+	if len(tabs) == 0 {
+		t.Fatal("no tab-<name> links")
+	}
+	for _, name := range tabs {
+		b.tab(name)
+		b.waitJS("panel-"+name, `((p) => !!p && !p.hidden)(`+q("panel-"+name)+`)`, 5*time.Second)
+		// Let the tab's first requests answer and render.
+		time.Sleep(400 * time.Millisecond)
+		p := b.shot(name)
+		if p == "" {
+			t.Fatalf("no screenshot of %s", name)
+		}
+		out := filepath.Join(dir, strings.ToLower(name)+".png")
+		if err := recompress(p, out); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", out)
+	}
+}
+
+// recompress writes the PNG at src to dst at the best compression (the
+// browser encodes for speed), through a temp file and a rename.
+func recompress(src, dst string) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img); err != nil {
+		return err
+	}
+	if buf.Len() > len(raw) {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
