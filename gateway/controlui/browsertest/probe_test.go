@@ -7,9 +7,10 @@ import (
 
 // probeJS is injected before the UI's own scripts (DevTools scripts are
 // not subject to the page's CSP). It records, in window.__bt:
-//   - frames: every chat event frame the page's WebSockets receive
-//     ({t, state, runId}), timestamped in a listener added when the socket
-//     is created, so it runs before the UI's own handler;
+//   - frames: every chat event and agent assistant-stream event the
+//     page's WebSockets receive ({t, event, state, runId, len: the length
+//     of the assistant text it carries}), timestamped in a listener added
+//     when the socket is created, so it runs before the UI's own handler;
 //   - renders: every change of the last assistant message's text
 //     ({t, len, streaming}), from a MutationObserver (whose callback runs
 //     as a microtask right after the DOM changed).
@@ -24,13 +25,19 @@ const probeJS = `(() => {
       super(...args);
       this.addEventListener('message', (ev) => {
         const t = performance.now();
-        if (typeof ev.data !== 'string' || ev.data.indexOf('"chat"') < 0) return;
-        try {
-          const f = JSON.parse(ev.data);
-          if (f.type === 'event' && f.event === 'chat' && f.payload) {
-            bt.frames.push({ t, state: f.payload.state, runId: f.payload.runId });
-          }
-        } catch (e) { /* not JSON: not ours to judge */ }
+        if (typeof ev.data !== 'string' || ev.data.indexOf('"event"') < 0) return;
+        let f;
+        try { f = JSON.parse(ev.data); } catch (e) { return; /* not JSON: not ours to judge */ }
+        const p = f && f.payload;
+        if (!p || f.type !== 'event') return;
+        if (f.event === 'chat') {
+          const c = p.message && p.message.content;
+          const text = typeof c === 'string' ? c : Array.isArray(c) ? c.map((x) => (x && x.type === 'text' && x.text) || '').join('') : '';
+          bt.frames.push({ t, event: 'chat', state: p.state, runId: p.runId, len: text.length });
+        } else if (f.event === 'agent' && p.stream === 'assistant') {
+          const text = (p.data && p.data.text) || '';
+          bt.frames.push({ t, event: 'agent', state: 'delta', runId: p.runId, len: text.length });
+        }
       });
     }
   };
@@ -63,8 +70,10 @@ func (b *browser) installProbe() {
 // frame and render are probeJS's records.
 type frame struct {
 	T     float64 `json:"t"`
+	Event string  `json:"event"` // chat | agent
 	State string  `json:"state"`
 	RunID string  `json:"runId"`
+	Len   int     `json:"len"`
 }
 
 type render struct {
@@ -91,18 +100,23 @@ func (b *browser) resetProbe() {
 	eval[bool](b, `(window.__bt.frames = [], window.__bt.renders = [], true)`)
 }
 
-// deltaLatencies pairs every delta frame with the first render at or
-// after it and returns the gaps in milliseconds: how long the page took
-// from a delta's arrival to the DOM showing new text. Two frames that
-// arrive before one render both count up to that render (a UI batching
-// deltas pays for it here). Frames with no later render are left out.
+// deltaLatencies pairs every streamed frame that brings new assistant
+// text (longer than any frame of the run before it: the UI renders from
+// agent events and chat deltas alike, and a frame repeating known text
+// changes nothing) with the first render at or after it, and returns the
+// gaps in milliseconds: a delta's arrival to the DOM showing new text.
+// Two frames that arrive before one render both count up to that render
+// (a UI batching deltas pays for it here). Frames with no later render
+// are left out.
 func deltaLatencies(frames []frame, renders []render) []float64 {
 	var out []float64
+	longest := map[string]int{}
 	j := 0
 	for _, f := range frames {
-		if f.State != "delta" {
+		if f.State != "delta" || f.Len <= longest[f.RunID] {
 			continue
 		}
+		longest[f.RunID] = f.Len
 		for j < len(renders) && renders[j].T < f.T {
 			j++
 		}
