@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/controlui"
 	"github.com/clawdbot/clawdbot/gateway/httpapi"
 	"github.com/clawdbot/clawdbot/gateway/nodes"
 	"github.com/clawdbot/clawdbot/gateway/rpc"
@@ -37,6 +38,7 @@ type runtime struct {
 	canvas  Mount // nil: no canvas host
 	// httpAPI serves /v1/* and the hooks path (httpapi_mount.go).
 	httpAPI     *httpapi.Handler
+	controlUI   *controlui.Handler // nil: gateway.controlUi disabled
 	insecureUI  bool
 	methods     *rpc.Registry
 	methodNames []string
@@ -124,6 +126,7 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 		return nil, err
 	}
 	rt.httpAPI = h
+	rt.controlUI = s.newControlUI(rc.Config)
 	rt.methods = rpc.NewRegistry()
 	s.registerFeatures(rt.methods, rt)
 	for _, n := range wire.AdvertisedMethods() {

@@ -370,8 +370,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
-	// No control UI yet; the original answers unmatched requests the
-	// same way.
+	// The Control UI takes the GETs nothing above claimed (controlui_mount.go).
+	if h := s.rt.Load().controlUI; h.Routes(r) {
+		h.ServeHTTP(w, r)
+		return
+	}
 	http.Error(w, "Not Found", http.StatusNotFound)
 }
 
