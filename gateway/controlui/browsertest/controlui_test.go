@@ -39,7 +39,10 @@ func chatScript() llmtest.Script {
 const lastAssistant = `[...document.querySelectorAll('[data-testid="chat-message"][data-role="assistant"]')].pop()`
 
 // assistantText is the text of the last assistant message ("" if none).
-const assistantText = `((m) => m ? (m.querySelector('[data-testid="chat-message-text"]') || m).textContent : '')(` + lastAssistant + `)`
+const assistantText = `((m) => { const t = m && m.querySelector('[data-testid="chat-message-text"]'); return t ? t.textContent.trim() : ''; })(` + lastAssistant + `)`
+
+// chatDump shows the chat messages when a wait times out.
+const chatDump = `[...document.querySelectorAll('[data-testid="chat-message"]')].map(m => m.outerHTML).join('\n')`
 
 // say types text into the chat input and clicks send.
 func (b *browser) say(text string) {
@@ -74,6 +77,7 @@ func TestConnect(t *testing.T) {
 func TestChatStreamsDeltaByDelta(t *testing.T) {
 	f := startGateway(t, chatScript())
 	b := newBrowser(t, testTimeout)
+	b.dump = chatDump
 	b.installProbe()
 	b.open(f, "/")
 	b.waitJS("the chat input", q("chat-input"), 5*time.Second)
@@ -135,14 +139,19 @@ func TestChatAbortsSlowStream(t *testing.T) {
 	}
 }
 
-// A second client's connect shows up in presence-list live, and its
-// disconnect removes it.
+// A second client shows up in presence-list live, as a macOS app does
+// it: it connects and sends its launch beacon (system-event), which the
+// gateway answers with a presence event (a bare connect moves only the
+// presence version, doc/protocol.md §6, as in the original); its
+// disconnect is shown live too (the entry stays, with reason
+// "disconnect", until presence expires).
 func TestPresenceListUpdatesLive(t *testing.T) {
 	f := startGateway(t, chatScript())
 	b := newBrowser(t, testTimeout)
+	b.dump = q("presence-list") + `.outerHTML`
 	b.open(f, "/")
 	b.tab("instances")
-	b.waitJS("the UI's own presence entry", q("presence-list")+` && `+q("presence-list")+`.querySelectorAll('[data-testid="presence-item"]').length >= 1`, 5*time.Second)
+	b.waitJS("the UI's own presence entry", q("presence-list")+` && `+q("presence-list")+`.querySelectorAll('[data-testid="presence-item"][data-mode="ui"]').length === 1`, 5*time.Second)
 
 	const id = "browsertest-second-client"
 	second := gatewaytest.Dial(t, f.srv.Addr().String())
@@ -150,12 +159,17 @@ func TestPresenceListUpdatesLive(t *testing.T) {
 	p["client"] = map[string]any{"id": "clawdbot-macos", "mode": "ui", "platform": "macos", "version": "9.9.9",
 		"displayName": "second-mac", "instanceId": id}
 	second.Connect(p)
+	res := second.Call("system-event", map[string]any{"instanceId": id, "reason": "launch",
+		"text": "Node: second-mac (10.0.0.7) · app 9.9.9 · last input 3s ago · mode ui · reason launch"})
+	if res["ok"] != true {
+		t.Fatalf("system-event: %v", res)
+	}
 	item := `document.querySelector('[data-testid="presence-item"][data-instance-id="` + id + `"]')`
 	b.waitJS("the second client in presence-list", item+` && `+item+`.textContent.includes('second-mac')`, 5*time.Second)
 	b.shot("two-clients")
 
 	_ = second.WS.CloseNow()
-	b.waitJS("the second client gone from presence-list", `!`+item, 10*time.Second)
+	b.waitJS("the second client's disconnect in presence-list", item+` && `+item+`.textContent.includes('disconnect')`, 10*time.Second)
 }
 
 // Logs follow: a line the gateway logs after the tab opened appears in

@@ -146,6 +146,9 @@ type browser struct {
 	problems []string
 	allowed  []string
 	shots    int
+	// dump, when set, is a JavaScript expression (a string) logged when a
+	// wait times out: the state the test was waiting on.
+	dump string
 }
 
 // newBrowser starts Chromium for tb; it is closed (and its problems
@@ -284,6 +287,10 @@ func (b *browser) waitJS(what, expr string, timeout time.Duration) {
 		last = err
 		if time.Now().After(deadline) || b.ctx.Err() != nil {
 			b.shot("timeout")
+			if b.dump != "" {
+				v, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](b.dump))
+				b.tb.Logf("page state: %s", v)
+			}
 			b.tb.Fatalf("waiting for %s (%s): not within %v (last error: %v)", what, abbrev(expr), timeout, last)
 		}
 		time.Sleep(15 * time.Millisecond)

@@ -45,8 +45,8 @@ const probeJS = `(() => {
     const msgs = document.querySelectorAll('[data-testid="chat-message"][data-role="assistant"]');
     const m = msgs[msgs.length - 1];
     if (!m) return;
-    const txt = m.querySelector('[data-testid="chat-message-text"]') || m;
-    const len = txt.textContent.length;
+    const txt = m.querySelector('[data-testid="chat-message-text"]');
+    const len = txt ? txt.textContent.trim().length : 0;
     const streaming = m.getAttribute('data-streaming') === 'true';
     if (len !== bt.lastLen || streaming !== bt.lastStreaming) {
       bt.lastLen = len; bt.lastStreaming = streaming;
@@ -103,12 +103,20 @@ func (b *browser) resetProbe() {
 // deltaLatencies pairs every streamed frame that brings new assistant
 // text (longer than any frame of the run before it: the UI renders from
 // agent events and chat deltas alike, and a frame repeating known text
-// changes nothing) with the first render at or after it, and returns the
-// gaps in milliseconds: a delta's arrival to the DOM showing new text.
-// Two frames that arrive before one render both count up to that render
-// (a UI batching deltas pays for it here). Frames with no later render
-// are left out.
+// changes nothing) with the first render at or after it that shows new
+// text (longer than every render before it), and returns the gaps in
+// milliseconds: a delta's arrival to the DOM showing it. Two frames that
+// arrive before one render both count up to that render (a UI batching
+// deltas pays for it here). Frames with no later render are left out.
 func deltaLatencies(frames []frame, renders []render) []float64 {
+	var fresh []render
+	shown := 0
+	for _, r := range renders {
+		if r.Len > shown {
+			shown = r.Len
+			fresh = append(fresh, r)
+		}
+	}
 	var out []float64
 	longest := map[string]int{}
 	j := 0
@@ -117,13 +125,13 @@ func deltaLatencies(frames []frame, renders []render) []float64 {
 			continue
 		}
 		longest[f.RunID] = f.Len
-		for j < len(renders) && renders[j].T < f.T {
+		for j < len(fresh) && fresh[j].T < f.T {
 			j++
 		}
-		if j == len(renders) {
+		if j == len(fresh) {
 			break
 		}
-		out = append(out, renders[j].T-f.T)
+		out = append(out, fresh[j].T-f.T)
 	}
 	return out
 }
