@@ -2,6 +2,9 @@ package browsertest
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -15,24 +18,34 @@ import (
 // First paint of / on loopback, as the browser measures it (the Paint
 // Timing API's first-contentful-paint, from navigation start), with the
 // HTTP cache off so that every load fetches the UI from the gateway.
-// Target: ≤ 200 ms.
+// Target: ≤ 200 ms. The floor sub-benchmark loads a one-line page from a
+// loopback server in the same browser: what this machine's Chromium needs
+// for any first paint at that moment (a shared machine's load moves both).
 //
 //	go test -run '^$' -bench ControlUIFirstPaint ./gateway/controlui/browsertest
 func BenchmarkControlUIFirstPaint(b *testing.B) {
 	f := startGateway(b, chatScript())
+	floor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "<!doctype html><title>floor</title><p>first paint</p>")
+	}))
+	b.Cleanup(floor.Close)
 	br := newBrowser(b, 10*time.Minute)
 	if _, err := chromedp.Call(br.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
 		b.Fatal(err)
 	}
 	const fcp = `((e) => e ? e.startTime : 0)(performance.getEntriesByName('first-contentful-paint')[0])`
-	var all []float64
-	for b.Loop() {
-		br.run("leave the page", chromedp.Navigate("about:blank"))
-		br.run("open /", chromedp.Navigate(f.base+"/"))
-		br.waitJS("first-contentful-paint", fcp+` > 0`, 5*time.Second)
-		all = append(all, eval[float64](br, fcp))
+	for _, c := range []struct{ name, url string }{{"controlui", f.base + "/"}, {"floor", floor.URL + "/"}} {
+		b.Run(c.name, func(b *testing.B) {
+			var all []float64
+			for b.Loop() {
+				br.run("leave the page", chromedp.Navigate("about:blank"))
+				br.run("open "+c.url, chromedp.Navigate(c.url))
+				br.waitJS("first-contentful-paint", fcp+` > 0`, 5*time.Second)
+				all = append(all, eval[float64](br, fcp))
+			}
+			reportMillis(b, "fcp", all)
+		})
 	}
-	reportMillis(b, "fcp", all)
 }
 
 // A chat delta's arrival in the page (a WebSocket message listener that

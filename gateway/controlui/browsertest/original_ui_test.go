@@ -70,7 +70,38 @@ func TestOriginalControlUIConfigTab(t *testing.T) {
 			t.Errorf("the original's Config tab shows %q", bad)
 		}
 	}
+	if os.Getenv("CONTROLUI_PEER_GATEWAY") == "" {
+		saveThroughRawMode(t, b, f)
+	}
 	body = strings.Join(strings.Fields(body), " ")
 	t.Logf("%d sections say \"Unsupported schema node\"", strings.Count(body, "Unsupported schema node"))
 	t.Logf("Config tab text: %.3000s", body)
+}
+
+// saveThroughRawMode edits the config in the original's Raw mode and
+// saves it (config.set with the baseHash of config.get): our file must
+// have the change.
+func saveThroughRawMode(t *testing.T, b *browser, f *fixture) {
+	t.Helper()
+	const button = `((label) => [...document.querySelectorAll('button')].find(e => e.textContent.trim() === label))`
+	b.waitJS("the Raw button", button+`('Raw')`, 5*time.Second)
+	eval[bool](b, button+`('Raw').click() || true`)
+	b.waitJS("the raw editor", `document.querySelector('textarea') && document.querySelector('textarea').value.includes('fake-model')`, 5*time.Second)
+	eval[bool](b, `((e) => { const c = JSON.parse(e.value); c.logging = { level: 'debug' }; e.value = JSON.stringify(c, null, 2);
+	  e.dispatchEvent(new Event('input', {bubbles: true})); return true; })(document.querySelector('textarea'))`)
+	b.waitJS("Save enabled", button+`('Save') && !`+button+`('Save').disabled`, 5*time.Second)
+	eval[bool](b, button+`('Save').click() || true`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, err := os.ReadFile(f.configPath)
+		if err == nil && strings.Contains(string(raw), `"debug"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.shot("save-failed")
+			t.Fatalf("the original's Save did not reach our config file: %s", raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.shot("original-saved")
 }
