@@ -49,6 +49,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -229,9 +230,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if slices.Contains(strings.Split(rel, "/"), "..") {
+		http.NotFound(w, r)
+		return
+	}
 	a := h.index
 	if rel != "" && rel != "index.html" {
-		if f, ok := h.files[rel]; ok && !strings.Contains(rel, "..") {
+		if f, ok := h.files[rel]; ok {
 			a = f
 		} else if strings.Contains(path.Base(rel), ".") {
 			http.NotFound(w, r)

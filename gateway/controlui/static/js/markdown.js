@@ -24,7 +24,9 @@ const PURIFY = {
 export function renderMarkdown(el, text) {
   let html;
   try {
-    html = marked.parse(text || '');
+    // Trimmed: marked ends blocks with a newline, which would trail the
+    // message's textContent.
+    html = marked.parse(text || '').trim();
   } catch {
     el.textContent = text || '';
     return;

@@ -184,6 +184,9 @@ export const chatTab = {
       m.el.dataset.runId = runId;
       m.text.remove();
       r = { id: runId, el: m.el, body: m.body, segments: [], done: false };
+      // The first text segment exists from the start (empty), so the
+      // message's text only ever grows while it streams.
+      textSegment(r);
       m.el._raw = () => r.segments.filter((s) => s.kind === 'text').map((s) => s.text).join('\n\n');
       runs.set(runId, r);
       if (empty.parentNode) empty.remove();
@@ -208,6 +211,7 @@ export const chatTab = {
       if (r.done || typeof text !== 'string') return;
       const last = r.segments[r.segments.length - 1];
       if (!text && !(last && last.kind === 'text')) return;
+      // Text after a tool call starts a new segment below the tool card.
       const seg = textSegment(r);
       // A chat delta never shortens what an agent event already showed.
       if (fromChat && seg.text.length > text.length && seg.text.startsWith(text)) return;
@@ -250,7 +254,7 @@ export const chatTab = {
         r.el.dataset.error = 'true';
         r.body.appendChild(h('div', { class: 'msg-flag error' }, how.error));
       }
-      if (!r.segments.length && !(how && (how.aborted || how.error))) {
+      if (!r.segments.some((seg) => seg.kind !== 'text' || seg.text) && !(how && (how.aborted || how.error))) {
         r.body.appendChild(h('div', { class: 'msg-flag muted' }, '(no reply)'));
       }
       updateAbort();

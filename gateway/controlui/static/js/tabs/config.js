@@ -5,7 +5,7 @@
 // saves and restarts the gateway; their errors are shown as they come.
 
 import { h, fill, errorText } from '../dom.js';
-import JSON5 from '../vendor/json5.min.mjs';
+import JSON5 from '../../vendor/json5.min.mjs';
 
 const MAX_DEPTH = 5;
 

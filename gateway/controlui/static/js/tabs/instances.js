@@ -1,7 +1,11 @@
-// Instances: the presence list (hello-ok snapshot, then presence events,
-// system-presence on demand).
+// Instances: the presence list (hello-ok snapshot, then presence events).
+// The gateway broadcasts presence on disconnects and system events but
+// not on connects (doc/protocol.md §6), so the open tab also polls
+// system-presence every POLL_MS.
 
 import { h, fill, fmtAgo, errorText } from '../dom.js';
+
+const POLL_MS = 2000;
 
 export const instancesTab = {
   name: 'instances',
@@ -17,7 +21,7 @@ export const instancesTab = {
       if (!Array.isArray(entries)) return;
       fill(list, entries.map((p) => h('li', {
         class: 'presence-item', testid: 'presence-item',
-        'data-instance-id': p.instanceId || '', 'data-mode': p.mode || '', 'data-client-id': (p.text && p.text.split(' ')[0]) || '',
+        'data-instance-id': p.instanceId || '', 'data-mode': p.mode || '', 'data-host': p.host || '', 'data-reason': p.reason || '',
       },
       h('div', { class: 'row' }, h('strong', null, p.host || p.ip || 'unknown'), h('span', { class: 'pill' }, p.mode || '?'),
         p.reason ? h('span', { class: 'muted' }, p.reason) : null),
@@ -42,7 +46,13 @@ export const instancesTab = {
     gw.on('presence', (p) => render(p && (p.presence || p)));
     refresh.addEventListener('click', load);
     if (gw.hello) render(gw.hello.snapshot && gw.hello.snapshot.presence);
+    let timer = 0;
     this.refresh = load;
-    this.show = load;
+    this.show = () => {
+      load();
+      clearInterval(timer);
+      timer = setInterval(load, POLL_MS);
+    };
+    this.hide = () => clearInterval(timer);
   },
 };
