@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
+	"github.com/clawdbot/clawdbot/gateway/models/llmtest"
 )
 
 // TestScreenshots writes one PNG per tab of the Control UI into
@@ -24,7 +25,9 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := startGateway(t, chatScript())
+	reply := []string{"I can help with a few things here:\n\n", "- **read and edit files** in your workspace\n", "- run commands, ",
+		"with your approval (`exec`)\n", "- schedule jobs with *cron*\n\n", "What shall we start with?"}
+	f := startGateway(t, llmtest.Script{Responses: []llmtest.Response{{Text: reply, Spacing: 30 * time.Millisecond}}})
 	b := newBrowser(t, 2*time.Minute)
 	b.open(f, "/")
 	b.waitJS("the chat input", q("chat-input"), 5*time.Second)
