@@ -2,8 +2,8 @@ package cli
 
 // The first screen of `clawdbot gateway`: after the "listening" line, what
 // a newcomer needs next, with their own profile flags: how clients
-// authenticate, the one command that talks to this gateway, and how to stop
-// it. Nothing about a browser UI until one exists.
+// authenticate, the address of the Control UI, the one command that talks
+// to this gateway, and how to stop it.
 
 import (
 	"fmt"
@@ -12,13 +12,15 @@ import (
 	"strconv"
 
 	"github.com/clawdbot/clawdbot/gateway"
+	"github.com/clawdbot/clawdbot/gateway/controlui"
 	"github.com/clawdbot/clawdbot/profiles"
 	"github.com/clawdbot/clawdbot/supervise"
 )
 
 // gatewayBanner is what the first screen says, resolved before serving.
 type gatewayBanner struct {
-	auth string // "token (gateway.auth.token in …)"
+	auth string                // "token (gateway.auth.token in …)"
+	ui   func(port int) string // "" when gateway.controlUi is off
 	call func(port int) string
 	stop string
 }
@@ -28,6 +30,7 @@ type gatewayBanner struct {
 func newGatewayBanner(env *Env, prof profiles.Profile, cfg *profiles.Config, f GatewayFlags, auth gateway.Auth, bindHost string) gatewayBanner {
 	b := gatewayBanner{auth: describeAuth(prof, cfg.ResolvedAuth(env.Getenv), f, auth, env.Hint("clawdbot setup"))}
 	b.call = func(port int) string { return gatewayCallHint(env, bindHost, port, auth) }
+	b.ui = func(port int) string { return controlUIHint(cfg.Gateway.ControlUI, bindHost, port, auth) }
 	if env.Getenv(supervise.EnvMarker) != "" {
 		// Started by launchd/systemd/the SCM: Ctrl-C is nobody's to press,
 		// and a killed gateway is restarted.
@@ -46,7 +49,11 @@ func (b gatewayBanner) write(w io.Writer, addr net.Addr) {
 	} else if _, p, err := net.SplitHostPort(addr.String()); err == nil {
 		port, _ = strconv.Atoi(p)
 	}
-	fmt.Fprintf(w, "Auth:  %s\nTry:   %s\nStop:  %s\n", b.auth, b.call(port), b.stop)
+	fmt.Fprintf(w, "Auth:  %s\n", b.auth)
+	if ui := b.ui(port); ui != "" {
+		fmt.Fprintf(w, "UI:    %s\n", ui)
+	}
+	fmt.Fprintf(w, "Try:   %s\nStop:  %s\n", b.call(port), b.stop)
 }
 
 // describeAuth names the auth mode and where its secret came from (never
@@ -75,6 +82,30 @@ func describeAuth(prof profiles.Profile, ra profiles.ResolvedAuth, f GatewayFlag
 // health`, plus --url when the CLI would look elsewhere (a --port or --bind
 // the config does not have) and a --token/--password placeholder when the
 // secret was given only on this command line.
+// controlUIHint is the Control UI's address on this gateway (never with
+// the secret: the page asks for it once), or "" when it is off.
+func controlUIHint(ui profiles.ControlUIConfig, bindHost string, port int, auth gateway.Auth) string {
+	if ui.Enabled != nil && !*ui.Enabled {
+		return ""
+	}
+	base, err := controlui.NormalizeBasePath(ui.BasePath)
+	if err != nil {
+		return ""
+	}
+	host := bindHost
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + base + "/"
+	switch auth.Mode {
+	case gateway.AuthToken:
+		url += " (the page asks for the gateway token once)"
+	case gateway.AuthPassword:
+		url += " (the page asks for the gateway password once)"
+	}
+	return url
+}
+
 func gatewayCallHint(env *Env, bindHost string, port int, auth gateway.Auth) string {
 	host := bindHost
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {

@@ -270,7 +270,8 @@ export class Gateway {
       const err = frame.error || {};
       let msg = err.message || 'connect failed';
       if (err.code === 'NOT_PAIRED' && err.details && err.details.requestId) {
-        msg = `pairing required: approve this browser (request ${err.details.requestId}) with 'clawdbot devices approve' or in another Control UI's Nodes tab`;
+        const id = err.details.requestId;
+        msg = `pairing required: approve this browser in the Nodes tab of a Control UI on the gateway's machine, or run: clawdbot gateway call device.pair.approve --params '{"requestId":"${id}"}' (request ${id}); this page retries by itself`;
       }
       this.lastError = msg;
       const unauthorized = /^unauthorized/.test(err.message || '');

@@ -73,13 +73,13 @@ export const chatTab = {
       const body = h('div', { class: 'msg-body' });
       const text = h('div', { class: 'msg-text', testid: 'chat-message-text' });
       body.appendChild(text);
-      const copy = h('button', { type: 'button', class: 'copy', testid: 'chat-copy', title: 'Copy', 'aria-label': 'Copy message' }, '⧉');
+      const copy = h('button', { type: 'button', class: 'copy', testid: 'chat-copy', title: 'Copy', 'aria-label': 'Copy message' }, 'Copy');
       const el = h('article', { class: `msg msg-${role}`, testid: 'chat-message', 'data-role': role },
         h('div', { class: 'msg-head' }, h('span', { class: 'who' }, role === 'user' ? 'You' : 'Assistant'), copy), body);
       copy.addEventListener('click', async () => {
         const ok = await copyText(el._raw ? el._raw() : text.textContent);
-        copy.textContent = ok ? '✓' : '✗';
-        setTimeout(() => { copy.textContent = '⧉'; }, 1200);
+        copy.textContent = ok ? 'Copied' : 'Copy failed';
+        setTimeout(() => { copy.textContent = 'Copy'; }, 1200);
       });
       return { el, body, text };
     }
