@@ -121,6 +121,7 @@ func startGateway(tb testing.TB, script llmtest.Script) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { _ = fl.Close() }) // after the gateway's shutdown (cleanups run last-in first-out)
 	f.log = slog.New(fl)
 	srv, err := gateway.New(gateway.Options{
 		Addr: "127.0.0.1:0", StateDir: dir, ConfigPath: f.configPath, Workspace: filepath.Join(dir, "workspace"),
@@ -141,7 +142,9 @@ func startGateway(tb testing.TB, script llmtest.Script) *fixture {
 type browser struct {
 	tb  testing.TB
 	ctx context.Context
-	// allowed are substrings of problems a test expects (none by default).
+
+	// mu guards problems, allowed (substrings of problems a test expects;
+	// none by default) and shots (the count, for file names).
 	mu       sync.Mutex
 	problems []string
 	allowed  []string
