@@ -273,6 +273,9 @@ export class Gateway {
         const id = err.details.requestId;
         msg = `pairing required: approve this browser in the Nodes tab of a Control UI on the gateway's machine, or run: clawdbot gateway call device.pair.approve --params '{"requestId":"${id}"}' (request ${id}); this page retries by itself`;
       }
+      if (/secure context/.test(msg)) {
+        msg += ': this browser has no WebCrypto device key here. Open the UI on the gateway\'s own machine (127.0.0.1) or over HTTPS, or set gateway.controlUi.allowInsecureAuth';
+      }
       this.lastError = msg;
       const unauthorized = /^unauthorized/.test(err.message || '');
       if (unauthorized && this.usedDeviceToken) {

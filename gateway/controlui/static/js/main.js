@@ -4,6 +4,7 @@
 
 import { Gateway } from './gateway.js';
 import { h, fill } from './dom.js';
+import { preloadMarkdown } from './markdown.js';
 import { chatTab } from './tabs/chat.js';
 import { overviewTab } from './tabs/overview.js';
 import { channelsTab } from './tabs/channels.js';
@@ -145,6 +146,8 @@ form.addEventListener('submit', (ev) => {
 const statusEl = document.querySelector('[data-testid="connection-status"]');
 const errorEl = document.querySelector('[data-testid="connection-error"]');
 const banner = document.querySelector('[data-testid="gateway-banner"]');
+statusEl.title = 'Gateway access';
+statusEl.addEventListener('click', () => document.body.classList.toggle('show-auth'));
 const STATE_TEXT = { connected: 'Connected', connecting: 'Connecting…', disconnected: 'Disconnected' };
 
 gw.on('state', (state, err) => {
@@ -193,3 +196,5 @@ toggle.addEventListener('click', () => {
 
 go(routeName(), false);
 gw.start();
+// The Markdown libraries load once the page has painted.
+requestAnimationFrame(() => setTimeout(preloadMarkdown, 0));

@@ -255,7 +255,11 @@ export const chatTab = {
         r.body.appendChild(h('div', { class: 'msg-flag error' }, how.error));
       }
       if (!r.segments.some((seg) => seg.kind !== 'text' || seg.text) && !(how && (how.aborted || how.error))) {
-        r.body.appendChild(h('div', { class: 'msg-flag muted' }, '(no reply)'));
+        // A final with nothing said: a queued message (its reply comes in
+        // a later run) or a silent directive. The history reload shows
+        // whatever the transcript holds.
+        r.el.remove();
+        runs.delete(r.id);
       }
       updateAbort();
     }

@@ -5,12 +5,22 @@
 // saves and restarts the gateway; their errors are shown as they come.
 
 import { h, fill, errorText } from '../dom.js';
-import JSON5 from '../../vendor/json5.min.mjs';
+
+// json5 loads when the tab is first used, not with the page.
+let JSON5 = null;
+let loading = null;
+export function json5Ready() {
+  loading = loading || import('../../vendor/json5.min.mjs').then((m) => {
+    JSON5 = m.default;
+  });
+  return loading;
+}
 
 const MAX_DEPTH = 5;
 
-// parseJSON5 returns {value} or {error, line, column}.
+// parseJSON5 returns {value} or {error, line, column} (after json5Ready()).
 export function parseJSON5(text) {
+  if (!JSON5) return { error: 'the JSON5 parser is still loading', line: 0, column: 0 };
   try {
     return { value: JSON5.parse(text) };
   } catch (e) {
@@ -125,7 +135,8 @@ export const configTab = {
     raw.addEventListener('input', () => {
       dirty = true;
       clearTimeout(validateTimer);
-      validateTimer = setTimeout(() => {
+      validateTimer = setTimeout(async () => {
+        await json5Ready();
         const v = validate();
         if (v) {
           draft = v;
@@ -204,6 +215,7 @@ export const configTab = {
       if (gw.state !== 'connected') return;
       notice.textContent = '';
       try {
+        await json5Ready();
         const [snap, sch] = await Promise.all([
           gw.request('config.get', {}),
           schema ? Promise.resolve(null) : gw.request('config.schema', {}),
@@ -228,6 +240,7 @@ export const configTab = {
     }
 
     async function write(method) {
+      await json5Ready();
       const v = validate();
       if (!v) return;
       notice.textContent = '';

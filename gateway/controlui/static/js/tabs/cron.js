@@ -2,7 +2,7 @@
 // session, or an isolated agent turn), enable/disable (cron.update), run
 // now, remove, and the recent runs (cron.runs); cron events keep it live.
 
-import { h, fill, fmtAgo, fmtTime, errorText } from '../dom.js';
+import { h, fill, fmtAgo, fmtTime, fmtDuration, errorText } from '../dom.js';
 
 // parseSchedule reads "every 5m", "cron 0 9 * * * [tz]" or "at <date>".
 export function parseSchedule(text) {
@@ -30,7 +30,7 @@ export function parseSchedule(text) {
 
 function describe(s) {
   if (!s) return '';
-  if (s.kind === 'every') return `every ${Math.round(s.everyMs / 1000)}s`;
+  if (s.kind === 'every') return `every ${fmtDuration(s.everyMs).replace(/ 0s$/, '')}`;
   if (s.kind === 'cron') return `cron ${s.expr}${s.tz ? ` (${s.tz})` : ''}`;
   if (s.kind === 'at') return `at ${fmtTime(s.atMs)}`;
   return JSON.stringify(s);
