@@ -85,6 +85,8 @@ type fixture struct {
 	base       string
 	stateDir   string
 	configPath string
+	// rc is the gateway's runtime config (a test restarts with it).
+	rc gateway.RuntimeConfig
 	// log is the gateway's own logger (it writes the file logs.tail
 	// reads); tests log markers through it.
 	log *slog.Logger
@@ -123,10 +125,10 @@ func startGateway(tb testing.TB, script llmtest.Script) *fixture {
 	}
 	tb.Cleanup(func() { _ = fl.Close() }) // after the gateway's shutdown (cleanups run last-in first-out)
 	f.log = slog.New(fl)
+	f.rc = gateway.RuntimeConfig{Config: loaded, Auth: gateway.Auth{Mode: gateway.AuthToken, Token: token}}
 	srv, err := gateway.New(gateway.Options{
 		Addr: "127.0.0.1:0", StateDir: dir, ConfigPath: f.configPath, Workspace: filepath.Join(dir, "workspace"),
-		Version: "browsertest", Logger: f.log,
-		Runtime: gateway.RuntimeConfig{Config: loaded, Auth: gateway.Auth{Mode: gateway.AuthToken, Token: token}},
+		Version: "browsertest", Logger: f.log, Runtime: f.rc,
 	})
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)
