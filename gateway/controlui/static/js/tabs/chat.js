@@ -55,6 +55,21 @@ export const chatTab = {
       h('div', { class: 'chat-toolbar' }, select, newBtn),
       log, note, composer));
 
+    // The agent's name (agent.identity.get) heads its messages.
+    let assistantName = 'Assistant';
+    async function loadIdentity() {
+      try {
+        const id = await gw.request('agent.identity.get', { sessionKey: app.sessionKey });
+        const name = id && typeof id.name === 'string' ? id.name.trim() : '';
+        if (name && name !== assistantName) {
+          assistantName = name.slice(0, 64);
+          for (const w of log.querySelectorAll('.msg-assistant .who')) w.textContent = assistantName;
+        }
+      } catch {
+        // an older gateway: keep "Assistant"
+      }
+    }
+
     // runs: runId → {el, body, segments:[{kind, el, text, id}], done}
     const runs = new Map();
     const dirty = new Set();
@@ -75,7 +90,7 @@ export const chatTab = {
       body.appendChild(text);
       const copy = h('button', { type: 'button', class: 'copy', testid: 'chat-copy', title: 'Copy', 'aria-label': 'Copy message' }, 'Copy');
       const el = h('article', { class: `msg msg-${role}`, testid: 'chat-message', 'data-role': role },
-        h('div', { class: 'msg-head' }, h('span', { class: 'who' }, role === 'user' ? 'You' : 'Assistant'), copy), body);
+        h('div', { class: 'msg-head' }, h('span', { class: 'who' }, role === 'user' ? 'You' : assistantName), copy), body);
       copy.addEventListener('click', async () => {
         const ok = await copyText(el._raw ? el._raw() : text.textContent);
         copy.textContent = ok ? 'Copied' : 'Copy failed';
@@ -422,6 +437,7 @@ export const chatTab = {
       runs.clear();
       loadSessions();
       loadHistory();
+      loadIdentity();
     };
     this.refresh = () => {
       loadSessions();
