@@ -18,8 +18,9 @@ import (
 const testTimeout = 45 * time.Second
 
 // streamDeltas is the reply the fake model streams, a delta every
-// streamSpacing: with the gateway's 150 ms chat delta throttle the page
-// sees several partial texts before the final one.
+// streamSpacing: slow enough that the page shows several partial texts
+// before the final one (from agent events, unthrottled, and chat deltas,
+// which the gateway throttles to one per 150 ms as the original does).
 var streamDeltas = []string{"The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ", "dog."}
 
 const streamSpacing = 90 * time.Millisecond
@@ -53,8 +54,8 @@ func (b *browser) say(text string) {
 }
 
 // The UI connects with the token typed in: connection-status turns
-// connected, and the token is gone from the input's page (kept in
-// localStorage only).
+// connected ("Connected"), and the token is kept in localStorage for the
+// next visit.
 func TestConnect(t *testing.T) {
 	f := startGateway(t, chatScript())
 	b := newBrowser(t, testTimeout)
