@@ -81,6 +81,13 @@ func BenchmarkControlUIDeltaRender(b *testing.B) {
 		b.Fatal("no chat delta was followed by a render")
 	}
 	reportMillis(b, "render", all)
+	over := 0
+	for _, ms := range all {
+		if ms > 1000.0/60 {
+			over++
+		}
+	}
+	b.ReportMetric(100*float64(over)/float64(len(all)), "render-over-frame-%")
 }
 
 // reportMillis reports the median, 95th percentile and maximum of ms.
