@@ -104,14 +104,17 @@ func (b *browser) resetProbe() {
 // text (longer than any frame of the run before it: the UI renders from
 // agent events and chat deltas alike, and a frame repeating known text
 // changes nothing) with the first render at or after it that shows new
-// text (longer than every render before it), and returns the gaps in
+// text (longer than every render of that message before it), and returns the gaps in
 // milliseconds: a delta's arrival to the DOM showing it. Two frames that
 // arrive before one render both count up to that render (a UI batching
 // deltas pays for it here). Frames with no later render are left out.
 func deltaLatencies(frames []frame, renders []render) []float64 {
 	var fresh []render
-	shown := 0
+	shown, count := 0, 0
 	for _, r := range renders {
+		if r.Count != count { // a new assistant message: its text starts again
+			shown, count = 0, r.Count
+		}
 		if r.Len > shown {
 			shown = r.Len
 			fresh = append(fresh, r)
