@@ -16,7 +16,9 @@
 //
 // The core hands it only GET and HEAD requests that no other part of the
 // port claims (the WebSocket upgrade, the canvas host, /v1 and the hooks
-// path are routed first), so the UI never shadows them.
+// path are routed first), and Routes refuses /__clawdbot* and /v1/* even
+// when those parts are off, so the UI never shadows them. Other methods
+// stay the core's 404 (the original answers 405).
 //
 // Every answer carries a strict Content-Security-Policy (scripts, styles,
 // images and fonts from the same origin only; connect-src the same origin
@@ -25,8 +27,8 @@
 // precompressed gzip body when the client accepts gzip.
 //
 // Test hooks (data-testid attributes the browser tests rely on; the full
-// list, with every attribute value, is TESTHOOKS.md beside this file): token-input, password-input,
-// connect-button, connection-status (data-state is exactly "connected",
+// list, with every attribute value, is TESTHOOKS.md beside this file):
+// token-input, password-input, connect-button, connection-status (data-state is exactly "connected",
 // "connecting" or "disconnected"), connection-error, gateway-banner,
 // chat-input, chat-send, chat-abort, chat-message (data-role "user" or
 // "assistant"; an assistant message still streaming has

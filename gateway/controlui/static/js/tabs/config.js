@@ -211,9 +211,10 @@ export const configTab = {
       for (const d of form.querySelectorAll('details')) if (open.has(d.dataset.path)) d.open = true;
     }
 
+    let applied = false; // a config.apply whose restart is still to come back
+
     async function load() {
       if (gw.state !== 'connected') return;
-      notice.textContent = '';
       try {
         await json5Ready();
         const [snap, sch] = await Promise.all([
@@ -252,6 +253,7 @@ export const configTab = {
         if (method === 'config.apply') {
           const ms = res && res.restart ? res.restart.delayMs : 0;
           notice.textContent = `Applied. The gateway restarts${ms ? ` in ${ms} ms` : ''}; this page reconnects by itself.`;
+          applied = true;
         } else {
           notice.textContent = `Saved to ${(res && res.path) || 'the config file'}.`;
         }
@@ -264,11 +266,21 @@ export const configTab = {
       }
     }
 
-    reload.addEventListener('click', load);
+    reload.addEventListener('click', () => {
+      notice.textContent = '';
+      load();
+    });
     save.addEventListener('click', () => write('config.set'));
     apply.addEventListener('click', () => write('config.apply'));
-    this.connected = () => {
-      if (!panel.hidden) load();
+    this.connected = async () => {
+      if (applied) {
+        applied = false;
+        dirty = false;
+        await load();
+        notice.textContent = 'Applied: the gateway restarted with this config.';
+        return;
+      }
+      if (!panel.hidden && !dirty) load();
     };
     this.refresh = load;
     this.show = () => {
