@@ -95,8 +95,9 @@ type fixture struct {
 // startGateway runs a gateway on 127.0.0.1:0 with token auth, a state dir
 // under the test's temp dir, a config naming the fake upstream as the
 // default model, and its log file where logs.tail looks. script says what
-// the upstream answers.
-func startGateway(tb testing.TB, script llmtest.Script) *fixture {
+// the upstream answers; mods change the options before gateway.New (the
+// fixture's srv is set once it returns).
+func startGateway(tb testing.TB, script llmtest.Script, mods ...func(*gateway.Options, *fixture)) *fixture {
 	tb.Helper()
 	up := llmtest.NewOpenAI(tb, script)
 	dir := tb.TempDir()
@@ -126,10 +127,14 @@ func startGateway(tb testing.TB, script llmtest.Script) *fixture {
 	tb.Cleanup(func() { _ = fl.Close() }) // after the gateway's shutdown (cleanups run last-in first-out)
 	f.log = slog.New(fl)
 	f.rc = gateway.RuntimeConfig{Config: loaded, Auth: gateway.Auth{Mode: gateway.AuthToken, Token: token}}
-	srv, err := gateway.New(gateway.Options{
+	opts := gateway.Options{
 		Addr: "127.0.0.1:0", StateDir: dir, ConfigPath: f.configPath, Workspace: filepath.Join(dir, "workspace"),
 		Version: "browsertest", Logger: f.log, Runtime: f.rc,
-	})
+	}
+	for _, m := range mods {
+		m(&opts, f)
+	}
+	srv, err := gateway.New(opts)
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)
 	}
