@@ -58,7 +58,9 @@ func BenchmarkControlUIFirstPaint(b *testing.B) {
 // A chat delta's arrival in the page (a WebSocket message listener that
 // runs before the UI's) to the DOM showing the new text (a
 // MutationObserver), both on the page's clock. Target: within one
-// animation frame (16.7 ms at 60 Hz). Each op is one streamed turn.
+// animation frame: render-after-next-frame-% counts the deltas shown
+// only after the next frame had begun (render-over-16.7ms-% the ones
+// slower than a 60 Hz frame). Each op is one streamed turn.
 //
 //	go test -run '^$' -bench ControlUIDeltaRender ./gateway/controlui/browsertest
 func BenchmarkControlUIDeltaRender(b *testing.B) {
@@ -68,14 +70,19 @@ func BenchmarkControlUIDeltaRender(b *testing.B) {
 	br.open(f, "/")
 	br.waitJS("the chat input", q("chat-input"), 5*time.Second)
 	var all []float64
-	turn := 0
+	late, turn := 0, 0
 	for b.Loop() {
 		turn++
 		br.resetProbe()
 		br.say(fmt.Sprintf("turn %d", turn))
 		br.waitJS("the final reply", fmt.Sprintf(`((m) => !!m && !m.hasAttribute('data-streaming') && document.querySelectorAll('[data-testid="chat-message"][data-role="assistant"]').length === %d)(%s)`, turn, lastAssistant), 15*time.Second)
 		frames, renders := br.probed()
-		all = append(all, deltaLatencies(frames, renders)...)
+		for _, p := range deltaPairs(frames, renders) {
+			all = append(all, p.latency())
+			if p.framesLate() > 1 {
+				late++
+			}
+		}
 	}
 	if len(all) == 0 {
 		b.Fatal("no chat delta was followed by a render")
@@ -87,7 +94,11 @@ func BenchmarkControlUIDeltaRender(b *testing.B) {
 			over++
 		}
 	}
-	b.ReportMetric(100*float64(over)/float64(len(all)), "render-over-frame-%")
+	b.ReportMetric(100*float64(over)/float64(len(all)), "render-over-16.7ms-%")
+	// The target proper: shown by the next animation frame after arrival
+	// (on a loaded machine frames themselves run late, so milliseconds
+	// overstate it).
+	b.ReportMetric(100*float64(late)/float64(len(all)), "render-after-next-frame-%")
 }
 
 // reportMillis reports the median, 95th percentile and maximum of ms.

@@ -13,12 +13,18 @@ import (
 //     when the socket is created, so it runs before the UI's own handler;
 //   - renders: every change of the last assistant message's text
 //     ({t, len, streaming}), from a MutationObserver (whose callback runs
-//     as a microtask right after the DOM changed).
+//     as a microtask right after the DOM changed);
+//   - in both, n: the number of animation frames run so far, from a
+//     requestAnimationFrame loop registered first, so its callback runs
+//     before any the UI asks for in the same frame. A render with the n of
+//     its frame + 1 came in the next frame, + 0 in the same task.
 //
 // The delta render latency is a render's t minus the t of the frame that
 // caused it; both clocks are the page's performance.now().
 const probeJS = `(() => {
-  const bt = window.__bt = { frames: [], renders: [], lastLen: -1, lastStreaming: null };
+  const bt = window.__bt = { frames: [], renders: [], lastLen: -1, lastStreaming: null, n: 0 };
+  const tick = () => { bt.n++; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
   const W = window.WebSocket;
   window.WebSocket = class extends W {
     constructor(...args) {
@@ -33,10 +39,10 @@ const probeJS = `(() => {
         if (f.event === 'chat') {
           const c = p.message && p.message.content;
           const text = typeof c === 'string' ? c : Array.isArray(c) ? c.map((x) => (x && x.type === 'text' && x.text) || '').join('') : '';
-          bt.frames.push({ t, event: 'chat', state: p.state, runId: p.runId, len: text.length });
+          bt.frames.push({ t, n: bt.n, event: 'chat', state: p.state, runId: p.runId, len: text.length });
         } else if (f.event === 'agent' && p.stream === 'assistant') {
           const text = (p.data && p.data.text) || '';
-          bt.frames.push({ t, event: 'agent', state: 'delta', runId: p.runId, len: text.length });
+          bt.frames.push({ t, n: bt.n, event: 'agent', state: 'delta', runId: p.runId, len: text.length });
         }
       });
     }
@@ -50,7 +56,7 @@ const probeJS = `(() => {
     const streaming = m.getAttribute('data-streaming') === 'true';
     if (len !== bt.lastLen || streaming !== bt.lastStreaming) {
       bt.lastLen = len; bt.lastStreaming = streaming;
-      bt.renders.push({ t: performance.now(), len, streaming, count: msgs.length });
+      bt.renders.push({ t: performance.now(), n: bt.n, len, streaming, count: msgs.length });
     }
   };
   const start = () => new MutationObserver(sample).observe(document.documentElement,
@@ -70,6 +76,7 @@ func (b *browser) installProbe() {
 // frame and render are probeJS's records.
 type frame struct {
 	T     float64 `json:"t"`
+	N     int     `json:"n"` // animation frames run before it arrived
 	Event string  `json:"event"` // chat | agent
 	State string  `json:"state"`
 	RunID string  `json:"runId"`
@@ -78,6 +85,7 @@ type frame struct {
 
 type render struct {
 	T         float64 `json:"t"`
+	N         int     `json:"n"` // animation frames run when the DOM changed
 	Len       int     `json:"len"`
 	Streaming bool    `json:"streaming"`
 	Count     int     `json:"count"`
@@ -100,15 +108,27 @@ func (b *browser) resetProbe() {
 	eval[bool](b, `(window.__bt.frames = [], window.__bt.renders = [], true)`)
 }
 
-// deltaLatencies pairs every streamed frame that brings new assistant
-// text (longer than any frame of the run before it: the UI renders from
-// agent events and chat deltas alike, and a frame repeating known text
-// changes nothing) with the first render at or after it that shows new
-// text (longer than every render of that message before it), and returns the gaps in
-// milliseconds: a delta's arrival to the DOM showing it. Two frames that
-// arrive before one render both count up to that render (a UI batching
-// deltas pays for it here). Frames with no later render are left out.
-func deltaLatencies(frames []frame, renders []render) []float64 {
+// deltaPair is a delta frame and the render that showed it.
+type deltaPair struct {
+	frame  frame
+	render render
+}
+
+// latency is the delta's arrival to the DOM showing it, in milliseconds.
+func (p deltaPair) latency() float64 { return p.render.T - p.frame.T }
+
+// framesLate is how many animation frames began between the arrival and
+// the DOM change: 0 in the same task, 1 in the next frame.
+func (p deltaPair) framesLate() int { return p.render.N - p.frame.N }
+
+// deltaPairs pairs every streamed frame that brings new assistant text
+// (longer than any frame of the run before it: the UI renders from agent
+// events and chat deltas alike, and a frame repeating known text changes
+// nothing) with the first render at or after it that shows new text
+// (longer than every render of that message before it). Two frames that
+// arrive before one render both pair with it (a UI batching deltas pays
+// for it here). Frames with no later render are left out.
+func deltaPairs(frames []frame, renders []render) []deltaPair {
 	var fresh []render
 	shown, count := 0, 0
 	for _, r := range renders {
@@ -120,7 +140,7 @@ func deltaLatencies(frames []frame, renders []render) []float64 {
 			fresh = append(fresh, r)
 		}
 	}
-	var out []float64
+	var out []deltaPair
 	longest := map[string]int{}
 	j := 0
 	for _, f := range frames {
@@ -134,7 +154,16 @@ func deltaLatencies(frames []frame, renders []render) []float64 {
 		if j == len(fresh) {
 			break
 		}
-		out = append(out, fresh[j].T-f.T)
+		out = append(out, deltaPair{f, fresh[j]})
+	}
+	return out
+}
+
+// deltaLatencies is the latency of every pair, in milliseconds.
+func deltaLatencies(frames []frame, renders []render) []float64 {
+	var out []float64
+	for _, p := range deltaPairs(frames, renders) {
+		out = append(out, p.latency())
 	}
 	return out
 }

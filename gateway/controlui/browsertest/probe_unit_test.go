@@ -31,3 +31,16 @@ func TestDeltaLatencies(t *testing.T) {
 		}
 	}
 }
+
+// framesLate counts the animation frames between a delta and its render.
+func TestDeltaPairFramesLate(t *testing.T) {
+	frames := []frame{{T: 10, N: 4, State: "delta", RunID: "r", Len: 3}, {T: 30, N: 5, State: "delta", RunID: "r", Len: 6}}
+	renders := []render{{T: 12, N: 5, Len: 3, Count: 1}, {T: 70, N: 8, Len: 6, Count: 1}}
+	var got []int
+	for _, p := range deltaPairs(frames, renders) {
+		got = append(got, p.framesLate())
+	}
+	if !slices.Equal(got, []int{1, 3}) {
+		t.Errorf("frames late %v, want [1 3] (the next frame, then three frames on)", got)
+	}
+}
