@@ -76,7 +76,7 @@ func (b *browser) installProbe() {
 // frame and render are probeJS's records.
 type frame struct {
 	T     float64 `json:"t"`
-	N     int     `json:"n"` // animation frames run before it arrived
+	N     int     `json:"n"`     // animation frames run before it arrived
 	Event string  `json:"event"` // chat | agent
 	State string  `json:"state"`
 	RunID string  `json:"runId"`
