@@ -15,6 +15,7 @@ import { logsTab } from './tabs/logs.js';
 import { configTab } from './tabs/config.js';
 import { cronTab } from './tabs/cron.js';
 import { approvalsTab, ApprovalQueue } from './tabs/approvals.js';
+import { debugTab } from './tabs/debug.js';
 
 const SESSION_KEY = 'clawdbot.controlui.session';
 
@@ -56,7 +57,7 @@ try {
   app.sessionKey = '';
 }
 
-const tabs = [chatTab, overviewTab, channelsTab, instancesTab, sessionsTab, nodesTab, logsTab, configTab, cronTab, approvalsTab];
+const tabs = [chatTab, overviewTab, channelsTab, instancesTab, sessionsTab, nodesTab, logsTab, configTab, cronTab, approvalsTab, debugTab];
 const byName = new Map(tabs.map((t) => [t.name, t]));
 const nav = document.getElementById('tabs');
 const panels = document.getElementById('panels');

@@ -171,6 +171,7 @@ export const chatTab = {
           if (card) {
             card.resEl.textContent = resultText(msg);
             card.status.textContent = msg.isError ? 'error' : 'done';
+            if (msg.isError) card.el.dataset.error = 'true';
           }
         }
       }
@@ -293,6 +294,7 @@ export const chatTab = {
       if (d.phase === 'result') {
         seg.card.resEl.textContent = resultText(d.result);
         seg.card.status.textContent = d.isError ? 'error' : 'done';
+        if (d.isError) seg.card.el.dataset.error = 'true';
       }
     }
 

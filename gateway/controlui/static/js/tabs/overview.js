@@ -14,6 +14,7 @@ export const overviewTab = {
     const health = h('div', { testid: 'overview-health' });
     const channels = h('div', { testid: 'overview-channels' });
     const heartbeat = h('div', { testid: 'overview-heartbeat' });
+    const status = h('div', { testid: 'overview-status' });
     const err = h('p', { class: 'error', testid: 'overview-error' });
     const refresh = h('button', { type: 'button', testid: 'overview-refresh' }, 'Refresh');
     fill(panel,
@@ -24,7 +25,8 @@ export const overviewTab = {
           h('dl', { class: 'kv' }, h('dt', null, 'version'), version, h('dt', null, 'host'), host, h('dt', null, 'uptime'), uptime)),
         h('div', { class: 'card' }, h('h3', null, 'Health'), health),
         h('div', { class: 'card' }, h('h3', null, 'Channels'), channels),
-        h('div', { class: 'card' }, h('h3', null, 'Heartbeat'), heartbeat)));
+        h('div', { class: 'card' }, h('h3', null, 'Heartbeat'), heartbeat),
+        h('div', { class: 'card' }, h('h3', null, 'Status'), status)));
 
     let uptimeBase = 0;
     let uptimeAt = 0;
@@ -65,6 +67,15 @@ export const overviewTab = {
         showHealth(await gw.request('health', {}));
       } catch (e) {
         err.textContent = `health: ${errorText(e)}`;
+      }
+      try {
+        const st = await gw.request('status', {});
+        const lines = [...(st.channelSummary || [])];
+        if (st.queuedSystemEvents && st.queuedSystemEvents.length) lines.push(`${st.queuedSystemEvents.length} queued system event(s)`);
+        if (st.sessions) lines.push(`${st.sessions.count} session(s)${st.sessions.defaults && st.sessions.defaults.model ? ` · default model ${st.sessions.defaults.model}` : ''}`);
+        fill(status, lines.length ? h('ul', { class: 'plain' }, lines.map((l) => h('li', null, l))) : h('p', { class: 'muted' }, '—'));
+      } catch (e) {
+        fill(status, h('p', { class: 'muted' }, errorText(e)));
       }
       try {
         const hb = await gw.request('last-heartbeat', {});

@@ -34,11 +34,16 @@ export const sessionsTab = {
       const thinking = h('select', { testid: 'session-thinking', 'aria-label': 'Thinking' },
         ['', 'off', 'minimal', 'low', 'medium', 'high'].map((v) => h('option', { value: v }, v || 'thinking: default')));
       thinking.value = s.thinkingLevel || '';
+      // verbose "on" also streams the turn's tool calls into Chat.
+      const verbose = h('select', { testid: 'session-verbose', 'aria-label': 'Verbose' },
+        ['', 'off', 'on', 'full'].map((v) => h('option', { value: v }, v ? `verbose: ${v}` : 'verbose: default')));
+      verbose.value = s.verboseLevel || '';
       const save = h('button', { type: 'button', testid: 'session-patch' }, 'Save');
       save.addEventListener('click', () => {
         const patch = { key: s.key };
         if (label.value.trim() !== (s.label || '')) patch.label = label.value.trim() || null;
         if (thinking.value !== (s.thinkingLevel || '')) patch.thinkingLevel = thinking.value || null;
+        if (verbose.value !== (s.verboseLevel || '')) patch.verboseLevel = verbose.value || null;
         act(() => gw.request('sessions.patch', patch));
       });
       const pv = h('button', { type: 'button', testid: 'session-preview' }, 'Preview');
@@ -67,7 +72,7 @@ export const sessionsTab = {
       });
       return h('tr', { testid: 'session-row', 'data-key': s.key },
         h('td', { class: 'mono' }, s.key),
-        h('td', null, label, thinking),
+        h('td', null, label, thinking, verbose),
         h('td', null, s.kind || ''),
         h('td', null, fmtAgo(s.updatedAt)),
         h('td', null, String(s.totalTokens || 0)),
