@@ -60,9 +60,10 @@ func TestOriginalControlUIConfigTab(t *testing.T) {
 	// Its web components render into shadow roots; read the whole text.
 	const text = `((root) => { const out = []; const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
 	  for (const c of n.childNodes) { if (c.nodeType === 3) out.push(c.textContent); else walk(c); } }; walk(root); return out.join(' '); })(document.body)`
-	b.waitJS("the Config tab rendered", `((t) => /Config/.test(t) && !/Loading schema/i.test(t))(`+text+`)`, 15*time.Second)
-	// Let config.get and config.schema answer and the form render.
-	time.Sleep(2 * time.Second)
+	// Rendered: config.get answered (the validity badge) and config.schema
+	// (the form's sections, or "Schema unavailable").
+	b.waitJS("the Config tab rendered", `((t) => /All Settings/.test(t) && /\b(valid|invalid)\b/.test(t) && !/Loading schema/i.test(t) &&
+	  (/Schema unavailable/.test(t) || document.querySelectorAll('.config-section-card, .cfg-field, .cfg-object').length > 0))(`+text+`)`, 15*time.Second)
 	body := eval[string](b, text)
 	b.shot("original-config")
 	for _, bad := range []string{"Schema unavailable", "unknown method", "Disconnected", "pairing required", "unauthorized"} {
