@@ -13,7 +13,7 @@ export CGO_ENABLED ?= 0
 # `go build` without it makes the same binary, only slower to start.
 export GOFLAGS += -tags=stdjson
 
-.PHONY: build run test unit fmt-check vet staticcheck doccheck cross bench fuzz schema lint clean
+.PHONY: build run test unit fmt-check vet staticcheck doccheck cross bench fuzz schema lint screenshots clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/clawdbot
@@ -60,6 +60,13 @@ schema:
 	$(GO) generate ./wire ./gateway/configrpc
 
 lint: fmt-check vet staticcheck doccheck
+
+# One PNG per Control UI tab into doc/screenshots/ (README shows them), from
+# the browser tests' harness: a real gateway, a fake model, headless
+# Chromium (apt-get install chromium).
+screenshots:
+	CONTROLUI_SCREENSHOTS_DIR=$(CURDIR)/doc/screenshots CONTROLUI_BROWSER_REQUIRED=1 \
+	  $(GO) test -count=1 -run '^TestScreenshots$$' -v ./gateway/controlui/browsertest
 
 # staticcheck is pinned so every machine reports the same findings; 2026.1
 # (v0.7.0) is the first release that understands Go 1.26. .ci/run installs it.
