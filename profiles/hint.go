@@ -3,11 +3,14 @@ package profiles
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // hintRE matches a command that starts with clawdbot, optionally run
 // through a package runner, and captures up to the end of "clawdbot".
-var hintRE = regexp.MustCompile(`^(\s*(?:(?:pnpm|npm|bunx|npx)\s+)?clawdbot)(?:\s|$)`)
+var hintRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\s*(?:(?:pnpm|npm|bunx|npx)\s+)?clawdbot)(?:\s|$)`)
+})
 
 // FormatHint makes a printed fix command target the given profile
 // (doc/supervision.md §1.7): for a valid, non-default profile name it inserts
@@ -22,7 +25,7 @@ func FormatHint(profile, cmd string) string {
 	if profile == "" || strings.EqualFold(profile, "default") || !ValidName(profile) {
 		return cmd
 	}
-	m := hintRE.FindStringSubmatchIndex(cmd)
+	m := hintRE().FindStringSubmatchIndex(cmd)
 	if m == nil {
 		return cmd
 	}

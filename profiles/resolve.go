@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Input is what Resolve needs: the global flags, the command's --port, the
@@ -20,11 +21,11 @@ type Input struct {
 	Home        string
 }
 
-var nameRE = regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`) })
 
 // ValidName reports whether name is a valid profile name (doc/supervision.md §1.1):
 // letters, digits, "_" and "-", starting with a letter or digit, 1–64 chars.
-func ValidName(name string) bool { return nameRE.MatchString(strings.TrimSpace(name)) }
+func ValidName(name string) bool { return nameRE().MatchString(strings.TrimSpace(name)) }
 
 // ErrDevWithProfile is returned when --dev and --profile name different profiles.
 //
