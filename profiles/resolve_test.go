@@ -258,6 +258,26 @@ func TestValidNameMatchesPattern(t *testing.T) {
 	}
 }
 
+// TestClawdbotEndMatchesPattern pins the plain-code command matcher of
+// FormatHint to the pattern it replaced: runners, spacing, near misses.
+func TestClawdbotEndMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(`^(\s*(?:(?:pnpm|npm|bunx|npx)\s+)?clawdbot)(?:\s|$)`)
+	for _, cmd := range []string{
+		"clawdbot", "clawdbot gateway", "  clawdbot\tdoctor", "clawdbots", "clawdbot-x", "xclawdbot",
+		"npx clawdbot", "npx  clawdbot login", "npxclawdbot", "npx", "npx ", "pnpm clawdbot\n", "bunx\fclawdbot",
+		"npm clawdbotx", "npm run clawdbot", "yarn clawdbot", "\vclawdbot", "clawdbot\v", "\u00A0clawdbot",
+		"pnpmclawdbot", "npm clawdbot\r", "", " ", "Clawdbot", "npx npx clawdbot",
+	} {
+		want := -1
+		if m := re.FindStringSubmatchIndex(cmd); m != nil {
+			want = m[3]
+		}
+		if got := clawdbotEnd(cmd); got != want {
+			t.Errorf("clawdbotEnd(%q) = %d, the pattern says %d", cmd, got, want)
+		}
+	}
+}
+
 func TestProfileDirsAndEnv(t *testing.T) {
 	p, err := Resolve(Input{ProfileFlag: "rescue", Home: "/h", Getenv: envMap(nil)})
 	if err != nil {
