@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawdbot/clawdbot/profiles"
@@ -16,7 +17,9 @@ import (
 
 // errorPatterns are the gateway's startup refusals worth quoting (doc/supervision.md §5.1
 // item 7, plus this gateway's own wording).
-var errorPatterns = regexp.MustCompile(`(?i)refusing to bind gateway|gateway auth mode|gateway start blocked|failed to bind gateway socket|tailscale .* requires|another gateway instance is already listening|port \d+ is held by|gateway already running|invalid config|missing config`)
+var errorPatterns = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)refusing to bind gateway|gateway auth mode|gateway start blocked|failed to bind gateway socket|tailscale .* requires|another gateway instance is already listening|port \d+ is held by|gateway already running|invalid config|missing config`)
+})
 
 // maxLogTail bounds how much of a log file LastGatewayError reads.
 const maxLogTail = 64 << 10
@@ -54,7 +57,7 @@ func LastGatewayError(ctx context.Context, c *Context, inst supervise.Spec, svc 
 	}
 	for _, lines := range sources {
 		for i := len(lines) - 1; i >= 0; i-- {
-			if errorPatterns.MatchString(lines[i]) {
+			if errorPatterns().MatchString(lines[i]) {
 				return strings.TrimSpace(lines[i])
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -20,11 +19,26 @@ type Input struct {
 	Home        string
 }
 
-var nameRE = regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`)
-
 // ValidName reports whether name is a valid profile name (doc/supervision.md §1.1):
 // letters, digits, "_" and "-", starting with a letter or digit, 1–64 chars.
-func ValidName(name string) bool { return nameRE.MatchString(strings.TrimSpace(name)) }
+//
+// It is plain code rather than a regexp because every command resolves its
+// profile before it does anything: compiling the pattern cost 60 KB at
+// start-up. It matches exactly what (?i)^[a-z0-9][a-z0-9_-]{0,63}$ does,
+// case folding included (K KELVIN SIGN and ſ LONG S fold into [a-z]).
+func ValidName(name string) bool {
+	n := 0
+	for i, r := range strings.TrimSpace(name) {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '\u212A', r == '\u017F':
+		case i > 0 && (r == '_' || r == '-'):
+		default:
+			return false
+		}
+		n++
+	}
+	return n >= 1 && n <= 64
+}
 
 // ErrDevWithProfile is returned when --dev and --profile name different profiles.
 //

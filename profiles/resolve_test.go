@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -237,6 +238,42 @@ func TestValidName(t *testing.T) {
 	} {
 		if got := ValidName(name); got != want {
 			t.Errorf("ValidName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestValidNameMatchesPattern pins the plain-code ValidName to the pattern
+// it replaced, on the inputs where the two could part: case folding outside
+// ASCII, rune (not byte) lengths, invalid UTF-8, surrounding space.
+func TestValidNameMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(`(?i)^[a-z0-9][a-z0-9_-]{0,63}$`)
+	for _, name := range []string{
+		"\u212A", "a\u212A", "\u017Fx", "\u0130", "\u0131", "ß", "K-9", " a ", "\ta\n", "a\n", "a\x00",
+		"\xff", "a\xff", "a-", "a_", "0", "-", "_", "Z" + strings.Repeat("\u212A", 63), "Z" + strings.Repeat("\u212A", 64),
+		strings.Repeat("é", 3), "a\u00A0", "\u00A0a", strings.Repeat("y", 63) + "-",
+	} {
+		if got, want := ValidName(name), re.MatchString(strings.TrimSpace(name)); got != want {
+			t.Errorf("ValidName(%q) = %v, the pattern says %v", name, got, want)
+		}
+	}
+}
+
+// TestClawdbotEndMatchesPattern pins the plain-code command matcher of
+// FormatHint to the pattern it replaced: runners, spacing, near misses.
+func TestClawdbotEndMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(`^(\s*(?:(?:pnpm|npm|bunx|npx)\s+)?clawdbot)(?:\s|$)`)
+	for _, cmd := range []string{
+		"clawdbot", "clawdbot gateway", "  clawdbot\tdoctor", "clawdbots", "clawdbot-x", "xclawdbot",
+		"npx clawdbot", "npx  clawdbot login", "npxclawdbot", "npx", "npx ", "pnpm clawdbot\n", "bunx\fclawdbot",
+		"npm clawdbotx", "npm run clawdbot", "yarn clawdbot", "\vclawdbot", "clawdbot\v", "\u00A0clawdbot",
+		"pnpmclawdbot", "npm clawdbot\r", "", " ", "Clawdbot", "npx npx clawdbot",
+	} {
+		want := -1
+		if m := re.FindStringSubmatchIndex(cmd); m != nil {
+			want = m[3]
+		}
+		if got := clawdbotEnd(cmd); got != want {
+			t.Errorf("clawdbotEnd(%q) = %d, the pattern says %d", cmd, got, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -68,7 +69,7 @@ type taskXML struct {
 	} `xml:"Principals>Principal"`
 }
 
-var xmlDecl = regexp.MustCompile(`^\s*<\?xml[^>]*\?>`)
+var xmlDecl = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*<\?xml[^>]*\?>`) })
 
 // ParseTaskXML reads the output of `schtasks /Query /TN <name> /XML`. It
 // accepts UTF-16 (with a byte-order mark, as the Task Scheduler stores and
@@ -79,7 +80,7 @@ func ParseTaskXML(data []byte) (ScheduledTask, error) {
 	if err != nil {
 		return ScheduledTask{}, err
 	}
-	text = xmlDecl.ReplaceAllString(text, "")
+	text = xmlDecl().ReplaceAllString(text, "")
 	var x taskXML
 	if err := xml.Unmarshal([]byte(text), &x); err != nil {
 		return ScheduledTask{}, fmt.Errorf("task xml: %w", err)

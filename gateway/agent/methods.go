@@ -215,7 +215,7 @@ func (h *handlers) workspace(cfg Config, a AgentEntry) string {
 	return firstNonEmpty(a.Workspace, cfg.Workspace, h.r.d.Workspace)
 }
 
-var imageExt = regexp.MustCompile(`(?i)\.(png|jpe?g|gif|webp|svg|ico)$`)
+var imageExt = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\.(png|jpe?g|gif|webp|svg|ico)$`) })
 
 // normalizeAvatar accepts an http(s) or data:image URL, a path-like value
 // (rewritten to /avatar/<agentId>) or a short token without spaces.
@@ -227,7 +227,7 @@ func normalizeAvatar(v, agentID string) string {
 		return ""
 	case strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "data:image/"):
 		return v
-	case strings.Contains(v, "/") || imageExt.MatchString(v):
+	case strings.Contains(v, "/") || imageExt().MatchString(v):
 		return "/avatar/" + agentID
 	case utf8.RuneCountInString(v) <= 4 && !strings.ContainsAny(v, " \t\n"):
 		return v
@@ -237,7 +237,9 @@ func normalizeAvatar(v, agentID string) string {
 
 type identityFile struct{ Name, Emoji, Avatar string }
 
-var identityLine = regexp.MustCompile(`(?i)^\s*[-*]?\s*\**\s*(name|emoji|avatar)\s*\**\s*:\s*\**\s*(.*?)\s*$`)
+var identityLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^\s*[-*]?\s*\**\s*(name|emoji|avatar)\s*\**\s*:\s*\**\s*(.*?)\s*$`)
+})
 
 // readIdentityFile reads the Name/Emoji/Avatar lines of IDENTITY.md,
 // skipping the template's placeholders in parentheses.
@@ -252,7 +254,7 @@ func readIdentityFile(ws string) identityFile {
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		m := identityLine.FindStringSubmatch(sc.Text())
+		m := identityLine().FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
@@ -310,7 +312,7 @@ func (h *handlers) agentsList(c *rpc.Call) (any, *wire.ErrorShape) {
 // Attachment limits (doc/messaging.md §1.2 step 3).
 const maxAttachmentBytes = 5_000_000
 
-var base64Chars = regexp.MustCompile(`^[A-Za-z0-9+/=]*$`)
+var base64Chars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9+/=]*$`) })
 
 // parseAttachments decodes the image attachments of agent / chat.send;
 // non-images are dropped, as in the original.
@@ -328,7 +330,7 @@ func parseAttachments(raw []json.RawMessage) ([]llm.Content, *wire.ErrorShape) {
 				content = after
 			}
 		}
-		if len(content)%4 != 0 || !base64Chars.MatchString(content) {
+		if len(content)%4 != 0 || !base64Chars().MatchString(content) {
 			return nil, rpc.Invalid("Error: attachment " + label + ": invalid base64 content")
 		}
 		data, err := base64.StdEncoding.DecodeString(content)

@@ -10,6 +10,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/llm"
@@ -143,13 +144,13 @@ func (m *Manager) Logout(ctx context.Context, channel, accountID string) (map[st
 // message already names its error type ("HttpError: ...").
 func errText(err error) string {
 	msg := err.Error()
-	if errorNamed.MatchString(msg) {
+	if errorNamed().MatchString(msg) {
 		return msg
 	}
 	return "Error: " + msg
 }
 
-var errorNamed = regexp.MustCompile(`^[A-Z][A-Za-z]*Error: `)
+var errorNamed = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Za-z]*Error: `) })
 
 // sendFlight is a send in progress; duplicates wait on done.
 type sendFlight struct {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawdbot/clawdbot/wire"
@@ -294,10 +295,10 @@ func coerceSchedule(s map[string]any) {
 }
 
 var (
-	isoTZ       = regexp.MustCompile(`(?i)(Z|[+-]\d{2}:?\d{2})$`)
-	isoDate     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	isoDateTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T`)
-	digits      = regexp.MustCompile(`^\d+$`)
+	isoTZ       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(Z|[+-]\d{2}:?\d{2})$`) })
+	isoDate     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`) })
+	isoDateTime = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T`) })
+	digits      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d+$`) })
 )
 
 // ParseAbsoluteTime is the original's parseAbsoluteTimeMs: ms since the
@@ -307,16 +308,16 @@ func ParseAbsoluteTime(in string) *int64 {
 	if raw == "" {
 		return nil
 	}
-	if digits.MatchString(raw) {
+	if digits().MatchString(raw) {
 		if n, err := strconv.ParseInt(raw, 10, 64); err == nil && n > 0 {
 			return &n
 		}
 	}
 	switch {
-	case isoTZ.MatchString(raw):
-	case isoDate.MatchString(raw):
+	case isoTZ().MatchString(raw):
+	case isoDate().MatchString(raw):
 		raw += "T00:00:00Z"
-	case isoDateTime.MatchString(raw):
+	case isoDateTime().MatchString(raw):
 		raw += "Z"
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05Z0700", "2006-01-02T15:04Z0700"} {

@@ -50,7 +50,7 @@ const (
 func Subsystem(l *slog.Logger, name string) *slog.Logger { return l.With(SubsystemKey, name) }
 
 // dayName matches the files this package writes, for pruning.
-var dayName = regexp.MustCompile(`^gateway-\d{4}-\d{2}-\d{2}\.log$`)
+var dayName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^gateway-\d{4}-\d{2}-\d{2}\.log$`) })
 
 // DayPath is the per-day log file for the local date of t in dir.
 func DayPath(dir string, t time.Time) string {
@@ -289,7 +289,7 @@ func (s *sink) prune(current string) {
 	}
 	cutoff := s.o.Now().Add(-s.o.Retention)
 	for _, e := range entries {
-		if e.IsDir() || !dayName.MatchString(e.Name()) {
+		if e.IsDir() || !dayName().MatchString(e.Name()) {
 			continue
 		}
 		p := filepath.Join(s.o.Dir, e.Name())

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // logs.tail limits (doc/protocol.md §3.4): the defaults the server applies when
@@ -35,7 +36,7 @@ type TailResult struct {
 // rollingName matches a per-day log file name: ours (gateway-…) and the
 // original's (clawdbot-…), so a logging.file pointing at either kind falls
 // back to the newest file of the same family.
-var rollingName = regexp.MustCompile(`^(gateway|clawdbot)-\d{4}-\d{2}-\d{2}\.log$`)
+var rollingName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(gateway|clawdbot)-\d{4}-\d{2}-\d{2}\.log$`) })
 
 // Tail reads the end of the log file at path following the logs.tail
 // algorithm of doc/protocol.md §3.4:
@@ -139,7 +140,7 @@ func resolveTailFile(path string) string {
 		return path
 	}
 	base := filepath.Base(path)
-	m := rollingName.FindStringSubmatch(base)
+	m := rollingName().FindStringSubmatch(base)
 	if m == nil {
 		return path
 	}
@@ -152,7 +153,7 @@ func resolveTailFile(path string) string {
 	var bestMod int64
 	for _, e := range entries {
 		n := e.Name()
-		sm := rollingName.FindStringSubmatch(n)
+		sm := rollingName().FindStringSubmatch(n)
 		if sm == nil || sm[1] != m[1] || e.IsDir() {
 			continue
 		}

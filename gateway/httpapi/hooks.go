@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -313,8 +314,8 @@ type templateContext struct {
 }
 
 var (
-	templateExpr = regexp.MustCompile(`\{\{\s*([^}]+)\s*\}\}`)
-	pathPart     = regexp.MustCompile(`([^.\[\]]+)|(\[(\d+)\])`)
+	templateExpr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*([^}]+)\s*\}\}`) })
+	pathPart     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([^.\[\]]+)|(\[(\d+)\])`) })
 )
 
 // render fills a mapping template as the original's renderTemplate:
@@ -327,8 +328,8 @@ func render(tmpl string, ctx templateContext) string {
 	if tmpl == "" {
 		return ""
 	}
-	return templateExpr.ReplaceAllStringFunc(tmpl, func(m string) string {
-		expr := strings.TrimSpace(templateExpr.FindStringSubmatch(m)[1])
+	return templateExpr().ReplaceAllStringFunc(tmpl, func(m string) string {
+		expr := strings.TrimSpace(templateExpr().FindStringSubmatch(m)[1])
 		v := resolveExpr(expr, ctx)
 		switch v := v.(type) {
 		case nil:
@@ -373,7 +374,7 @@ func getPath(root any, expr string) any {
 		return nil
 	}
 	cur := root
-	for _, m := range pathPart.FindAllStringSubmatch(expr, -1) {
+	for _, m := range pathPart().FindAllStringSubmatch(expr, -1) {
 		if cur == nil {
 			return nil
 		}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/llm"
@@ -428,7 +429,7 @@ func keyFix(provider string) string {
 	return fmt.Sprintf("set models.providers.%s.apiKey", provider)
 }
 
-var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`) })
 
 // Key sources, as models status names them (never the key itself).
 const (
@@ -446,7 +447,7 @@ func (r *Resolver) key(cfg profiles.Config, agentID, provider, configured string
 		return rot.current().key, SourceAuthProfile
 	}
 	if configured != "" {
-		if envName.MatchString(configured) {
+		if envName().MatchString(configured) {
 			if v := r.o.Getenv(configured); v != "" {
 				return v, SourceEnv + ":" + configured
 			}

@@ -119,10 +119,11 @@ func writeAll(f *os.File, b []byte) error {
 	if err := f.Truncate(0); err != nil {
 		return err
 	}
-	if _, err := f.WriteAt(b, 0); err != nil {
-		return err
-	}
-	return f.Sync()
+	// No fsync: other processes read the content through the page cache as
+	// soon as WriteAt returns, and after a crash the holder is dead anyway,
+	// so durability buys nothing and costs milliseconds before the bind.
+	_, err := f.WriteAt(b, 0)
+	return err
 }
 
 func lockedError(path string) error {

@@ -4,12 +4,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // nodeTextRE is the original's parsePresence pattern: every part is
 // required, the host has no spaces, and it is case-insensitive. A text that
 // does not match it is stored as text only.
-var nodeTextRE = regexp.MustCompile(`(?i)Node:\s*([^ (]+)\s*\(([^)]+)\)\s*·\s*app\s*([^·]+?)\s*·\s*last input\s*([0-9]+)s ago\s*·\s*mode\s*([^·]+?)\s*·\s*reason\s*(.+)$`)
+var nodeTextRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)Node:\s*([^ (]+)\s*\(([^)]+)\)\s*·\s*app\s*([^·]+?)\s*·\s*last input\s*([0-9]+)s ago\s*·\s*mode\s*([^·]+?)\s*·\s*reason\s*(.+)$`)
+})
 
 // NodeText is what a system-event beacon's text says about its sender.
 type NodeText struct {
@@ -21,7 +24,7 @@ type NodeText struct {
 // ago · mode <mode> · reason <reason>" (doc/protocol.md §6). ok is false, and the
 // result empty, when text does not have that shape.
 func ParseNodeText(text string) (n NodeText, ok bool) {
-	m := nodeTextRE.FindStringSubmatch(strings.TrimSpace(text))
+	m := nodeTextRE().FindStringSubmatch(strings.TrimSpace(text))
 	if m == nil {
 		return NodeText{}, false
 	}

@@ -490,21 +490,23 @@ func lastMessagePreview(path string) string {
 }
 
 var (
-	envelopePrefix = regexp.MustCompile(`^\[([^\]]+)\]\s*`)
-	envelopeDate   = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z\b|\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b`)
-	messageIDLine  = regexp.MustCompile(`(?i)^\s*\[message_id:\s*[^\]]+\]\s*$`)
+	envelopePrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\[([^\]]+)\]\s*`) })
+	envelopeDate   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z\b|\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b`)
+	})
+	messageIDLine  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^\s*\[message_id:\s*[^\]]+\]\s*$`) })
 	envelopeLabels = []string{"WebChat", "WhatsApp", "Telegram", "Signal", "Slack", "Discord", "Google Chat", "iMessage", "Teams", "Matrix", "Zalo", "Zalo Personal", "BlueBubbles"}
 )
 
 // stripEnvelope removes a channel envelope header ("[Telegram Bob
 // 2026-01-02 10:00] ...") as the original's chat-sanitize does.
 func stripEnvelope(s string) string {
-	m := envelopePrefix.FindStringSubmatchIndex(s)
+	m := envelopePrefix().FindStringSubmatchIndex(s)
 	if m == nil {
 		return s
 	}
 	header := s[m[2]:m[3]]
-	ok := envelopeDate.MatchString(header)
+	ok := envelopeDate().MatchString(header)
 	for _, l := range envelopeLabels {
 		ok = ok || strings.HasPrefix(header, l+" ")
 	}
@@ -521,7 +523,7 @@ func stripMessageIDs(s string) string {
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 	out := lines[:0]
 	for _, l := range lines {
-		if !messageIDLine.MatchString(l) {
+		if !messageIDLine().MatchString(l) {
 			out = append(out, l)
 		}
 	}

@@ -3,6 +3,7 @@ package sessionstore
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Session keys (doc/messaging.md §3.2). The canonical form is
@@ -33,8 +34,8 @@ const (
 )
 
 var (
-	validAgentID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
-	invalidRun   = regexp.MustCompile(`[^a-z0-9_-]+`)
+	validAgentID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`) })
+	invalidRun   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9_-]+`) })
 )
 
 // NormalizeAgentID is the original's normalizeAgentId: a valid id is
@@ -45,10 +46,10 @@ func NormalizeAgentID(id string) string {
 	if id == "" {
 		return DefaultAgentID
 	}
-	if validAgentID.MatchString(id) {
+	if validAgentID().MatchString(id) {
 		return strings.ToLower(id)
 	}
-	s := invalidRun.ReplaceAllString(strings.ToLower(id), "-")
+	s := invalidRun().ReplaceAllString(strings.ToLower(id), "-")
 	s = strings.Trim(s, "-")
 	if len(s) > 64 {
 		s = s[:64]

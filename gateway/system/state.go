@@ -378,7 +378,7 @@ func SystemLines(events []Event, envelopeTZ, userTZ string) []string {
 			continue
 		}
 		if strings.HasPrefix(t, "Node:") {
-			t = strings.TrimSpace(lastInput.ReplaceAllString(t, ""))
+			t = strings.TrimSpace(lastInput().ReplaceAllString(t, ""))
 		}
 		out = append(out, "["+EventTime(e.At, envelopeTZ, userTZ)+"] "+t)
 	}
@@ -386,7 +386,7 @@ func SystemLines(events []Event, envelopeTZ, userTZ string) []string {
 }
 
 // lastInput is the part of a "Node:" presence line the original drops.
-var lastInput = regexp.MustCompile(`(?i) · last input [^·]+`)
+var lastInput = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i) · last input [^·]+`) })
 
 // EventTime formats a system event's time as the original's
 // formatSystemEventTimestamp (see SystemLines for the zones).

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -264,7 +265,7 @@ func runCronAdd(env *Env, args []string) int {
 			return usage("--post-mode must be summary or full (got %q)", postMode)
 		}
 		n, err := strconv.ParseInt(postMaxChars, 10, 64)
-		if err != nil || n < 0 || !digitsRE.MatchString(postMaxChars) {
+		if err != nil || n < 0 || !digitsRE().MatchString(postMaxChars) {
 			return usage("--post-max-chars must be a non-negative integer (got %q)", postMaxChars)
 		}
 		iso.PostToMainMaxChars = &n
@@ -277,7 +278,7 @@ func runCronAdd(env *Env, args []string) int {
 	return ExitOK
 }
 
-var digitsRE = regexp.MustCompile(`^\d+$`)
+var digitsRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d+$`) })
 
 func cmpOrDefault(s, def string) string {
 	if s == "" {
@@ -328,12 +329,12 @@ func cronScheduleFlags(at, every, expr, tz string, required bool) (*wire.CronSch
 	return &wire.CronSchedule{Kind: wire.CronExpr, Expr: expr, TZ: strings.TrimSpace(tz)}, ""
 }
 
-var durationRE = regexp.MustCompile(`(?i)^(\d+(?:\.\d+)?)(ms|s|m|h|d)$`)
+var durationRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(\d+(?:\.\d+)?)(ms|s|m|h|d)$`) })
 
 // parseDurationMs is the original's: a positive number with one unit of
 // ms, s, m, h or d ("1.5h"), floored to whole milliseconds.
 func parseDurationMs(s string) (int64, bool) {
-	m := durationRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := durationRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return 0, false
 	}
@@ -350,9 +351,9 @@ func parseDurationMs(s string) (int64, bool) {
 }
 
 var (
-	isoTZRE       = regexp.MustCompile(`(?i)(Z|[+-]\d{2}:?\d{2})$`)
-	isoDateRE     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	isoDateTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T`)
+	isoTZRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(Z|[+-]\d{2}:?\d{2})$`) })
+	isoDateRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`) })
+	isoDateTimeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T`) })
 )
 
 // parseAbsoluteTimeMs is the original's: epoch milliseconds, or an ISO
@@ -362,16 +363,16 @@ func parseAbsoluteTimeMs(s string) (int64, bool) {
 	if s == "" {
 		return 0, false
 	}
-	if digitsRE.MatchString(s) {
+	if digitsRE().MatchString(s) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, err == nil && n > 0
 	}
 	s = strings.ToUpper(s)
 	switch {
-	case isoTZRE.MatchString(s):
-	case isoDateRE.MatchString(s):
+	case isoTZRE().MatchString(s):
+	case isoDateRE().MatchString(s):
 		s += "T00:00:00Z"
-	case isoDateTimeRE.MatchString(s):
+	case isoDateTimeRE().MatchString(s):
 		s += "Z"
 	default:
 		return 0, false

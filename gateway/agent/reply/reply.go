@@ -8,6 +8,7 @@ package reply
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Silent reply tokens.
@@ -28,11 +29,13 @@ type Payload struct {
 }
 
 var (
-	audioTag = regexp.MustCompile(`(?i)\[\[\s*audio_as_voice\s*\]\]`)
-	replyTag = regexp.MustCompile(`(?i)\[\[\s*(?:reply_to_current|reply_to\s*:\s*([^\]\n]+))\s*\]\]`)
-	spaces   = regexp.MustCompile(`[ \t]+`)
-	nlSpaces = regexp.MustCompile(`[ \t]*\n[ \t]*`)
-	mediaTok = regexp.MustCompile("(?i)\\bMEDIA:\\s*`?([^\\n]+)`?")
+	audioTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\[\[\s*audio_as_voice\s*\]\]`) })
+	replyTag = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\[\[\s*(?:reply_to_current|reply_to\s*:\s*([^\]\n]+))\s*\]\]`)
+	})
+	spaces   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[ \t]+`) })
+	nlSpaces = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[ \t]*\n[ \t]*`) })
+	mediaTok = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("(?i)\\bMEDIA:\\s*`?([^\\n]+)`?") })
 )
 
 // Options tune Parse.
@@ -47,10 +50,10 @@ type Options struct {
 // block is silent or has nothing to send.
 func Parse(text string, o Options) (p Payload, ok bool) {
 	body, media := splitMedia(text)
-	body = audioTag.ReplaceAllStringFunc(body, func(string) string { p.AudioAsVoice = true; return " " })
+	body = audioTag().ReplaceAllStringFunc(body, func(string) string { p.AudioAsVoice = true; return " " })
 	var explicit string
-	body = replyTag.ReplaceAllStringFunc(body, func(m string) string {
-		sub := replyTag.FindStringSubmatch(m)
+	body = replyTag().ReplaceAllStringFunc(body, func(m string) string {
+		sub := replyTag().FindStringSubmatch(m)
 		if sub[1] == "" {
 			p.ReplyToCurrent = true
 		} else if id := strings.TrimSpace(sub[1]); id != "" {
@@ -58,7 +61,7 @@ func Parse(text string, o Options) (p Payload, ok bool) {
 		}
 		return " "
 	})
-	body = strings.TrimSpace(nlSpaces.ReplaceAllString(spaces.ReplaceAllString(body, " "), "\n"))
+	body = strings.TrimSpace(nlSpaces().ReplaceAllString(spaces().ReplaceAllString(body, " "), "\n"))
 	p.Text, p.MediaURLs = body, media
 	switch {
 	case explicit != "":
@@ -99,7 +102,7 @@ func splitMedia(raw string) (string, []string) {
 			continue
 		}
 		var rest []string
-		for _, m := range mediaTok.FindAllStringSubmatch(line, -1) {
+		for _, m := range mediaTok().FindAllStringSubmatch(line, -1) {
 			payload := m[1]
 			if u, ok := unwrapQuoted(payload); ok {
 				if c := normalize(cleanCandidate(u)); validMedia(c, true) {
@@ -160,7 +163,7 @@ func validMedia(c string, allowSpaces bool) bool {
 // StripTags removes the reply and audio directive tags from streamed text
 // and trims it: the "text" of an assistant event (doc/messaging.md §2.1).
 func StripTags(s string) string {
-	s = audioTag.ReplaceAllString(s, " ")
-	s = replyTag.ReplaceAllString(s, " ")
+	s = audioTag().ReplaceAllString(s, " ")
+	s = replyTag().ReplaceAllString(s, " ")
 	return strings.TrimSpace(s)
 }

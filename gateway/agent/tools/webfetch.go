@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -392,47 +393,55 @@ func extractReadable(page string, u *url.URL, mode string) (text, title string) 
 }
 
 var (
-	reTitle    = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	reScript   = regexp.MustCompile(`(?is)<script.*?</script>|<style.*?</style>|<noscript.*?</noscript>`)
-	reAnchor   = regexp.MustCompile(`(?is)<a\s+[^>]*href=["']([^"']+)["'][^>]*>(.*?)</a>`)
-	reHeading  [7]*regexp.Regexp
-	reLi       = regexp.MustCompile(`(?is)<li[^>]*>(.*?)</li>`)
-	reBr       = regexp.MustCompile(`(?i)<(br|hr)\s*/?>`)
-	reBlockEnd = regexp.MustCompile(`(?i)</(p|div|section|article|header|footer|table|tr|ul|ol)>`)
-	reTag      = regexp.MustCompile(`<[^>]+>`)
-	reHexEnt   = regexp.MustCompile(`(?i)&#x([0-9a-f]+);`)
-	reDecEnt   = regexp.MustCompile(`&#(\d+);`)
-	reSpNl     = regexp.MustCompile(`[ \t]+\n`)
-	reNl3      = regexp.MustCompile(`\n{3,}`)
-	reSp2      = regexp.MustCompile(`[ \t]{2,}`)
-	reMdImg    = regexp.MustCompile(`!\[[^\]]*]\([^)]+\)`)
-	reMdLink   = regexp.MustCompile(`\[([^\]]+)]\([^)]+\)`)
-	reMdFence  = regexp.MustCompile("(?s)```.*?```")
-	reMdFenceL = regexp.MustCompile("```[^\n]*\n?")
-	reMdCode   = regexp.MustCompile("`([^`]+)`")
-	reMdHead   = regexp.MustCompile(`(?m)^#{1,6}\s+`)
-	reMdBullet = regexp.MustCompile(`(?m)^\s*[-*+]\s+`)
-	reMdNum    = regexp.MustCompile(`(?m)^\s*\d+\.\s+`)
+	reTitle  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
+	reScript = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?is)<script.*?</script>|<style.*?</style>|<noscript.*?</noscript>`)
+	})
+	reAnchor = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?is)<a\s+[^>]*href=["']([^"']+)["'][^>]*>(.*?)</a>`)
+	})
+	reLi       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<li[^>]*>(.*?)</li>`) })
+	reBr       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)<(br|hr)\s*/?>`) })
+	reBlockEnd = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)</(p|div|section|article|header|footer|table|tr|ul|ol)>`)
+	})
+	reTag      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<[^>]+>`) })
+	reHexEnt   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)&#x([0-9a-f]+);`) })
+	reDecEnt   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`&#(\d+);`) })
+	reSpNl     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[ \t]+\n`) })
+	reNl3      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\n{3,}`) })
+	reSp2      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[ \t]{2,}`) })
+	reMdImg    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`!\[[^\]]*]\([^)]+\)`) })
+	reMdLink   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[([^\]]+)]\([^)]+\)`) })
+	reMdFence  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("(?s)```.*?```") })
+	reMdFenceL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("```[^\n]*\n?") })
+	reMdCode   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("`([^`]+)`") })
+	reMdHead   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^#{1,6}\s+`) })
+	reMdBullet = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*[-*+]\s+`) })
+	reMdNum    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*\d+\.\s+`) })
 )
 
-func init() {
+// reHeading holds the <h1>…<h6> patterns at index 1…6, compiled on first use
+// so a gateway that never fetches a page does not pay for them at start-up.
+var reHeading = sync.OnceValue(func() (res [7]*regexp.Regexp) {
 	for i := 1; i <= 6; i++ {
-		reHeading[i] = regexp.MustCompile(fmt.Sprintf(`(?is)<h%d[^>]*>(.*?)</h%d>`, i, i))
+		res[i] = regexp.MustCompile(fmt.Sprintf(`(?is)<h%d[^>]*>(.*?)</h%d>`, i, i))
 	}
-}
+	return res
+})
 
 func decodeEntities(s string) string {
 	r := strings.NewReplacer("&nbsp;", " ", "&NBSP;", " ", "&amp;", "&", "&AMP;", "&", "&quot;", `"`, "&#39;", "'", "&lt;", "<", "&LT;", "<", "&gt;", ">", "&GT;", ">")
 	s = r.Replace(s)
-	s = reHexEnt.ReplaceAllStringFunc(s, func(m string) string {
-		n, err := strconv.ParseInt(reHexEnt.FindStringSubmatch(m)[1], 16, 32)
+	s = reHexEnt().ReplaceAllStringFunc(s, func(m string) string {
+		n, err := strconv.ParseInt(reHexEnt().FindStringSubmatch(m)[1], 16, 32)
 		if err != nil {
 			return m
 		}
 		return string(rune(n))
 	})
-	return reDecEnt.ReplaceAllStringFunc(s, func(m string) string {
-		n, err := strconv.Atoi(reDecEnt.FindStringSubmatch(m)[1])
+	return reDecEnt().ReplaceAllStringFunc(s, func(m string) string {
+		n, err := strconv.Atoi(reDecEnt().FindStringSubmatch(m)[1])
 		if err != nil {
 			return m
 		}
@@ -440,24 +449,24 @@ func decodeEntities(s string) string {
 	})
 }
 
-func stripTags(s string) string { return decodeEntities(reTag.ReplaceAllString(s, "")) }
+func stripTags(s string) string { return decodeEntities(reTag().ReplaceAllString(s, "")) }
 
 func normWS(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
-	s = reSpNl.ReplaceAllString(s, "\n")
-	s = reNl3.ReplaceAllString(s, "\n\n")
-	s = reSp2.ReplaceAllString(s, " ")
+	s = reSpNl().ReplaceAllString(s, "\n")
+	s = reNl3().ReplaceAllString(s, "\n\n")
+	s = reSp2().ReplaceAllString(s, " ")
 	return strings.TrimSpace(s)
 }
 
 // htmlToMarkdown is web-fetch-utils.js htmlToMarkdown.
 func htmlToMarkdown(h string) (title, text string) {
-	if m := reTitle.FindStringSubmatch(h); m != nil {
+	if m := reTitle().FindStringSubmatch(h); m != nil {
 		title = normWS(stripTags(m[1]))
 	}
-	t := reScript.ReplaceAllString(h, "")
-	t = reAnchor.ReplaceAllStringFunc(t, func(m string) string {
-		sm := reAnchor.FindStringSubmatch(m)
+	t := reScript().ReplaceAllString(h, "")
+	t = reAnchor().ReplaceAllStringFunc(t, func(m string) string {
+		sm := reAnchor().FindStringSubmatch(m)
 		label := normWS(stripTags(sm[2]))
 		if label == "" {
 			return sm[1]
@@ -465,34 +474,34 @@ func htmlToMarkdown(h string) (title, text string) {
 		return "[" + label + "](" + sm[1] + ")"
 	})
 	for i := 1; i <= 6; i++ {
-		re := reHeading[i]
+		re := reHeading()[i]
 		t = re.ReplaceAllStringFunc(t, func(m string) string {
 			return "\n" + strings.Repeat("#", i) + " " + normWS(stripTags(re.FindStringSubmatch(m)[1])) + "\n"
 		})
 	}
-	t = reLi.ReplaceAllStringFunc(t, func(m string) string {
-		label := normWS(stripTags(reLi.FindStringSubmatch(m)[1]))
+	t = reLi().ReplaceAllStringFunc(t, func(m string) string {
+		label := normWS(stripTags(reLi().FindStringSubmatch(m)[1]))
 		if label == "" {
 			return ""
 		}
 		return "\n- " + label
 	})
-	t = reBr.ReplaceAllString(t, "\n")
-	t = reBlockEnd.ReplaceAllString(t, "\n")
+	t = reBr().ReplaceAllString(t, "\n")
+	t = reBlockEnd().ReplaceAllString(t, "\n")
 	return title, normWS(stripTags(t))
 }
 
 // markdownToText is web-fetch-utils.js markdownToText.
 func markdownToText(md string) string {
-	t := reMdImg.ReplaceAllString(md, "")
-	t = reMdLink.ReplaceAllString(t, "$1")
-	t = reMdFence.ReplaceAllStringFunc(t, func(b string) string {
-		return strings.ReplaceAll(reMdFenceL.ReplaceAllString(b, ""), "```", "")
+	t := reMdImg().ReplaceAllString(md, "")
+	t = reMdLink().ReplaceAllString(t, "$1")
+	t = reMdFence().ReplaceAllStringFunc(t, func(b string) string {
+		return strings.ReplaceAll(reMdFenceL().ReplaceAllString(b, ""), "```", "")
 	})
-	t = reMdCode.ReplaceAllString(t, "$1")
-	t = reMdHead.ReplaceAllString(t, "")
-	t = reMdBullet.ReplaceAllString(t, "")
-	t = reMdNum.ReplaceAllString(t, "")
+	t = reMdCode().ReplaceAllString(t, "$1")
+	t = reMdHead().ReplaceAllString(t, "")
+	t = reMdBullet().ReplaceAllString(t, "")
+	t = reMdNum().ReplaceAllString(t, "")
 	return normWS(t)
 }
 

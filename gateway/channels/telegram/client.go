@@ -121,13 +121,13 @@ func (t Target) chatID() telego.ChatID {
 }
 
 var (
-	prefixRe   = regexp.MustCompile(`(?i)^(telegram|tg):`)
-	groupRe    = regexp.MustCompile(`(?i)^group:`)
-	topicRe    = regexp.MustCompile(`^(.+?):topic:(\d+)$`)
-	threadRe   = regexp.MustCompile(`^(.+):(\d+)$`)
-	numericRe  = regexp.MustCompile(`^-?\d+$`)
-	usernameRe = regexp.MustCompile(`^[A-Za-z0-9_]{5,}$`)
-	tmeRe      = regexp.MustCompile(`(?i)^(?:https?://)?t\.me/([A-Za-z0-9_]+)/?$`)
+	prefixRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(telegram|tg):`) })
+	groupRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^group:`) })
+	topicRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+?):topic:(\d+)$`) })
+	threadRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+):(\d+)$`) })
+	numericRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?\d+$`) })
+	usernameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_]{5,}$`) })
+	tmeRe      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(?:https?://)?t\.me/([A-Za-z0-9_]+)/?$`) })
 )
 
 // StripPrefixes removes telegram:/tg: (and group: after them), as in the
@@ -137,11 +137,11 @@ func StripPrefixes(to string) string {
 	stripped := false
 	for {
 		switch {
-		case prefixRe.MatchString(s):
-			s = strings.TrimSpace(prefixRe.ReplaceAllString(s, ""))
+		case prefixRe().MatchString(s):
+			s = strings.TrimSpace(prefixRe().ReplaceAllString(s, ""))
 			stripped = true
-		case stripped && groupRe.MatchString(s):
-			s = strings.TrimSpace(groupRe.ReplaceAllString(s, ""))
+		case stripped && groupRe().MatchString(s):
+			s = strings.TrimSpace(groupRe().ReplaceAllString(s, ""))
 		default:
 			return s
 		}
@@ -157,19 +157,19 @@ func ParseTarget(to string) (Target, error) {
 		return Target{}, errors.New("telegram target is empty; pass a chat id, @username or t.me link")
 	}
 	var t Target
-	if m := topicRe.FindStringSubmatch(s); m != nil {
+	if m := topicRe().FindStringSubmatch(s); m != nil {
 		t.ThreadID, _ = strconv.Atoi(m[2])
 		s = m[1]
-	} else if m := threadRe.FindStringSubmatch(s); m != nil {
+	} else if m := threadRe().FindStringSubmatch(s); m != nil {
 		t.ThreadID, _ = strconv.Atoi(m[2])
 		s = m[1]
 	}
 	switch {
-	case numericRe.MatchString(s):
-	case tmeRe.MatchString(s):
-		s = "@" + tmeRe.FindStringSubmatch(s)[1]
+	case numericRe().MatchString(s):
+	case tmeRe().MatchString(s):
+		s = "@" + tmeRe().FindStringSubmatch(s)[1]
 	case strings.HasPrefix(s, "@"):
-	case usernameRe.MatchString(s):
+	case usernameRe().MatchString(s):
 		s = "@" + s
 	}
 	t.ChatID = s
@@ -201,10 +201,12 @@ type TextOptions struct {
 	DisableLinkPreview bool
 }
 
-var parseErrRe = regexp.MustCompile(`(?i)can't parse entities|parse entities|find end of the entity`)
+var parseErrRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)can't parse entities|parse entities|find end of the entity`)
+})
 
 // IsParseError reports the Bot API's rejection of malformed HTML.
-func IsParseError(err error) bool { return err != nil && parseErrRe.MatchString(err.Error()) }
+func IsParseError(err error) bool { return err != nil && parseErrRe().MatchString(err.Error()) }
 
 // APIError returns the Bot API's error, if err carries one.
 func APIError(err error) (*ta.Error, bool) {

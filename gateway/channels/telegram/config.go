@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // DefaultAccountID is the account the channel section itself describes.
@@ -155,8 +156,8 @@ func (a Account) GroupPolicy() string {
 	return "allowlist"
 }
 
-var accountIDSimple = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-var accountIDBad = regexp.MustCompile(`[^a-z0-9_-]+`)
+var accountIDSimple = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`) })
+var accountIDBad = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9_-]+`) })
 
 // NormalizeAccountID normalises an account id like an agent id: lower case,
 // other characters runs → "-", empty → "default".
@@ -165,10 +166,10 @@ func NormalizeAccountID(id string) string {
 	if id == "" {
 		return DefaultAccountID
 	}
-	if accountIDSimple.MatchString(id) {
+	if accountIDSimple().MatchString(id) {
 		return id
 	}
-	id = strings.Trim(accountIDBad.ReplaceAllString(id, "-"), "-")
+	id = strings.Trim(accountIDBad().ReplaceAllString(id, "-"), "-")
 	if len(id) > 64 {
 		id = id[:64]
 	}

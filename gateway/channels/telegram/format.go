@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -68,10 +69,10 @@ func MarkdownToChunks(markdown string, limit int) []Chunk {
 func MarkdownToHTML(markdown string) string { return renderHTML(parseMarkdown(markdown)) }
 
 var (
-	fenceRe   = regexp.MustCompile("^\\s{0,3}(```+|~~~+)")
-	headingRe = regexp.MustCompile(`^\s{0,3}#{1,6}\s+`)
-	quoteRe   = regexp.MustCompile(`^\s{0,3}>\s?`)
-	bulletRe  = regexp.MustCompile(`^(\s*)[-*+]\s+`)
+	fenceRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^\\s{0,3}(```+|~~~+)") })
+	headingRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s{0,3}#{1,6}\s+`) })
+	quoteRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s{0,3}>\s?`) })
+	bulletRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\s*)[-*+]\s+`) })
 )
 
 type builder struct {
@@ -96,7 +97,7 @@ func parseMarkdown(md string) richText {
 		if i > 0 {
 			b.add("\n")
 		}
-		if m := fenceRe.FindStringSubmatch(line); m != nil {
+		if m := fenceRe().FindStringSubmatch(line); m != nil {
 			fence := m[1][:3]
 			start := b.pos()
 			first := true
@@ -113,9 +114,9 @@ func parseMarkdown(md string) richText {
 			b.mark(start, styleCodeBlock, "")
 			continue
 		}
-		line = headingRe.ReplaceAllString(line, "")
-		line = quoteRe.ReplaceAllString(line, "")
-		line = bulletRe.ReplaceAllString(line, "$1• ")
+		line = headingRe().ReplaceAllString(line, "")
+		line = quoteRe().ReplaceAllString(line, "")
+		line = bulletRe().ReplaceAllString(line, "$1• ")
 		parseInline(&b, line)
 	}
 	return richText{text: b.sb.String(), spans: b.spans}
@@ -415,7 +416,7 @@ func ChunkMarkdown(text string, limit int, mode channels.ChunkMode) []string {
 		}
 		open = fenceStateAfter(c)
 		if open != "" {
-			c += "\n" + fenceRe.FindStringSubmatch(open)[1]
+			c += "\n" + fenceRe().FindStringSubmatch(open)[1]
 		}
 		out = append(out, c)
 	}
@@ -426,14 +427,14 @@ func ChunkMarkdown(text string, limit int, mode channels.ChunkMode) []string {
 func fenceStateAfter(s string) string {
 	open := ""
 	for _, line := range strings.Split(s, "\n") {
-		m := fenceRe.FindStringSubmatch(line)
+		m := fenceRe().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
 		switch {
 		case open == "":
 			open = strings.TrimSpace(line)
-		case strings.HasPrefix(strings.TrimSpace(line), fenceRe.FindStringSubmatch(open)[1][:3]):
+		case strings.HasPrefix(strings.TrimSpace(line), fenceRe().FindStringSubmatch(open)[1][:3]):
 			open = ""
 		}
 	}

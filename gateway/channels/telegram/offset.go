@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // offsetFile is the original's update-offset file, so either gateway can
@@ -16,7 +17,7 @@ type offsetFile struct {
 	LastUpdateID *int64 `json:"lastUpdateId"`
 }
 
-var offsetAccountBad = regexp.MustCompile(`(?i)[^a-z0-9._-]+`)
+var offsetAccountBad = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)[^a-z0-9._-]+`) })
 
 // OffsetPath is <stateDir>/telegram/update-offset-<account>.json, with the
 // account id sanitised as the original does.
@@ -25,7 +26,7 @@ func OffsetPath(stateDir, accountID string) string {
 	if id == "" {
 		id = DefaultAccountID
 	}
-	id = offsetAccountBad.ReplaceAllString(id, "_")
+	id = offsetAccountBad().ReplaceAllString(id, "_")
 	return filepath.Join(stateDir, "telegram", "update-offset-"+id+".json")
 }
 

@@ -27,7 +27,7 @@ const DefaultWebhookPath = "/telegram-webhook"
 // maxWebhookBody bounds one update; real ones are a few KB.
 const maxWebhookBody = 1 << 20
 
-var secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+var secretRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`) })
 
 // WebhookOptions configure ServeWebhook.
 type WebhookOptions struct {
@@ -52,7 +52,7 @@ type WebhookOptions struct {
 // until ctx ends (it then returns nil). Unlike the original, a secret is
 // required: without one anybody who finds the port could inject messages.
 func (c *Client) ServeWebhook(ctx context.Context, o WebhookOptions, handle func(telego.Update)) error {
-	if !secretRe.MatchString(o.Secret) {
+	if !secretRe().MatchString(o.Secret) {
 		return errors.New("channels.telegram.webhookSecret is required with webhookUrl: 1-256 characters of A-Z a-z 0-9 _ - (Telegram sends it back in X-Telegram-Bot-Api-Secret-Token)")
 	}
 	if o.Listen == "" {

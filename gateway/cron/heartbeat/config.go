@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawdbot/clawdbot/wire"
@@ -55,13 +56,13 @@ type Agent struct {
 	Interval time.Duration
 }
 
-var durationRE = regexp.MustCompile(`^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$`)
+var durationRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$`) })
 
 // ParseDuration is the original's parseDurationMs with minutes as the
 // default unit ("30" is 30m).
 func ParseDuration(raw string) (time.Duration, error) {
 	s := strings.ToLower(strings.TrimSpace(raw))
-	m := durationRE.FindStringSubmatch(s)
+	m := durationRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, fmt.Errorf("invalid duration %q: use a number with ms, s, m, h or d (e.g. 30m)", raw)
 	}
@@ -255,10 +256,10 @@ func Summary(doc map[string]any, agentID string) wire.HeartbeatConfig {
 	return h
 }
 
-var hhmm = regexp.MustCompile(`^([01]\d|2[0-3]|24):([0-5]\d)$`)
+var hhmm = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([01]\d|2[0-3]|24):([0-5]\d)$`) })
 
 func minutes(raw string, allow24 bool) (int, bool) {
-	m := hhmm.FindStringSubmatch(raw)
+	m := hhmm().FindStringSubmatch(raw)
 	if m == nil {
 		return 0, false
 	}

@@ -3,6 +3,7 @@ package heartbeat
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Token is the reply that means "nothing needs attention".
@@ -23,11 +24,11 @@ type Stripped struct {
 }
 
 var (
-	htmlTag    = regexp.MustCompile(`<[^>]*>`)
-	nbsp       = regexp.MustCompile(`(?i)&nbsp;`)
-	leadMarks  = regexp.MustCompile("^[*`~_]+")
-	trailMarks = regexp.MustCompile("[*`~_]+$")
-	spaces     = regexp.MustCompile(`\s+`)
+	htmlTag    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<[^>]*>`) })
+	nbsp       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)&nbsp;`) })
+	leadMarks  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^[*`~_]+") })
+	trailMarks = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("[*`~_]+$") })
+	spaces     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+`) })
 )
 
 // StripToken is the original's stripHeartbeatToken in heartbeat mode: the
@@ -39,9 +40,9 @@ func StripToken(raw string, ackMaxChars int) Stripped {
 	if trimmed == "" {
 		return Stripped{Skip: true}
 	}
-	norm := htmlTag.ReplaceAllString(trimmed, " ")
-	norm = nbsp.ReplaceAllString(norm, " ")
-	norm = trailMarks.ReplaceAllString(leadMarks.ReplaceAllString(norm, ""), "")
+	norm := htmlTag().ReplaceAllString(trimmed, " ")
+	norm = nbsp().ReplaceAllString(norm, " ")
+	norm = trailMarks().ReplaceAllString(leadMarks().ReplaceAllString(norm, ""), "")
 	if !strings.Contains(trimmed, Token) && !strings.Contains(norm, Token) {
 		return Stripped{Text: trimmed}
 	}
@@ -83,7 +84,7 @@ func stripEdges(raw string) (string, bool) {
 			did, changed = true, true
 		}
 	}
-	return strings.TrimSpace(spaces.ReplaceAllString(text, " ")), did
+	return strings.TrimSpace(spaces().ReplaceAllString(text, " ")), did
 }
 
 // ContentEmpty is the original's isHeartbeatContentEffectivelyEmpty: a
@@ -92,7 +93,7 @@ func stripEdges(raw string) (string, bool) {
 func ContentEmpty(content string) bool {
 	for _, l := range strings.Split(content, "\n") {
 		t := strings.TrimSpace(l)
-		if t == "" || headerLine.MatchString(t) || emptyItem.MatchString(t) {
+		if t == "" || headerLine().MatchString(t) || emptyItem().MatchString(t) {
 			continue
 		}
 		return false
@@ -101,6 +102,6 @@ func ContentEmpty(content string) bool {
 }
 
 var (
-	headerLine = regexp.MustCompile(`^#+(\s|$)`)
-	emptyItem  = regexp.MustCompile(`^[-*+]\s*(\[[\sXx]?\]\s*)?$`)
+	headerLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#+(\s|$)`) })
+	emptyItem  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[-*+]\s*(\[[\sXx]?\]\s*)?$`) })
 )
