@@ -76,6 +76,15 @@ func TestOriginalControlUIConfigTab(t *testing.T) {
 	}
 	body = strings.Join(strings.Fields(body), " ")
 	t.Logf("%d sections say \"Unsupported schema node\"", strings.Count(body, "Unsupported schema node"))
+	// Which ones: the text each note follows (its field's label).
+	for rest := body; ; {
+		before, after, found := strings.Cut(rest, "Unsupported schema node")
+		if !found {
+			break
+		}
+		t.Logf("  unsupported after: …%s", before[max(0, len(before)-80):])
+		rest = after
+	}
 	t.Logf("Config tab text: %.3000s", body)
 }
 

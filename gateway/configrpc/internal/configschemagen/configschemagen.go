@@ -7,11 +7,16 @@
 // The schema: every section profiles.Config types, with the loader's enum
 // and range rules, strict (unknown keys are reported by the loader); every
 // key of the original that profiles keeps without modelling
-// (profiles.ConfigSchemaInfo().Passthrough) as an open value — a whole
-// section as an open object, as the original sends channels — so the
-// original's Control UI renders a form for what is typed and offers Raw
-// mode for the rest. channels and plugins are open objects too: this
-// gateway loads no channel or plugin schemas to merge in.
+// (profiles.ConfigSchemaInfo().Passthrough) as an open value, a whole
+// section as an open object. Every node left open (a passthrough key, an
+// open section, a free-form list item or map value) is then filled with
+// the original's sub-schema for the same path (original-schema.json, its
+// base config.schema; README.md says how it was captured), so the
+// original's Control UI renders a form for it too: the schema describes
+// what the original accepts there, while the loader still passes the
+// value through unchanged. Where we type a node, ours is kept. channels
+// stays an open object, as in the original's base schema: this gateway
+// merges no channel plugin schemas in.
 //
 // The UI hints are the original's (original-hints.json, the uiHints of its
 // config.schema answer, clawdbot 2026.1.24: group labels and order, field
@@ -24,6 +29,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"sort"
@@ -36,6 +42,9 @@ import (
 
 //go:embed original-hints.json
 var originalHints []byte
+
+//go:embed original-schema.json
+var originalSchemaJSON []byte
 
 // Hint is one UI hint (the original's ConfigUiHint).
 type Hint struct {
@@ -67,16 +76,36 @@ func Generate() ([]byte, error) {
 	enc.SetIndent("", " ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(struct {
-		Schema  *jsonschema.Schema `json:"schema"`
-		UIHints map[string]Hint    `json:"uiHints"`
+		Schema  map[string]any  `json:"schema"`
+		UIHints map[string]Hint `json:"uiHints"`
 	}{schema, hints}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-// Schema is the JSON Schema (draft-07, as the original's) of the config.
-func Schema() (*jsonschema.Schema, error) {
+// Schema is the JSON Schema (draft-07, as the original's) of the config:
+// our types, their open nodes filled from the original's schema.
+func Schema() (map[string]any, error) {
+	b, err := json.Marshal(typed())
+	if err != nil {
+		return nil, err
+	}
+	var s map[string]any
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	orig, err := OriginalSchema()
+	if err != nil {
+		return nil, err
+	}
+	fill(s, orig)
+	return s, nil
+}
+
+// typed is the schema of the Go types with the loader's rules, every
+// passthrough key an open value.
+func typed() *jsonschema.Schema {
 	r := &jsonschema.Reflector{
 		DoNotReference: true, ExpandedStruct: true,
 		AllowAdditionalProperties:  false,
@@ -108,7 +137,129 @@ func Schema() (*jsonschema.Schema, error) {
 		}
 	}
 	sortProperties(s)
+	return s
+}
+
+// OriginalSchema is the original's config schema (original-schema.json)
+// as decoded JSON: kept verbatim (its "type": ["string","number"] nodes
+// have no place in the reflection library's Schema).
+func OriginalSchema() (map[string]any, error) {
+	var s map[string]any
+	if err := json.Unmarshal(originalSchemaJSON, &s); err != nil {
+		return nil, fmt.Errorf("original-schema.json: %w", err)
+	}
 	return s, nil
+}
+
+// Open reports whether a node says nothing about its value's shape: any
+// value ({} or true), or an object with no properties whose every other
+// key is anything.
+func Open(n any) bool {
+	switch n := n.(type) {
+	case nil:
+		return true
+	case bool:
+		return n
+	case map[string]any:
+		for k, v := range n {
+			switch k {
+			case "type":
+				if v != "object" {
+					return false
+				}
+			case "properties":
+				if p, _ := v.(map[string]any); len(p) > 0 {
+					return false
+				}
+			case "additionalProperties":
+				if v != true {
+					return false
+				}
+			case "required":
+				if r, _ := v.([]any); len(r) > 0 {
+					return false
+				}
+			case "title", "description":
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// objectBranch is the node itself, or the branch of its anyOf that has
+// properties (the original's "string or object" shapes), so a walk can
+// descend into what we type as the object.
+func objectBranch(n map[string]any) map[string]any {
+	if _, ok := n["properties"]; ok {
+		return n
+	}
+	branches, _ := n["anyOf"].([]any)
+	for _, b := range branches {
+		if m, _ := b.(map[string]any); m != nil {
+			if _, ok := m["properties"]; ok {
+				return m
+			}
+		}
+	}
+	for _, b := range branches {
+		if m, _ := b.(map[string]any); m != nil {
+			if _, ok := m["items"]; ok {
+				return m
+			}
+		}
+	}
+	return n
+}
+
+// Children calls f for every child position of ours — each property, the
+// items, a schema-valued additionalProperties — with the original's node
+// at the same position (nil when it has none); set replaces ours there.
+func Children(ours, orig any, f func(key string, ours, orig any, set func(any))) {
+	om, _ := ours.(map[string]any)
+	gm, _ := orig.(map[string]any)
+	if om == nil || gm == nil {
+		return
+	}
+	gm = objectBranch(gm)
+	gprops, _ := gm["properties"].(map[string]any)
+	if props, _ := om["properties"].(map[string]any); props != nil {
+		for k, v := range props {
+			f(k, v, gprops[k], func(x any) { props[k] = x })
+		}
+	}
+	if items, ok := om["items"]; ok {
+		f("[]", items, gm["items"], func(x any) { om["items"] = x })
+	}
+	if ap, ok := om["additionalProperties"].(map[string]any); ok {
+		f("*", ap, gm["additionalProperties"], func(x any) { om["additionalProperties"] = x })
+	}
+}
+
+// fill replaces every open node of ours with the original's node for the
+// same path when the original's is not open, and descends where both are.
+func fill(ours, orig any) {
+	Children(ours, orig, func(_ string, o, g any, set func(any)) {
+		if g == nil {
+			return
+		}
+		if Open(o) && !Open(g) {
+			set(clone(g))
+			return
+		}
+		fill(o, g)
+	})
+}
+
+// clone deep-copies a decoded JSON value, so the output never shares (or
+// edits) the original's tree.
+func clone(v any) any {
+	b, _ := json.Marshal(v)
+	var c any
+	_ = json.Unmarshal(b, &c)
+	return c
 }
 
 func itoa(v int64) string { b, _ := json.Marshal(v); return string(b) }
@@ -196,26 +347,25 @@ func sortProperties(s *jsonschema.Schema) {
 
 // Hints are the original's hints plus sensitive:true on every hint or
 // schema path the original's rule matches.
-func Hints(schema *jsonschema.Schema) (map[string]Hint, error) {
+func Hints(schema map[string]any) (map[string]Hint, error) {
 	hints := map[string]Hint{}
 	if err := json.Unmarshal(originalHints, &hints); err != nil {
 		return nil, err
 	}
-	var walk func(prefix string, s *jsonschema.Schema)
-	walk = func(prefix string, s *jsonschema.Schema) {
-		if s == nil || s.Properties == nil {
-			return
-		}
-		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
-			path := p.Key
+	var walk func(prefix string, s any)
+	walk = func(prefix string, s any) {
+		m, _ := s.(map[string]any)
+		props, _ := m["properties"].(map[string]any)
+		for k, v := range props {
+			path := k
 			if prefix != "" {
-				path = prefix + "." + p.Key
+				path = prefix + "." + k
 			}
 			if sensitive.MatchString(path) {
 				h := hints[path]
 				hints[path] = h // created; marked below
 			}
-			walk(path, p.Value)
+			walk(path, v)
 		}
 	}
 	walk("", schema)
