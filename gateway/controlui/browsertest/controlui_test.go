@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
@@ -242,4 +243,33 @@ func roundAll(xs []float64) []float64 {
 		out[i] = float64(int(x*10+0.5)) / 10
 	}
 	return out
+}
+
+// A first visit (nothing stored, no ?token=) asks for the token and does
+// not connect: a connect without a secret could only fail, and each
+// failure takes a slot of the gateway's failed-auth limiter and a line of
+// its log.
+func TestFirstVisitWaitsForTheToken(t *testing.T) {
+	f := startGateway(t, chatScript())
+	b := newBrowser(t, testTimeout)
+	// Count the WebSockets the page opens.
+	const countJS = `window.__wsOpened = 0; { const W = window.WebSocket; window.WebSocket = class extends W {
+		constructor(...a) { super(...a); window.__wsOpened++; } }; }`
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: countJS}); err != nil {
+		t.Fatal(err)
+	}
+	b.run("open /", chromedp.Navigate(f.base+"/"))
+	b.waitJS("the token input", q("token-input"), 10*time.Second)
+	time.Sleep(1500 * time.Millisecond) // longer than the first reconnect backoff
+	if n := eval[int](b, `window.__wsOpened`); n != 0 {
+		t.Errorf("the page opened %d WebSocket(s) before a token was entered, want none", n)
+	}
+	if hint := eval[string](b, `document.getElementById('auth-hint').textContent`); !strings.Contains(hint, "token") {
+		t.Errorf("auth hint %q, want it to ask for the token", hint)
+	}
+	// Entering it connects.
+	b.run("enter the token", chromedp.SendKeys(tid("token-input"), token), chromedp.Click(tid("connect-button")))
+	b.waitJS("connection-status connected", connected, 10*time.Second)
+	b.shot("first-visit")
+	b.assertNoProblems()
 }

@@ -106,6 +106,13 @@ export class Gateway {
     this.emit('state', state, this.lastError);
   }
 
+  // hasCredentials: a token, a password or a device token from an
+  // earlier hello. Without one a connect can only fail, and each failure
+  // takes a slot of the gateway's failed-auth limiter.
+  hasCredentials() {
+    return Boolean(this.token || this.password || load(LS.deviceToken));
+  }
+
   start() {
     this.wantOpen = true;
     this.backoff = BACKOFF_START_MS;

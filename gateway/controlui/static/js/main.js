@@ -196,6 +196,12 @@ toggle.addEventListener('click', () => {
 });
 
 go(routeName(), false);
-gw.start();
+// A first visit has nothing to connect with: ask for the token first
+// instead of spending a failed login on the gateway.
+if (gw.hasCredentials()) gw.start();
+else {
+  document.body.classList.add('show-auth');
+  hint.textContent = 'Enter the gateway token or password, then Connect.';
+}
 // The Markdown libraries load once the page has painted.
 requestAnimationFrame(() => setTimeout(preloadMarkdown, 0));

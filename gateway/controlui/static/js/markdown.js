@@ -30,6 +30,10 @@ function load() {
         }
       });
       lib = { marked, DOMPurify };
+      // One throwaway render warms both up: the first parse of a page
+      // costs 50-100 ms (regex compilation, JIT), which would otherwise
+      // fall on the first streamed delta.
+      DOMPurify.sanitize(marked.parse('a *b* `c` [d](e)\n\n- f\n\n```\ng\n```'), PURIFY);
       for (const [el, text] of waiting) if (el.isConnected) renderMarkdown(el, text);
       waiting.clear();
     });
