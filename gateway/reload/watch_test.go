@@ -110,16 +110,37 @@ func TestWatcherSeesEditsRenamesAndRecreation(t *testing.T) {
 }
 
 func TestWatcherDebouncesBursts(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clawdbot.json")
-	write(t, path, `{}`)
-	c := newCounter()
-	startWatch(t, path, c)
-	for i := range 10 {
-		write(t, path, string(rune('a'+i)))
-		time.Sleep(testDebounce / 5)
+	// A burst is ten writes, each within the debounce window of the one
+	// before. A loaded machine can stall a writer past the window, which
+	// makes two bursts; such an attempt proves nothing, so it is tried
+	// again, and only an attempt whose gaps all stayed inside the window
+	// is judged.
+	for attempt := 1; ; attempt++ {
+		path := filepath.Join(t.TempDir(), "clawdbot.json")
+		write(t, path, `{}`)
+		c := newCounter()
+		w := startWatch(t, path, c)
+		var maxGap time.Duration
+		last := time.Now()
+		for i := range 10 {
+			write(t, path, string(rune('a'+i)))
+			now := time.Now()
+			if i > 0 {
+				maxGap = max(maxGap, now.Sub(last))
+			}
+			last = now
+			time.Sleep(testDebounce / 5)
+		}
+		c.wait(t, "burst")
+		if maxGap < testDebounce*3/4 {
+			c.quiet(t, 4*testDebounce, "a burst must produce a single run")
+			return
+		}
+		w.Close()
+		if attempt == 5 {
+			t.Skipf("the machine stalled the writer past the %v debounce window in 5 attempts (last gap %v)", testDebounce, maxGap)
+		}
 	}
-	c.wait(t, "burst")
-	c.quiet(t, 4*testDebounce, "a burst must produce a single run")
 }
 
 func TestWatcherSerialisesAndQueuesOneMore(t *testing.T) {
