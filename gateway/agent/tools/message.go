@@ -52,14 +52,18 @@ var messageActions = []string{"send", "broadcast", "poll", "react", "reactions",
 	"channel-delete", "channel-move", "category-create", "category-edit", "category-delete", "voice-status",
 	"event-list", "event-create", "timeout", "kick", "ban"}
 
-// messageSendTimeout bounds one send (the original's gateway client
-// default); the channels' own delivery timeout applies inside it.
+// messageSendTimeout bounds the wait for one send: longer than the
+// channels manager's own 60 s delivery bound, so its error comes back
+// first; a send still running then finishes in the background.
 const messageSendTimeout = 70 * time.Second
 
 const messageDescription = "Send, delete, and manage messages via channel plugins. Supports actions: send."
 
 // messageSchema is the original's schema narrowed to what send reads
-// (the original too lists only the configured channels' actions).
+// (the original too lists only the configured channels' actions). The
+// gateway fields stay so that a call naming another gateway is refused
+// rather than sent here; caption, replyTo, threadId and bestEffort are
+// accepted and not used yet (the send method has no fields for them).
 const messageSchema = `{"type":"object","properties":{` +
 	`"action":{"type":"string","enum":["send"]},` +
 	`"channel":{"type":"string"},` +
@@ -69,7 +73,7 @@ const messageSchema = `{"type":"object","properties":{` +
 	`"message":{"type":"string"},"media":{"type":"string"},"path":{"type":"string"},"filePath":{"type":"string"},` +
 	`"caption":{"type":"string"},"replyTo":{"type":"string"},"threadId":{"type":"string"},` +
 	`"gifPlayback":{"type":"boolean"},"bestEffort":{"type":"boolean"},` +
-	`"gatewayUrl":{"type":"string"},"gatewayToken":{"type":"string"},"timeoutMs":{"type":"number"}` +
+	`"gatewayUrl":{"type":"string"},"gatewayToken":{"type":"string"}` +
 	`},"required":["action"]}`
 
 // messageArgs are the arguments send reads; to and channelId are the
