@@ -62,8 +62,10 @@ const messageDescription = "Send, delete, and manage messages via channel plugin
 // messageSchema is the original's schema narrowed to what send reads
 // (the original too lists only the configured channels' actions). The
 // gateway fields stay so that a call naming another gateway is refused
-// rather than sent here; caption, replyTo, threadId and bestEffort are
-// accepted and not used yet (the send method has no fields for them).
+// rather than sent here; caption, replyTo and bestEffort are accepted and
+// not used yet (the send method has no fields for them: the message goes
+// out unquoted). threadId is refused, since ignoring it would post
+// outside the thread.
 const messageSchema = `{"type":"object","properties":{` +
 	`"action":{"type":"string","enum":["send"]},` +
 	`"channel":{"type":"string"},` +
@@ -71,7 +73,7 @@ const messageSchema = `{"type":"object","properties":{` +
 	`"targets":{"type":"array","items":{"type":"string"}},` +
 	`"accountId":{"type":"string"},"dryRun":{"type":"boolean"},` +
 	`"message":{"type":"string"},"media":{"type":"string"},"path":{"type":"string"},"filePath":{"type":"string"},` +
-	`"caption":{"type":"string"},"replyTo":{"type":"string"},"threadId":{"type":"string"},` +
+	`"caption":{"type":"string"},"replyTo":{"type":"string"},` +
 	`"gifPlayback":{"type":"boolean"},"bestEffort":{"type":"boolean"},` +
 	`"gatewayUrl":{"type":"string"},"gatewayToken":{"type":"string"}` +
 	`},"required":["action"]}`
@@ -91,6 +93,7 @@ type messageArgs struct {
 	Path         string  `json:"path"`
 	FilePath     string  `json:"filePath"`
 	GifPlayback  bool    `json:"gifPlayback"`
+	ThreadID     string  `json:"threadId"`
 	GatewayURL   string  `json:"gatewayUrl"`
 	GatewayToken string  `json:"gatewayToken"`
 }
@@ -127,6 +130,9 @@ func (t messageToolImpl) Run(ctx context.Context, c *Call) (agent.ToolResult, er
 			}
 		}
 		return agent.ToolResult{}, fmt.Errorf("Unknown action: %s", action)
+	}
+	if strings.TrimSpace(a.ThreadID) != "" {
+		return agent.ToolResult{}, errors.New("threadId is not supported by this gateway: put the thread in the target (Telegram: <chatId>:topic:<threadId>) or omit it")
 	}
 	// The original's routing: an explicit target, else a legacy to or
 	// channelId, else the session's current route; the channel likewise.

@@ -54,6 +54,8 @@ func TestMessageToolRun(t *testing.T) {
 		{name: "unsupported action", args: `{"action":"poll","target":"1"}`, route: [3]string{"fake", "1", ""},
 			wantErr: "Message action poll is not supported by this gateway"},
 		{name: "unknown action", args: `{"action":"dance"}`, wantErr: "Unknown action: dance"},
+		{name: "thread refused", args: `{"action":"send","target":"1","message":"hi","threadId":"3"}`, route: [3]string{"fake", "", ""},
+			wantErr: "threadId is not supported by this gateway"},
 		{name: "no action", args: `{}`, wantErr: "action required"},
 		{name: "remote gateway", args: `{"action":"send","gatewayUrl":"ws://x","message":"hi"}`, wantErr: "gatewayUrl/gatewayToken are not supported"},
 		{name: "send error", args: `{"action":"send","target":"1","message":"hi"}`, route: [3]string{"fake", "", ""},
