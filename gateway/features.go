@@ -101,7 +101,7 @@ func newFeatures(s *Server) features {
 	execTool, processTool := exec.New(exec.Options{
 		Approver: execApprover{m: f.approvals, skillBins: f.skills.EligibleBins}, Now: o.Now})
 	toolset := tools.New(tools.Options{Workspace: o.Workspace, Config: cron.ConfigFile(o.ConfigPath), Store: store,
-		Sessions: agentSessions{store}, Runner: lateRunner{s}, Extra: []tools.Tool{execTool, processTool}, Cron: &cronScheduler{s: s},
+		Sessions: agentSessions{store}, Runner: lateRunner{s}, Extra: []tools.Tool{execTool, processTool}, Cron: &cronScheduler{s: s}, Messenger: &channelMessenger{s: s},
 		Now: o.Now, Log: filelog.Subsystem(o.Logger, "agent/tools")})
 	// Nothing here reads a file or builds a client: the store, the config
 	// and the providers load on first use, so start-up stays fast.

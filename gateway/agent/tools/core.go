@@ -3,12 +3,14 @@ package tools
 // coreTools are the tools New registers from o, in the order the
 // original offers them (read, edit, write, then the rest). The session
 // tools need the store (and sessions_send the runner), cron the
-// scheduler. The original's message tool is not registered: channels do
-// not exist in this build, and a tool the model sees must work.
+// scheduler, message the channels' send path.
 func coreTools(o Options) []Tool {
 	ts := []Tool{readTool(), editTool(), writeTool(), applyPatchTool(), lsTool(), findTool(), grepTool(), newWebFetchTool()}
 	if o.Cron != nil {
 		ts = append(ts, cronTool(o.Cron, o.Store))
+	}
+	if o.Messenger != nil {
+		ts = append(ts, messageTool(o.Messenger))
 	}
 	if o.Store != nil {
 		ts = append(ts, sessionsListTool(o.Store), sessionsHistoryTool(o.Store))

@@ -62,6 +62,8 @@ type Options struct {
 	Runner TurnRunner
 	// Cron is the gateway's scheduler (the cron tool).
 	Cron Scheduler
+	// Messenger is the channels' send path (the message tool).
+	Messenger Messenger
 	// Extra are tools from other packages (exec, process), registered
 	// after the core tools.
 	Extra []Tool
