@@ -126,7 +126,7 @@ func (s *Server) newRuntime(rc RuntimeConfig) (*runtime, error) {
 		return nil, err
 	}
 	rt.httpAPI = h
-	rt.controlUI = s.newControlUI(rc.Config)
+	rt.controlUI = s.newControlUI(rc.Config, rc.Auth.Mode)
 	rt.methods = rpc.NewRegistry()
 	s.registerFeatures(rt.methods, rt)
 	for _, n := range wire.AdvertisedMethods() {

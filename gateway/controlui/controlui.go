@@ -152,6 +152,11 @@ type Options struct {
 	// BasePath is gateway.controlUi.basePath: "" (the root) or a path
 	// such as "/clawdbot" (normalised by NormalizeBasePath).
 	BasePath string
+	// OpenAccess is a gateway that takes connects without a secret
+	// (gateway.auth.mode "none", loopback only): the page says so in a
+	// <meta name="clawdbot-auth" content="none">, and a first visit
+	// connects at once instead of asking for a token it does not need.
+	OpenAccess bool
 }
 
 // Handler serves the Control UI. Build one with New; it is safe for
@@ -205,8 +210,11 @@ func New(o Options) (*Handler, error) {
 		if err := raw.load().err; err != nil {
 			return nil, err
 		}
-		return bytes.Replace(raw.body, []byte(`<base href="/">`),
-			[]byte(`<base href="`+html.EscapeString(base)+`/">`), 1), nil
+		head := `<base href="` + html.EscapeString(base) + `/">`
+		if o.OpenAccess {
+			head += "\n" + `<meta name="clawdbot-auth" content="none">`
+		}
+		return bytes.Replace(raw.body, []byte(`<base href="/">`), []byte(head), 1), nil
 	}}
 	return &Handler{base: base, files: files, index: index}, nil
 }

@@ -399,3 +399,26 @@ func TestHooksPresent(t *testing.T) {
 		}
 	}
 }
+
+// The page says whether the gateway needs a secret: only an open-access
+// gateway (auth mode "none") gets the meta that lets a first visit
+// connect at once.
+func TestOpenAccessMeta(t *testing.T) {
+	const meta = `<meta name="clawdbot-auth" content="none">`
+	for _, tc := range []struct {
+		open bool
+		base string
+	}{{false, ""}, {true, ""}, {true, "/clawdbot"}} {
+		h, err := New(Options{BasePath: tc.base, OpenAccess: tc.open})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := get(h, http.MethodGet, tc.base+"/", nil).Body.String()
+		if strings.Contains(body, meta) != tc.open {
+			t.Errorf("open=%v base=%q: meta present = %v", tc.open, tc.base, !tc.open)
+		}
+		if !strings.Contains(body, `<base href="`+tc.base+`/">`) {
+			t.Errorf("open=%v base=%q: base href missing", tc.open, tc.base)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/clawdbot/clawdbot/gateway"
 	"github.com/clawdbot/clawdbot/gateway/gatewaytest"
 	"github.com/clawdbot/clawdbot/gateway/models/llmtest"
 )
@@ -271,5 +272,19 @@ func TestFirstVisitWaitsForTheToken(t *testing.T) {
 	b.run("enter the token", chromedp.SendKeys(tid("token-input"), token), chromedp.Click(tid("connect-button")))
 	b.waitJS("connection-status connected", connected, 10*time.Second)
 	b.shot("first-visit")
+	b.assertNoProblems()
+}
+
+// A gateway that takes connects without a secret (auth mode "none",
+// loopback) is connected on the first visit, no token asked.
+func TestFirstVisitOpenAccessConnects(t *testing.T) {
+	f := startGateway(t, chatScript(), func(o *gateway.Options, f *fixture) {
+		o.Runtime.Auth = gateway.Auth{Mode: gateway.AuthNone}
+		f.rc = o.Runtime
+	})
+	b := newBrowser(t, testTimeout)
+	b.run("open /", chromedp.Navigate(f.base+"/"))
+	b.waitJS("connection-status connected", connected, 10*time.Second)
+	b.shot("open-access")
 	b.assertNoProblems()
 }

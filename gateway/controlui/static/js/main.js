@@ -197,8 +197,10 @@ toggle.addEventListener('click', () => {
 
 go(routeName(), false);
 // A first visit has nothing to connect with: ask for the token first
-// instead of spending a failed login on the gateway.
-if (gw.hasCredentials()) gw.start();
+// instead of spending a failed login on the gateway, unless the gateway
+// says it needs none (auth mode "none", loopback only).
+const openAccess = document.querySelector('meta[name="clawdbot-auth"]')?.content === 'none';
+if (openAccess || gw.hasCredentials()) gw.start();
 else {
   document.body.classList.add('show-auth');
   hint.textContent = 'Enter the gateway token or password, then Connect.';
