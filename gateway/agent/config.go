@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/profiles"
 )
 
@@ -202,28 +203,10 @@ func (c Config) MainSessionKey(agentID string) string {
 	return "agent:" + agentID + ":" + c.MainKey
 }
 
-// NormalizeAgentID lowercases id and collapses invalid characters to "-"
-// ([a-z0-9][a-z0-9_-]{0,63}); empty is "main".
-func NormalizeAgentID(id string) string {
-	id = strings.ToLower(strings.TrimSpace(id))
-	var b strings.Builder
-	for _, r := range id {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 64 {
-		out = out[:64]
-	}
-	if out == "" {
-		return "main"
-	}
-	return out
-}
+// NormalizeAgentID is the original's normalizeAgentId, the one rule in
+// gateway/sessionstore (a copy here once mapped each bad character to "-"
+// without collapsing runs, so cron and sessions could disagree on an id).
+func NormalizeAgentID(id string) string { return sessionstore.NormalizeAgentID(id) }
 
 func obj(m map[string]any, k string) map[string]any {
 	v, _ := m[k].(map[string]any)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -329,27 +330,7 @@ func ParseAbsoluteTime(in string) *int64 {
 	return nil
 }
 
-// NormalizeAgentID is the original's agent id rule: lower-case, and
-// anything outside [a-z0-9_-] becomes "-" (at most 64 chars); "" is main.
-func NormalizeAgentID(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return "main"
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 64 {
-		out = out[:64]
-	}
-	if out == "" {
-		return "main"
-	}
-	return out
-}
+// NormalizeAgentID is the original's normalizeAgentId, the one rule in
+// gateway/sessionstore (a copy here once mapped each bad character to "-"
+// without collapsing runs, so cron and sessions could disagree on an id).
+func NormalizeAgentID(s string) string { return sessionstore.NormalizeAgentID(s) }

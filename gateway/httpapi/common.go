@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clawdbot/clawdbot/gateway/internal/faillimit"
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 )
 
 // Limiter bounds failed bearers per client address with the same rule as
@@ -272,27 +273,10 @@ func validAgentID(id string) bool {
 	return true
 }
 
-// normalizeAgentID lowercases id and collapses other characters to "-",
-// as the original's normalizeAgentId ("" is main).
-func normalizeAgentID(id string) string {
-	id = strings.ToLower(strings.TrimSpace(id))
-	var b strings.Builder
-	for _, r := range id {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 64 {
-		out = out[:64]
-	}
-	if out == "" {
-		return "main"
-	}
-	return out
-}
+// normalizeAgentID is the original's normalizeAgentId, the one rule in
+// gateway/sessionstore (a copy here once mapped each bad character to "-"
+// without collapsing runs, so cron and sessions could disagree on an id).
+func normalizeAgentID(id string) string { return sessionstore.NormalizeAgentID(id) }
 
 // target resolves the agent and session of a /v1 request (doc/messaging.md
 // §6.1): the x-clawdbot-agent-id (or x-clawdbot-agent) header, else the

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clawdbot/clawdbot/gateway/sessionstore"
 	"github.com/clawdbot/clawdbot/wire"
 )
 
@@ -89,26 +90,10 @@ func str(m map[string]any, k string) string {
 	return ""
 }
 
-// normalizeID is the original's agent id rule.
-func normalizeID(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	var b strings.Builder
-	for _, r := range s {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 64 {
-		out = out[:64]
-	}
-	if out == "" {
-		return "main"
-	}
-	return out
-}
+// normalizeID is the original's normalizeAgentId, the one rule in
+// gateway/sessionstore (a copy here once mapped each bad character to "-"
+// without collapsing runs, so cron and sessions could disagree on an id).
+func normalizeID(s string) string { return sessionstore.NormalizeAgentID(s) }
 
 func list(doc map[string]any) []map[string]any {
 	raw, _ := obj(doc, "agents")["list"].([]any)
